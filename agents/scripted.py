@@ -1,0 +1,232 @@
+"""Scripted baseline policies, each a stance from the security-dilemma literature.
+
+All are batched (one call acts for many states), ego-centric, and read only
+what the acting state observes. Where a policy estimates war odds it calls
+the model's own contest function, never a copy of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.base import Policy
+from sd_env.contest import success_probability
+from sd_env.params import EnvParams
+
+
+class RandomPolicy(Policy):
+    """Uniform over the action space: the floor any learner must beat."""
+
+    name = "random"
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        count = observations.shape[0]
+        return self.rng.integers(0, self.action_bounds, size=(count, len(self.action_bounds)), dtype=np.int64)
+
+
+class DovePolicy(Policy):
+    """Restraint: spend (almost) nothing on arms and never attack.
+
+    The spiral model's prescription (Jervis 1976): reassure rivals by not
+    arming. Keeps whatever alliance commitments are in force.
+    """
+
+    name = "dove"
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.0) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, 0] = self.burden_level(self.burden)
+        return self.keep_commitments(actions, observations)
+
+
+class DefenderPolicy(Policy):
+    """Purely defensive arming: a moderate burden, all on the most defensive system, never attacks.
+
+    Jervis's (1978) way out of the dilemma where defence can be told apart:
+    security without threatening anyone.
+    """
+
+    name = "defender"
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, 0] = self.burden_level(self.burden)
+        actions[:, 1] = self.most_defensive_system
+        return self.keep_commitments(actions, observations)
+
+
+def estimated_success(policy: Policy, observations: np.ndarray) -> np.ndarray:
+    """The acting state's estimate of its chance to win an attack on each rival, shape (M, N-1).
+
+    Own offence is known exactly; the rival's defence is read off its
+    apparent (noisy, type-blurred) stocks plus its territory. Dead rivals get 0.
+    """
+    params, layout = policy.params, policy.layout
+    weights = np.asarray(params.weapon_offense_weights)
+    own_offense = observations[:, layout.own_stocks] @ weights
+    rival_defense = (
+        layout.rival_stocks(observations) @ (1.0 - weights)
+        + params.territorial_defense * layout.rival_flag(observations, "wealth")
+    )
+    probability = success_probability(
+        own_offense[:, None], rival_defense, params.offense_defense_balance, params.contest_decisiveness
+    )
+    return probability * (layout.rival_flag(observations, "alive") > 0.5)
+
+
+def attack_best_target(policy: Policy, observations: np.ndarray, threshold: float) -> np.ndarray:
+    """Attack component: the rival with the best estimated odds if those exceed ``threshold``, else 0."""
+    odds = estimated_success(policy, observations)
+    best = np.argmax(odds, axis=1)
+    favourable = odds[np.arange(len(best)), best] > threshold
+    return np.where(favourable, best + 1, 0)
+
+
+class HawkPolicy(Policy):
+    """Arming: a heavy burden, all on the most offensive system, attacking when the odds favour it.
+
+    The deterrence model's worst case and the offensive realist's stance
+    (Mearsheimer 2001): maximise relative power and use it.
+    """
+
+    name = "hawk"
+
+    def __init__(
+        self, params: EnvParams, seed: int | None = None, burden: float = 0.3, attack_threshold: float = 0.5
+    ) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+        self.attack_threshold = attack_threshold
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, 0] = self.burden_level(self.burden)
+        actions[:, 1] = self.most_offensive_system
+        actions[:, 2] = attack_best_target(self, observations, self.attack_threshold)
+        return self.keep_commitments(actions, observations)
+
+
+class ReciprocatorPolicy(Policy):
+    """Matches the largest rival's observed buildup, and strikes back at whoever attacked it last year.
+
+    Tit-for-tat in arms (Axelrod 1984; Downs, Rocke & Siverson 1985): arms to
+    the level it sees, spread over all systems, never attacks first.
+    """
+
+    name = "reciprocator"
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        own_total = observations[:, layout.own_stocks].sum(axis=1)
+        rival_total = layout.rival_stocks(observations).sum(axis=2).max(axis=1)
+        needed = np.maximum(rival_total - (1.0 - params.depreciation) * own_total, 0.0)
+        actions[:, 0] = self.burden_level(needed * np.mean(params.weapon_costs) / wealth)
+        attacked_me = layout.rival_flag(observations, "attacked_me") > 0.5
+        retaliate = attacked_me.any(axis=1)
+        actions[:, 2] = np.where(retaliate, np.argmax(attacked_me, axis=1) + 1, 0)
+        return self.keep_commitments(actions, observations)
+
+
+class RichardsonPolicy(Policy):
+    """Richardson's (1960) reaction process: change arms by k * rival - a * own + g.
+
+    ``reaction`` k (defence), ``fatigue`` a (economic burden) and
+    ``grievance`` g (arms units a year) are the coefficients of his equations;
+    own and rival levels are total stocks (the rival's as observed). Never attacks.
+    """
+
+    name = "richardson"
+
+    def __init__(
+        self,
+        params: EnvParams,
+        seed: int | None = None,
+        reaction: float = 0.3,
+        fatigue: float = 0.2,
+        grievance: float = 0.05,
+    ) -> None:
+        super().__init__(params, seed)
+        self.reaction, self.fatigue, self.grievance = reaction, fatigue, grievance
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        own_total = observations[:, layout.own_stocks].sum(axis=1)
+        rival_total = layout.rival_stocks(observations).sum(axis=2).max(axis=1)
+        change = self.reaction * rival_total - self.fatigue * own_total + self.grievance
+        target = np.maximum(own_total + change, 0.0)
+        spending = np.maximum(target - (1.0 - params.depreciation) * own_total, 0.0) * np.mean(params.weapon_costs)
+        actions[:, 0] = self.burden_level(spending / wealth)
+        return self.keep_commitments(actions, observations)
+
+
+class DeterrerPolicy(Policy):
+    """Best response to what it observes: buys just enough defence to deter the most threatening rival.
+
+    It reads each rival's apparent offence, solves the contest function for
+    the defence that holds that rival's success chance at ``target_risk``, and
+    buys the shortfall in its most defensive system. It attacks only at very
+    favourable odds (``attack_threshold``): a security seeker that still
+    takes a free win.
+    """
+
+    name = "deterrer"
+
+    def __init__(
+        self,
+        params: EnvParams,
+        seed: int | None = None,
+        target_risk: float = 0.2,
+        attack_threshold: float = 0.9,
+    ) -> None:
+        super().__init__(params, seed)
+        if not 0.0 < target_risk < 1.0:
+            raise ValueError(f"target_risk must be in (0, 1), got {target_risk!r}")
+        self.target_risk = target_risk
+        self.attack_threshold = attack_threshold
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        weights = np.asarray(params.weapon_offense_weights)
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        rival_offense = (layout.rival_stocks(observations) @ weights).max(axis=1)
+        # Invert p = 1 / (1 + (D / (theta O))^m) for D at p = target_risk.
+        needed_defense = (
+            params.offense_defense_balance
+            * rival_offense
+            * ((1.0 - self.target_risk) / self.target_risk) ** (1.0 / params.contest_decisiveness)
+        )
+        own_stocks = observations[:, layout.own_stocks]
+        arms_defense_next = (1.0 - params.depreciation) * (own_stocks @ (1.0 - weights))
+        shortfall = needed_defense - params.territorial_defense * wealth - arms_defense_next
+        system = self.most_defensive_system
+        cost_per_defense = params.weapon_costs[system] / max(1.0 - weights[system], 1e-9)
+        actions[:, 0] = self.burden_level(np.maximum(shortfall, 0.0) * cost_per_defense / wealth)
+        actions[:, 1] = system
+        actions[:, 2] = attack_best_target(self, observations, self.attack_threshold)
+        return self.keep_commitments(actions, observations)
+
+
+SCRIPTED_POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls
+    for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy]
+}
+
+
+def make_policy(name: str, params: EnvParams, seed: int | None = None, **options) -> Policy:
+    """A scripted policy by name; an unknown name raises ``ValueError`` listing the known ones."""
+    if name not in SCRIPTED_POLICIES:
+        raise ValueError(f"unknown policy {name!r}; known policies: {', '.join(SCRIPTED_POLICIES)}")
+    return SCRIPTED_POLICIES[name](params, seed, **options)

@@ -1,0 +1,1 @@
+"""Experiments on sd-env: rollouts, measures, the dilemma table, training runs and the command line."""

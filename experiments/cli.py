@@ -1,0 +1,118 @@
+"""The ``sd-env`` command line.
+
+Every user error (a bad parameter, an unknown scenario, a malformed
+``--set``) ends in one line on standard error and exit code 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from sd_env.scenarios import SCENARIOS, make_params
+
+EXIT_USAGE = 2
+
+
+class UsageError(ValueError):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` to a dict, values read as YAML (numbers, booleans, lists)."""
+    result: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects key=value, got {item!r}")
+        try:
+            result[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise UsageError(f"--set {key}: cannot read value {text!r} ({error.__class__.__name__})") from None
+    return result
+
+
+def command_scenarios(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in SCENARIOS)
+    for name, scenario in SCENARIOS.items():
+        print(f"{name:<{width}}  {scenario.summary}")
+    return 0
+
+
+def command_dilemma(args: argparse.Namespace) -> int:
+    from experiments.dilemma import payoff_table
+
+    params = make_params(args.scenario, **parse_assignments(args.set))
+    stances = [s.strip() for s in args.stances.split(",") if s.strip()]
+    table = payoff_table(params, stances=stances, episodes=args.episodes, seed=args.seed)
+    print(f"Mean episode return, scenario {args.scenario!r}, {args.episodes} episodes per seat, seed {args.seed}")
+    print("(rows: own stance; columns: stance of every rival)\n")
+    print(table.to_text())
+    if {"dove", "hawk"} <= set(stances):
+        verdict = "yes" if table.is_security_dilemma("dove", "hawk") else "no"
+        print(f"\nsecurity dilemma (hawk best response to dove and to hawk, hawk-hawk worse than dove-dove): {verdict}")
+    for column in stances:
+        print(f"best response to {column}: {table.best_response(column)}")
+    return 0
+
+
+def command_quickstart(args: argparse.Namespace) -> int:
+    from experiments.quickstart import run_quickstart
+
+    return run_quickstart(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
+    )
+    from sd_env import __version__
+
+    parser.add_argument("--version", action="version", version=f"sd-env {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scenarios = commands.add_parser("scenarios", help="list the named scenarios, one line each")
+    scenarios.set_defaults(handler=command_scenarios)
+
+    dilemma = commands.add_parser(
+        "dilemma", help="print the payoff table of fixed stances (restraint, defensive, offensive arming)"
+    )
+    dilemma.add_argument("--scenario", default="bilateral", help="named scenario (see `sd-env scenarios`)")
+    dilemma.add_argument(
+        "--stances", default="dove,defender,hawk", help="comma-separated scripted policies (default: %(default)s)"
+    )
+    dilemma.add_argument("--episodes", type=int, default=200, help="episodes per focal seat and cell")
+    dilemma.add_argument("--seed", type=int, default=0)
+    dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    dilemma.set_defaults(handler=command_dilemma)
+
+    quickstart = commands.add_parser("quickstart", help="the main job: a short run that shows what the model does")
+    quickstart.add_argument("--scenario", default="bilateral")
+    quickstart.add_argument("--seed", type=int, default=0)
+    quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    quickstart.set_defaults(handler=command_quickstart)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, FileNotFoundError) as error:
+        # One line, no traceback: what is wrong and what would be right is in the message.
+        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        print(f"sd-env {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"sd-env {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

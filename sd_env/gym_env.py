@@ -1,0 +1,121 @@
+"""Single-agent Gymnasium view: the learner plays ``state_0``, fixed opponents play the rest.
+
+Registered as ``SecurityDilemma-v0``::
+
+    import gymnasium
+    env = gymnasium.make("sd_env:SecurityDilemma-v0", scenario="jervis-1")
+
+A thin adapter over ``sd_env.core``; spaces are those of one state in the
+multi-agent environment (``sd_env.parallel.SecurityDilemmaEnv`` documents them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from sd_env import core
+from sd_env.render import render_image, render_text
+from sd_env.scenarios import make_params
+from sd_env.spaces import action_space, observation_space
+
+#: An opponent maps rival observations (M, observation_length) to actions (M, action_length).
+Opponent = Callable[[np.ndarray], np.ndarray]
+
+BUILT_IN_OPPONENTS = ("random", "restraint")
+
+
+class SecurityDilemmaGymEnv(gymnasium.Env):
+    """``state_0`` against opponents: ``"random"`` (uniform actions), ``"restraint"`` (no arms, no
+    attacks, commitments kept), a callable, or an object with an ``act`` method such as an
+    ``agents.Policy``. Terminates when ``state_0`` is eliminated, truncates after ``max_cycles``."""
+
+    metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 2}
+
+    def __init__(
+        self,
+        scenario: str = "bilateral",
+        opponent: str | Opponent | Any = "random",
+        render_mode: str | None = None,
+        **parameters: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.params = make_params(scenario, **parameters)
+        self.render_mode = render_mode
+        self.action_space = action_space(self.params)
+        self.observation_space = observation_space(self.params)
+        if isinstance(opponent, str):
+            if opponent not in BUILT_IN_OPPONENTS:
+                raise ValueError(f"unknown opponent {opponent!r}; use one of {BUILT_IN_OPPONENTS}, a callable or a Policy")
+            self._opponent: Opponent = self._random if opponent == "random" else self._restraint
+        elif hasattr(opponent, "act"):
+            self._opponent = opponent.act
+        elif callable(opponent):
+            self._opponent = opponent
+        else:
+            raise ValueError(f"opponent must be a name, a callable or an object with act(), got {opponent!r}")
+        self._state: core.CoreState | None = None
+        self._observations: np.ndarray | None = None
+
+    def _random(self, observations: np.ndarray) -> np.ndarray:
+        bounds = core.action_upper_bounds(self.params)
+        return self.np_random.integers(0, bounds, size=(observations.shape[0], len(bounds)), dtype=np.int64)
+
+    def _restraint(self, observations: np.ndarray) -> np.ndarray:
+        actions = np.zeros((observations.shape[0], self.params.action_length), dtype=np.int64)
+        actions[:, 1] = self.params.n_systems
+        if self.params.alliances:
+            layout_start = self.params.n_systems + 3
+            blocks = observations[:, layout_start:].reshape(observations.shape[0], self.params.n_states - 1, -1)
+            actions[:, 3:] = blocks[:, :, -1] > 0.5  # keep the commitments in force
+        return actions
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._state = core.reset(self.params, 1, self.np_random)
+        self._observations = core.observe(self.params, self._state, self.np_random)[0]
+        return self._observations[0], {"greedy": bool(self._state.greedy[0, 0])}
+
+    def step(self, action: Any):
+        if self._state is None or self._observations is None:
+            raise RuntimeError("call reset() before step()")
+        value = np.asarray(action)
+        if value.shape != self.action_space.shape or not self.action_space.contains(value.astype(np.int64)):
+            raise ValueError(f"action {action!r} of state_0 is outside its action space {self.action_space}")
+        actions = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
+        actions[0, 0] = value
+        actions[0, 1:] = np.asarray(self._opponent(self._observations[1:]), dtype=np.int64)
+        self._state, outcome = core.step(self.params, self._state, actions, self.np_random)
+        self._observations = core.observe(self.params, self._state, self.np_random)[0]
+        terminated = bool(outcome.eliminated[0, 0])
+        truncated = bool(outcome.truncated[0]) and not terminated
+        info = {
+            "military_burden": float(outcome.burden[0, 0]),
+            "welfare": float(outcome.welfare[0, 0]),
+            "victories": int(outcome.victories[0, 0].sum()),
+            "attacked_by": int(outcome.attacks[0, :, 0].sum()),
+        }
+        if self.render_mode == "human":
+            self.render()
+        return self._observations[0], float(outcome.rewards[0, 0]), terminated, truncated, info
+
+    def render(self):
+        if self._state is None or self.render_mode is None:
+            return None
+        if self.render_mode == "rgb_array":
+            return render_image(self.params, self._state)
+        text = render_text(self.params, self._state)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+
+def register() -> None:
+    """Register ``SecurityDilemma-v0`` with Gymnasium (idempotent; done on ``import sd_env``)."""
+    if "SecurityDilemma-v0" not in gymnasium.registry:
+        gymnasium.register(id="SecurityDilemma-v0", entry_point="sd_env.gym_env:SecurityDilemmaGymEnv")

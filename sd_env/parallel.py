@@ -1,0 +1,250 @@
+"""The PettingZoo parallel environment: a thin adapter over ``sd_env.core`` with batch size one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.utils import seeding
+from pettingzoo import ParallelEnv
+
+from sd_env import core
+from sd_env.params import EnvParams
+from sd_env.render import render_image, render_text
+from sd_env.scenarios import make_params
+from sd_env.spaces import action_space, observation_space, state_space
+
+
+class SecurityDilemmaEnv(ParallelEnv):
+    """N states arm under uncertainty: the security dilemma (Herz 1950; Jervis 1978).
+
+    ## Description
+
+    Each year (one step) every living state chooses how much of its wealth to
+    spend on arms (guns versus butter), which weapon system to buy, whether to
+    attack a rival and, with alliances on, which rivals it is committed to
+    defend. Weapon systems have true offensive weights; offence and defence
+    are weighted sums of stocks. Wars are decided by a contest success
+    function in which the attacker's offence is multiplied by the
+    offence-defence balance. Rivals' stocks are seen through magnitude noise
+    (``observation_noise``) and type blur (``distinguishability``); each
+    state's type (security seeker or greedy) is private. The equations are in
+    ``docs/model.md``.
+
+    ## Agents
+
+    ``state_0 ... state_{N-1}``. Observations and actions are ego-centric:
+    for state i, "rival r" (r = 1 .. N-1) is state ``(i + r) % N``.
+
+    ## Action Space
+
+    ``MultiDiscrete`` with ``3 + (N - 1 if alliances else 0)`` entries:
+
+    | index   | meaning                    | values                                                                 |
+    |---------|----------------------------|------------------------------------------------------------------------|
+    | 0       | burden level               | 0 .. burden_levels-1; burden = level / (burden_levels-1) * max_burden  |
+    | 1       | procurement                | 0 .. K-1: all spending on system k; K: spread evenly over all systems  |
+    | 2       | attack                     | 0: none; r = 1 .. N-1: attack rival r                                  |
+    | 2 + r   | commit to defend rival r   | 0 or 1 (only with ``alliances=True``)                                  |
+
+    An action outside this space raises ``ValueError`` naming the agent and the space.
+
+    ## Observation Space
+
+    ``Box(float32)`` of length ``(K + 3) + (N - 1) * (K + 6)``:
+
+    | index                      | meaning                                              | min | max |
+    |----------------------------|------------------------------------------------------|-----|-----|
+    | 0                          | own wealth (wealth units)                            | 0   | inf |
+    | 1 .. K                     | own stock of each system (exact)                     | 0   | inf |
+    | K + 1                      | own type: 1 greedy, 0 security seeker                | 0   | 1   |
+    | K + 2                      | fraction of the episode elapsed                      | 0   | 1   |
+    | b = K + 3 + (r-1)(K+6)     | rival r alive                                        | 0   | 1   |
+    | b + 1                      | rival r wealth (public)                              | 0   | inf |
+    | b + 2 .. b + K + 1         | rival r apparent stocks (noisy, type-blurred)        | 0   | inf |
+    | b + K + 2                  | rival r attacked me last year                        | 0   | 1   |
+    | b + K + 3                  | I attacked rival r last year                         | 0   | 1   |
+    | b + K + 4                  | rival r is committed to defend me                    | 0   | 1   |
+    | b + K + 5                  | I am committed to defend rival r                     | 0   | 1   |
+
+    ``sd_env.spaces.ObservationLayout`` gives these indices by name.
+
+    ## Rewards
+
+    Each year: ``log(1 + consumption)`` (welfare from butter), plus
+    ``greed_bonus`` per successful attack for a greedy state, minus
+    ``renege_cost`` per commitment reneged on, minus ``elimination_penalty``
+    in the year a state is eliminated. Eliminated states earn nothing after.
+
+    ## Starting State
+
+    Wealth ``initial_wealth`` times a uniform draw in ``[1 - j, 1 + j]``
+    (``j = initial_wealth_jitter``); arms ``initial_arms`` times wealth spread
+    evenly over systems; each state greedy with probability ``greedy_prior``;
+    members of each of ``alliance_blocs`` committed to one another.
+
+    ## Episode End
+
+    1. Termination: a state whose wealth falls below ``elimination_threshold``
+       times its initial wealth is eliminated (terminated, and removed from
+       ``agents``); what is left of it goes to the states that beat it that year.
+    2. Truncation: every remaining state after ``max_cycles`` years.
+
+    ## Arguments
+
+    ``SecurityDilemmaEnv(scenario="bilateral", render_mode=None, **parameters)``:
+    ``scenario`` names a preset (``sd_env.scenarios.SCENARIOS``); every field of
+    :class:`sd_env.params.EnvParams` can be given as a keyword and overrides the
+    scenario. The main ones:
+
+    | parameter                 | type  | default | meaning                                                   |
+    |---------------------------|-------|---------|-----------------------------------------------------------|
+    | n_states                  | int   | 2       | number of states N (>= 2)                                 |
+    | max_cycles                | int   | 100     | years per episode                                         |
+    | offense_defense_balance   | float | 1.0     | multiplier on attacker's offence; > 1 offence advantage   |
+    | distinguishability        | float | 0.5     | 1: types seen as they are; 0: only total arms seen        |
+    | observation_noise         | float | 0.2     | log-normal scale of noise on rivals' stocks               |
+    | weapon_offense_weights    | tuple | (0, .5, 1) | true offensive weight of each system                   |
+    | depreciation              | float | 0.1     | yearly share of stocks lost                               |
+    | growth_rate               | float | 0.03    | yearly wealth growth                                      |
+    | contest_decisiveness      | float | 2.0     | exponent m of the contest success function                |
+    | territorial_defense       | float | 0.5     | intrinsic defence per unit of wealth                      |
+    | conquest_share            | float | 0.3     | share of the loser's wealth taken by a winner             |
+    | war_cost, war_attrition   | float | .05, .2 | wealth and arms lost by every party to a war              |
+    | greedy_prior, greed_bonus | float | .25, .5 | chance a state is greedy; its reward per victory          |
+    | alliances, alliance_blocs | bool, tuple | False, () | commitments on; initial blocs                     |
+    | renege_cost               | float | 1.0     | cost of abandoning an attacked ally                       |
+
+    ## Version History
+
+    * v0: first release.
+    """
+
+    metadata = {
+        "name": "security_dilemma_v0",
+        "render_modes": ["human", "ansi", "rgb_array"],
+        "is_parallelizable": True,
+        "render_fps": 2,
+    }
+
+    def __init__(self, scenario: str = "bilateral", render_mode: str | None = None, **parameters: Any) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}"
+            )
+        self.scenario = scenario
+        self.params: EnvParams = make_params(scenario, **parameters)
+        self.render_mode = render_mode
+        self.possible_agents = [f"state_{i}" for i in range(self.params.n_states)]
+        self.agents: list[str] = []
+        self._agent_index = {agent: i for i, agent in enumerate(self.possible_agents)}
+        single_action_space = action_space(self.params)
+        single_observation_space = observation_space(self.params)
+        self.action_spaces = {agent: single_action_space for agent in self.possible_agents}
+        self.observation_spaces = {agent: single_observation_space for agent in self.possible_agents}
+        self.state_space = state_space(self.params)
+        self.np_random, self.np_random_seed = seeding.np_random(None)
+        self._state: core.CoreState | None = None
+
+    # --- spaces (cached: the same object every call) -----------------------------
+
+    def observation_space(self, agent: str) -> gymnasium.spaces.Box:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> gymnasium.spaces.MultiDiscrete:
+        return self.action_spaces[agent]
+
+    @property
+    def max_cycles(self) -> int:
+        """Years per episode; assigning it changes the parameter (PettingZoo's test harness does)."""
+        return self.params.max_cycles
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        self.params = self.params.replace(max_cycles=value)
+
+    @property
+    def core_state(self) -> core.CoreState:
+        """The underlying batch-of-one core state (read-only view for measures and tests)."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading the state")
+        return self._state
+
+    # --- PettingZoo API -------------------------------------------------------------
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        if seed is not None:
+            self.np_random, self.np_random_seed = seeding.np_random(seed)
+        self._state = core.reset(self.params, 1, self.np_random)
+        self.agents = self.possible_agents[:]
+        observations = core.observe(self.params, self._state, self.np_random)[0]
+        infos = {agent: {"greedy": bool(self._state.greedy[0, i])} for i, agent in enumerate(self.agents)}
+        return {agent: observations[self._agent_index[agent]] for agent in self.agents}, infos
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        batch_actions = self._to_batch(actions)
+        acting = self.agents
+        self._state, outcome = core.step(self.params, self._state, batch_actions, self.np_random)
+        observations = core.observe(self.params, self._state, self.np_random)[0]
+        truncated = bool(outcome.truncated[0])
+        result_obs, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
+        for agent in acting:
+            i = self._agent_index[agent]
+            result_obs[agent] = observations[i]
+            rewards[agent] = float(outcome.rewards[0, i])
+            terminations[agent] = bool(outcome.eliminated[0, i])
+            truncations[agent] = truncated and not terminations[agent]
+            infos[agent] = {
+                "military_burden": float(outcome.burden[0, i]),
+                "welfare": float(outcome.welfare[0, i]),
+                "attacks": int(outcome.attacks[0, i].sum()),
+                "victories": int(outcome.victories[0, i].sum()),
+                "attacked_by": int(outcome.attacks[0, :, i].sum()),
+            }
+        self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
+        if self.render_mode == "human":
+            self.render()
+        return result_obs, rewards, terminations, truncations, infos
+
+    def _to_batch(self, actions: dict[str, Any]) -> np.ndarray:
+        """Check the action dict against the spaces and stack it as (1, N, A); dead states get zeros."""
+        unknown = [agent for agent in actions if agent not in self.agents]
+        if unknown:
+            raise ValueError(f"actions given for agents that are not active: {unknown}; active agents: {self.agents}")
+        missing = [agent for agent in self.agents if agent not in actions]
+        if missing:
+            raise ValueError(f"no action given for active agent(s) {missing}")
+        batch = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
+        for agent, action in actions.items():
+            space = self.action_spaces[agent]
+            value = np.asarray(action)
+            if value.shape != space.shape or not np.issubdtype(value.dtype, np.integer) or not space.contains(value):
+                raise ValueError(f"action {action!r} of {agent} is outside its action space {space}")
+            batch[0, self._agent_index[agent]] = value
+        return batch
+
+    def state(self) -> np.ndarray:
+        """The global state for centralised critics (true stocks, wealth, types; ``sd_env.core.global_state``)."""
+        return core.global_state(self.params, self.core_state)[0]
+
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'.")
+            return None
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        if self.render_mode == "rgb_array":
+            return render_image(self.params, self._state)
+        text = render_text(self.params, self._state)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        pass
