@@ -37,7 +37,8 @@ class PayoffTable:
         return str(self.mean[column].idxmax())
 
     def is_security_dilemma(self, restraint: str = "dove", arming: str = "hawk") -> bool:
-        """Arming is a best response to both restraint and arming, yet mutual arming is worse than mutual restraint."""
+        """Between the two stances: arming earns more than restraint against restraint and against
+        arming, yet mutual arming earns less than mutual restraint (a prisoner's dilemma in arms)."""
         return (
             self.value(arming, restraint) > self.value(restraint, restraint)
             and self.value(arming, arming) > self.value(restraint, arming)

@@ -125,8 +125,8 @@ def confusion_matrix(params: EnvParams) -> np.ndarray:
 
     ``d * I + (1 - d) * J / K``: with distinguishability d = 1 every system is
     seen as itself; with d = 0 every system looks like the average of all, so
-    only the total is seen. Columns sum to one, so the apparent total equals
-    the visible total.
+    only the total is seen. Rows sum to one, so the apparent total equals the
+    visible total.
     """
     n_systems = params.n_systems
     d = params.distinguishability

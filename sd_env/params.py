@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
 DEFAULT_WEAPON_OFFENSE_WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0)
 
@@ -43,10 +45,9 @@ def _check_range(
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        # numpy integers are accepted; floats such as 2.0 are not, to keep types honest.
-        if not (hasattr(value, "__index__") and not isinstance(value, float)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+    # Python and numpy integers are accepted; booleans and floats such as 2.0 are not, to keep types honest.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
         bound = f"[{low}, {high}]" if high is not None else f">= {low}"

@@ -87,7 +87,7 @@ SCENARIOS: dict[str, Scenario] = {
             },
             rationale=(
                 "state_0..3 stand for Germany, Austria-Hungary, France and Russia, the blocs Richardson (1960) "
-                "fitted. The 'cult of the offensive' (Van Evera 1984; Snyder 1984) makes offence believed "
+                "fitted. The 'cult of the offensive' (Van Evera 1984; J. Snyder 1984) makes offence believed "
                 "dominant (offense_defense_balance=2); mobilisation was hard to read as defensive or offensive "
                 "(distinguishability=0.3, observation_noise=0.3). Unequal economies are rough relative sizes "
                 "chosen for illustration, not data. Firm bloc commitments (alliance_blocs, renege_cost=2) "
