@@ -61,6 +61,26 @@ def command_dilemma(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_train(args: argparse.Namespace) -> int:
+    from experiments.config import load_config
+    from experiments.train import train
+
+    overrides = list(args.set)
+    if args.output_dir is not None:
+        overrides.append(f"output_dir={args.output_dir}")
+    config = load_config(args.config, overrides)
+    metrics = train(config, resume=args.resume, ray_address=args.ray_address)
+    print(f"run directory: {config.run_dir}")
+    print(f"agent-steps: {metrics['timesteps']}, training time: {metrics['training_seconds']} s")
+    evaluation = metrics.get("evaluation")
+    if evaluation:
+        import pandas as pd
+
+        print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return):\n")
+        print(pd.DataFrame(evaluation).T.round(3).to_string())
+    return 0
+
+
 def command_quickstart(args: argparse.Namespace) -> int:
     from experiments.quickstart import run_quickstart
 
@@ -91,10 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
     dilemma.set_defaults(handler=command_dilemma)
 
+    train = commands.add_parser("train", help="train agents from a YAML experiment config")
+    train.add_argument("--config", help="YAML config (see experiments/configs/); defaults apply without one")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field, dotted for nested ones (ppo.learning_rate=1e-3)")
+    train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train.add_argument("--output-dir", help="folder for run directories (overrides output_dir)")
+    train.add_argument("--ray-address", help="address of an existing Ray cluster (backend: rllib)")
+    train.set_defaults(handler=command_train)
+
     quickstart = commands.add_parser("quickstart", help="the main job: a short run that shows what the model does")
-    quickstart.add_argument("--scenario", default="bilateral")
+    quickstart.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
     quickstart.add_argument("--seed", type=int, default=0)
-    quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    quickstart.add_argument("--timesteps", type=int, help="agent-steps of training (default: the quickstart config's)")
+    quickstart.add_argument("--output-dir", default="runs", help="folder for the run directory (default: %(default)s)")
+    quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="override an environment parameter")
     quickstart.set_defaults(handler=command_quickstart)
     return parser
 

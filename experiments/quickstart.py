@@ -1,34 +1,81 @@
-"""``sd-env quickstart``: the README's main job."""
+"""``sd-env quickstart``: the README's main job.
+
+Trains one PPO policy shared by both states in self-play (the config in
+``experiments/configs/quickstart.yaml``, about three minutes on 2 cores),
+then prints what the agents learned: their military burden, how often they
+fought, and their welfare in self-play and against the scripted baselines,
+beside the scripted stances' own self-play for comparison.
+
+The run directory is ``runs/quickstart-<scenario>-seed<seed>``. Running the
+command again resumes it (an interrupted quickstart continues; a finished
+one is only re-evaluated).
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import pandas as pd
 
-from agents.scripted import SCRIPTED_POLICIES, make_policy
+from agents.scripted import make_policy
+from experiments.config import load_config
 from experiments.measures import summarize
 from experiments.rollout import rollout
-from sd_env.scenarios import get_scenario, make_params
+from experiments.train import train
 
-COLUMNS = ["military_burden", "war_years", "eliminations_per_episode", "welfare"]
+QUICKSTART_CONFIG = Path(__file__).parent / "configs" / "quickstart.yaml"
+SCRIPTED_REFERENCE = ("random", "dove", "hawk", "deterrer")
+COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attacks_per_episode"]
 
 
 def run_quickstart(args: argparse.Namespace) -> int:
-    """Play every scripted stance in self-play in one scenario and print what each leads to."""
-    from experiments.cli import parse_assignments
-
+    overrides = [f"scenario={args.scenario}", f"seed={args.seed}", f"name=quickstart-{args.scenario}-seed{args.seed}"]
+    overrides += [f"env.{assignment}" for assignment in args.set]
+    overrides += [f"total_timesteps={args.timesteps}"] if args.timesteps else []
+    overrides += [f"output_dir={args.output_dir}"]
+    config = load_config(QUICKSTART_CONFIG, overrides)
+    params = config.env_params()
+    resume = (config.run_dir / "config.yaml").is_file()
+    print(f"sd-env quickstart: shared-policy PPO self-play in scenario {config.scenario!r}, "
+          f"{config.total_timesteps:,} agent-steps, seed {config.seed}")
+    print(f"run directory: {config.run_dir}{' (resuming)' if resume else ''}")
     started = time.perf_counter()
-    params = make_params(args.scenario, **parse_assignments(args.set))
-    print(f"scenario {args.scenario}: {get_scenario(args.scenario).summary}")
-    rows = {}
-    for name in SCRIPTED_POLICIES:
-        policy = make_policy(name, params, seed=args.seed)
-        result = rollout(params, [policy] * params.n_states, episodes=64, seed=args.seed)
-        rows[name] = summarize(result)
-    table = pd.DataFrame(rows).T[COLUMNS]
-    print("\nEvery state plays the same stance (64 episodes):\n")
+    metrics = train(config, resume=resume)
+    print(f"trained in {metrics['training_seconds']:.0f} s\n")
+
+    learned = pd.DataFrame(metrics["evaluation"]).T[COLUMNS]
+    learned.index = [f"learned {name}" for name in learned.index]
+    reference = {}
+    for name in SCRIPTED_REFERENCE:
+        policy = make_policy(name, params, seed=config.seed)
+        measures = summarize(rollout(params, [policy] * params.n_states, config.eval_episodes, config.seed + 1))
+        reference[f"{name} self-play"] = {**measures, "opponent_welfare": measures["welfare"]}
+    table = pd.concat([learned, pd.DataFrame(reference).T[COLUMNS]])
+    print("What the learned policy does as state_0 (welfare = mean episode return; "
+          f"{config.eval_episodes} episodes per row):\n")
     print(table.round(3).to_string())
-    print(f"\ndone in {time.perf_counter() - started:.1f} s")
+    verdict = _verdict(metrics["evaluation"], reference)
+    print(f"\n{verdict}")
+    print(f"\ndone in {time.perf_counter() - started:.0f} s; TensorBoard logs: tensorboard --logdir {config.run_dir}/tensorboard")
     return 0
+
+
+def _verdict(evaluation: dict, reference: dict) -> str:
+    """A plain-words reading of the table, computed from it."""
+    self_play = evaluation["self-play"]
+    restraint = reference["dove self-play"]["welfare"]
+    lines = [
+        f"Learned self-play: military burden {self_play['military_burden']:.2f}, war in "
+        f"{100 * self_play['war_years']:.0f}% of years, welfare {self_play['welfare']:.1f} "
+        f"(mutual restraint would give {restraint:.1f})."
+    ]
+    if "vs random" in evaluation:
+        lines.append(
+            f"Against random play the learned policy earns {evaluation['vs random']['welfare']:.1f}; "
+            f"random play against itself earns {reference['random self-play']['welfare']:.1f}."
+        )
+    if self_play["welfare"] < restraint:
+        lines.append("The learners are worse off than mutual restraint would leave them: the security dilemma.")
+    return "\n".join(lines)

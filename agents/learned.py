@@ -1,0 +1,71 @@
+"""Learned policies behind the shared :class:`agents.base.Policy` interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from agents.base import Policy
+from sd_env.params import EnvParams
+
+
+class SB3Policy(Policy):
+    """A stable-baselines3 model acting through ``act(observations) -> actions``.
+
+    ``deterministic=True`` plays the most likely action (evaluation);
+    ``False`` samples, as during training.
+    """
+
+    name = "learned"
+
+    def __init__(self, model, params: EnvParams, deterministic: bool = True, name: str = "learned") -> None:
+        super().__init__(params)
+        self.model = model
+        self.deterministic = deterministic
+        self.name = name
+
+    @classmethod
+    def load(cls, path: str | Path, params: EnvParams, deterministic: bool = True) -> SB3Policy:
+        """Load a PPO checkpoint (``.zip``) saved by ``sd-env train``."""
+        from stable_baselines3 import PPO
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
+        return cls(PPO.load(path, device="cpu"), params, deterministic, name=path.stem)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        if observations.shape[0] == 0:
+            return np.zeros((0, self.params.action_length), dtype=np.int64)
+        actions, _ = self.model.predict(observations, deterministic=self.deterministic)
+        return np.asarray(actions, dtype=np.int64).reshape(observations.shape[0], -1)
+
+
+class PoolPolicy(Policy):
+    """Plays a fixed pool of policies side by side: the rows of each call are split into equal
+    contiguous chunks, chunk k played by ``policies[k]``.
+
+    A vector environment passes its games in the same order every step, so
+    each game meets one opponent from the pool for its whole life.
+    """
+
+    name = "pool"
+
+    def __init__(self, params: EnvParams, policies: list[Policy]) -> None:
+        super().__init__(params)
+        if not policies:
+            raise ValueError("PoolPolicy needs at least one policy")
+        self.policies = policies
+
+    def reset(self, seed: int | None = None) -> None:
+        for offset, policy in enumerate(self.policies):
+            policy.reset(None if seed is None else seed + offset)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = np.zeros((observations.shape[0], self.params.action_length), dtype=np.int64)
+        chunks = np.array_split(np.arange(observations.shape[0]), len(self.policies))
+        for policy, rows in zip(self.policies, chunks):
+            if rows.size:
+                actions[rows] = policy.act(observations[rows])
+        return actions

@@ -1,0 +1,197 @@
+"""Training runs: config validation, run directories, checkpoints, resume, algorithms, RLlib."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import yaml
+
+from experiments.cli import main
+from experiments.config import ConfigError, load_config
+from experiments.train import latest_checkpoint, train
+
+TINY = [
+    "total_timesteps=2048",
+    "num_envs=4",
+    "ppo.n_steps=64",
+    "ppo.batch_size=256",
+    "ppo.n_epochs=2",
+    "checkpoint_every=1024",
+    "eval_episodes=4",
+    "progress_bar=false",
+    "opponents=[random, dove]",
+    "env.max_cycles=20",
+]
+
+
+def tiny_config(tmp_path, *extra: str):
+    return load_config(None, TINY + [f"output_dir={tmp_path}", *extra])
+
+
+# --- config validation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        (["colour=blue"], "unknown config key 'colour'"),
+        (["ppo.lr=0.1"], "unknown config key ppo.'lr'"),
+        (["total_timesteps=0"], "total_timesteps must be > 0"),
+        (["total_timesteps=many"], "total_timesteps must be an integer"),
+        (["algorithm=dqn"], "algorithm must be one of"),
+        (["backend=torchrl"], "backend must be one of"),
+        (["env.distinguishability=1.5"], "env: distinguishability must be in [0, 1]"),
+        (["env.weapons=3"], "env: unknown parameter(s) ['weapons']"),
+        (["opponents=[eagle]"], "opponents: unknown policy 'eagle'"),
+        (["ppo.gamma=1.5"], "ppo.gamma must be in (0, 1]"),
+        (["progress_bar=maybe"], "progress_bar must be true or false"),
+        (["scenario=atlantis"], "unknown scenario 'atlantis'"),
+        (["nonsense"], "--set expects key=value"),
+    ],
+)
+def test_bad_config_values_raise_one_line_errors(overrides, fragment):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, overrides)
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_config_file_errors(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(listing)
+
+
+def test_shipped_configs_are_valid():
+    from pathlib import Path
+
+    configs = sorted(Path("experiments/configs").glob("*.yaml"))
+    assert len(configs) >= 4
+    for path in configs:
+        load_config(path)
+
+
+def test_yaml_scientific_notation_and_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("name: sci\nppo:\n  learning_rate: 1e-3\nenv:\n  offense_defense_balance: 2\n")
+    config = load_config(path, ["ppo.learning_rate=5e-4", "env.observation_noise=0.4"])
+    assert config.ppo.learning_rate == pytest.approx(5e-4)
+    assert config.env == {"offense_defense_balance": 2, "observation_noise": 0.4}
+
+
+def test_cli_train_bad_config_exits_2(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nlearning_rate: 0.1\n")
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown config key 'learning_rate'" in err and len(err.strip().splitlines()) == 1
+
+
+# --- a run directory -------------------------------------------------------------------
+
+
+def test_shared_ppo_run_writes_a_complete_run_directory(tmp_path):
+    config = tiny_config(tmp_path, "name=shared")
+    metrics = train(config)
+    run = tmp_path / "shared"
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["total_timesteps"] == 2048 and saved["ppo"]["batch_size"] == 256
+    info = json.loads((run / "run.json").read_text())
+    assert info["seed"] == 0 and info["versions"]["stable-baselines3"] and info["versions"]["torch"]
+    checkpoints = sorted((run / "checkpoints").glob("ppo_*_steps.zip"))
+    assert len(checkpoints) >= 2, "checkpoints at intervals show how behaviour drifts"
+    for checkpoint in checkpoints:
+        assert zipfile.is_zipfile(checkpoint)
+    assert not list(run.rglob("*.tmp")), "no temporary files left behind"
+    assert list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert (run / "policy.zip").is_file()
+    on_disk = json.loads((run / "metrics.json").read_text())
+    assert on_disk["timesteps"] == metrics["timesteps"] == [2048]
+    assert set(on_disk["evaluation"]) == {"self-play", "vs random", "vs dove"}
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    train(tiny_config(tmp_path, "name=once", "total_timesteps=256", "checkpoint_every=256"))
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(tiny_config(tmp_path, "name=once", "total_timesteps=256", "checkpoint_every=256"))
+
+
+def test_interrupted_then_resumed_run_ends_with_the_same_steps(tmp_path):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Interrupt(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= 1500:
+                raise KeyboardInterrupt
+            return True
+
+    uninterrupted = train(tiny_config(tmp_path, "name=straight"))
+    config = tiny_config(tmp_path, "name=interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[Interrupt()])
+    last = latest_checkpoint(tmp_path / "interrupted" / "checkpoints")
+    assert last is not None and "000001024" in last.name
+    assert not (tmp_path / "interrupted" / "metrics.json").exists()
+    resumed = train(config, resume=True)
+    assert resumed["timesteps"] == uninterrupted["timesteps"] == [2048]
+
+
+def test_resume_refuses_a_changed_config(tmp_path):
+    train(tiny_config(tmp_path, "name=fixed", "total_timesteps=256", "checkpoint_every=256"))
+    with pytest.raises(ConfigError, match="differs from the saved run in scenario"):
+        train(tiny_config(tmp_path, "name=fixed", "total_timesteps=256", "checkpoint_every=256", "scenario=jervis-1"), resume=True)
+    with pytest.raises(ConfigError, match="no run to resume"):
+        train(tiny_config(tmp_path, "name=never"), resume=True)
+
+
+def test_two_identical_runs_give_identical_policies(tmp_path):
+    import torch
+    from stable_baselines3 import PPO
+
+    train(tiny_config(tmp_path, "name=a", "total_timesteps=512"))
+    train(tiny_config(tmp_path, "name=b", "total_timesteps=512"))
+    first = PPO.load(tmp_path / "a" / "policy.zip", device="cpu").policy.state_dict()
+    second = PPO.load(tmp_path / "b" / "policy.zip", device="cpu").policy.state_dict()
+    assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+# --- algorithms ------------------------------------------------------------------------
+
+
+def test_independent_ppo_trains_one_policy_per_state_and_resumes(tmp_path):
+    config = tiny_config(tmp_path, "name=independent", "algorithm=independent_ppo", "rounds=2")
+    metrics = train(config)
+    run = tmp_path / "independent"
+    assert (run / "policy_state_0.zip").is_file() and (run / "policy_state_1.zip").is_file()
+    assert len(metrics["timesteps"]) == 2
+    progress = json.loads((run / "checkpoints" / "independent_progress.json").read_text())
+    assert progress["completed"] == 4  # 2 rounds x 2 states
+    again = train(config, resume=True)  # everything done: resuming trains nothing more
+    assert again["timesteps"] == metrics["timesteps"]
+
+
+def test_pool_ppo_trains_against_scripted_opponents(tmp_path):
+    metrics = train(tiny_config(tmp_path, "name=pool", "algorithm=pool_ppo"))
+    assert metrics["timesteps"] == [2048]  # rows are state_0 only: the pool plays the rest
+
+
+def test_rllib_backend_trains_one_iteration(tmp_path):
+    config = tiny_config(
+        tmp_path, "name=rllib", "backend=rllib", "total_timesteps=1", "num_envs=1", "ppo.n_steps=32"
+    )
+    metrics = train(config)
+    assert metrics["iterations"] == 1
+    assert metrics["timesteps"][0] >= 32
+    assert (tmp_path / "rllib" / "checkpoints" / "rllib").is_dir()
+    evaluation = metrics["evaluation"]
+    assert np.isfinite(evaluation["self-play"]["welfare"])
