@@ -1,0 +1,24 @@
+"""Packaging promises: what ``sd_env`` imports, the console command, the version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ["torch", "stable_baselines3", "pandas", "matplotlib", "ray", "yaml", "agents", "experiments"]
+
+
+def test_sd_env_imports_only_numpy_gymnasium_and_pettingzoo():
+    code = (
+        "import sys, sd_env\n"
+        "env = sd_env.parallel_env(); env.reset(seed=0)\n"
+        f"print(','.join(sorted(name for name in {HEAVY!r} if name in sys.modules)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "", f"sd_env pulled in: {completed.stdout.strip()}"
+
+
+def test_console_command_is_installed():
+    completed = subprocess.run(["sd-env", "--version"], capture_output=True, text=True)
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("sd-env ")
