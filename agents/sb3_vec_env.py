@@ -28,7 +28,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 from sd_env import core
 from sd_env.params import EnvParams
-from sd_env.render import render_image, render_text
+from sd_env.render import render_frame, render_image
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space
 
@@ -388,12 +388,4 @@ class SecurityDilemmaVecEnv(VecEnv):
 
     def render(self, mode: str | None = None) -> Any:
         """Environment 0: text table (``None``/``"ansi"``), printed (``"human"``) or an RGB image (``"rgb_array"``)."""
-        if mode == "rgb_array":
-            return render_image(self._params, self.core_state, 0)
-        text = render_text(self._params, self.core_state, 0)
-        if mode == "human":
-            print(text)
-            return None
-        if mode not in (None, "ansi"):
-            raise ValueError(f"render mode must be None, 'ansi', 'human' or 'rgb_array', got {mode!r}")
-        return text
+        return render_frame(self._params, self.core_state, mode, 0)

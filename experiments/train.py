@@ -23,6 +23,7 @@ import platform
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -126,20 +127,10 @@ def _sb3_callbacks():
 
 
 def _ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
-    ppo = config.ppo
-    return dict(
-        learning_rate=ppo.learning_rate,
-        n_steps=ppo.n_steps,
-        batch_size=ppo.batch_size,
-        n_epochs=ppo.n_epochs,
-        gamma=ppo.gamma,
-        gae_lambda=ppo.gae_lambda,
-        clip_range=ppo.clip_range,
-        ent_coef=ppo.ent_coef,
-        vf_coef=ppo.vf_coef,
-        max_grad_norm=ppo.max_grad_norm,
-        policy_kwargs={"net_arch": list(ppo.net_arch)},
-    )
+    """Keyword arguments for SB3's ``PPO``: the config's PPO fields carry SB3's own names."""
+    kwargs = asdict(config.ppo)
+    net_arch = list(kwargs.pop("net_arch"))
+    return {**kwargs, "policy_kwargs": {"net_arch": net_arch}}
 
 
 def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence) -> None:

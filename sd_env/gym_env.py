@@ -18,7 +18,7 @@ import gymnasium
 import numpy as np
 
 from sd_env import core
-from sd_env.render import render_image, render_text
+from sd_env.render import render_frame
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space
 
@@ -106,13 +106,7 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
     def render(self):
         if self._state is None or self.render_mode is None:
             return None
-        if self.render_mode == "rgb_array":
-            return render_image(self.params, self._state)
-        text = render_text(self.params, self._state)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
+        return render_frame(self.params, self._state, self.render_mode)
 
 
 def register() -> None:

@@ -11,7 +11,7 @@ from pettingzoo import ParallelEnv
 
 from sd_env import core
 from sd_env.params import EnvParams
-from sd_env.render import render_image, render_text
+from sd_env.render import render_frame
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space, state_space
 
@@ -238,13 +238,7 @@ class SecurityDilemmaEnv(ParallelEnv):
             return None
         if self._state is None:
             raise RuntimeError("call reset() before render()")
-        if self.render_mode == "rgb_array":
-            return render_image(self.params, self._state)
-        text = render_text(self.params, self._state)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
+        return render_frame(self.params, self._state, self.render_mode)
 
     def close(self) -> None:
         pass

@@ -34,6 +34,20 @@ def render_text(params: EnvParams, state: CoreState, index: int = 0) -> str:
     return "\n".join(lines)
 
 
+def render_frame(params: EnvParams, state: CoreState, mode: str | None, index: int = 0) -> str | np.ndarray | None:
+    """Render environment ``index`` in ``mode``: ``"ansi"`` (or None) text, ``"rgb_array"`` image,
+    ``"human"`` text printed to standard output (returns None)."""
+    if mode == "rgb_array":
+        return render_image(params, state, index)
+    if mode not in (None, "ansi", "human"):
+        raise ValueError(f"render mode must be None, 'ansi', 'human' or 'rgb_array', got {mode!r}")
+    text = render_text(params, state, index)
+    if mode == "human":
+        print(text)
+        return None
+    return text
+
+
 def render_image(params: EnvParams, state: CoreState, index: int = 0, height: int = 200) -> np.ndarray:
     """An RGB image (height, width, 3), uint8: per state, bars of wealth, offence and defence.
 
