@@ -92,12 +92,12 @@ class StepOutcome:
 
 def offense(params: EnvParams, stocks: np.ndarray) -> np.ndarray:
     """Offence of each state: stocks weighted by their true offensive weights. Shape stocks[..., 0]."""
-    return stocks @ np.asarray(params.weapon_offense_weights)
+    return stocks @ _derived(params).offense_weights
 
 
 def arms_defense(params: EnvParams, stocks: np.ndarray) -> np.ndarray:
     """Defence from arms alone: stocks weighted by one minus their offensive weights."""
-    return stocks @ (1.0 - np.asarray(params.weapon_offense_weights))
+    return stocks @ _derived(params).defense_weights
 
 
 def total_defense(params: EnvParams, stocks: np.ndarray, wealth: np.ndarray) -> np.ndarray:
@@ -134,6 +134,85 @@ def confusion_matrix(params: EnvParams) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
+# Speed: arrays derived from the (frozen) parameters, built once per EnvParams
+# object instead of once per call, and reductions over the short state axis.
+# Every value is computed by the same expression as before, so results are
+# bit-for-bit those of the straightforward code.
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class _Derived:
+    """Read-only arrays that depend on the parameters only (see ``_derived``)."""
+
+    def __init__(self, params: EnvParams) -> None:
+        n, k = params.n_states, params.n_systems
+        self.offense_weights = _frozen(np.asarray(params.weapon_offense_weights))
+        self.defense_weights = _frozen(1.0 - np.asarray(params.weapon_offense_weights))
+        self.weapon_costs = _frozen(np.asarray(params.weapon_costs))
+        self.weapon_visibility = _frozen(np.asarray(params.weapon_visibility))
+        self.confusion = _frozen(confusion_matrix(params))
+        self.upper = _frozen(action_upper_bounds(params))
+        self.upper_unsigned = _frozen(self.upper.astype(np.uint64))
+        self.burden_scale = params.max_burden / (params.burden_levels - 1)
+        self.states = _frozen(np.arange(n))
+        self.rivals = _frozen(rival_index(n))
+        own = np.arange(n)[:, None]
+        #: Flat (i * N + j) indices into an (N, N) matrix: [i, rival r of i] and [rival r of i, i].
+        self.to_rival = _frozen(own * n + self.rivals)
+        self.from_rival = _frozen(self.rivals * n + own)
+        self.observation_length = observation_length(params)
+        #: ``allocation_table[c]``: procurement shares of action component 1 = c (one-hot, or 1 / K each for c = K).
+        allocation_table = np.zeros((k + 1, k))
+        allocation_table[np.arange(k), np.arange(k)] = 1.0
+        allocation_table[k] = 1.0 / k
+        self.allocation_table = _frozen(allocation_table)
+        #: ``attack_table[i * N + c, j]``: state i choosing attack component c attacks state j.
+        choice = np.arange(n)[None, :, None]
+        target = (np.arange(n)[:, None, None] + choice) % n
+        self.attack_table = _frozen(((choice > 0) & (target == np.arange(n)[None, None, :])).reshape(n * n, n))
+
+
+_DERIVED: dict[int, tuple[EnvParams, _Derived]] = {}
+
+
+def _derived(params: EnvParams) -> _Derived:
+    """The parameter-derived arrays of ``params``, cached per object (EnvParams is frozen)."""
+    entry = _DERIVED.get(id(params))
+    if entry is not None and entry[0] is params:
+        return entry[1]
+    derived = _Derived(params)
+    if len(_DERIVED) >= 256:
+        _DERIVED.clear()
+    _DERIVED[id(params)] = (params, derived)  # holding params keeps its id from being reused
+    return derived
+
+
+def _count(mask: np.ndarray, axis: int) -> np.ndarray:
+    """``mask.sum(axis=axis)`` (int64) for a (B, N, N) bool array, axis 1 or 2.
+
+    NumPy reduces a short inner axis slowly; adding the N slices is several
+    times faster and, being integer arithmetic, gives exactly the same counts.
+    """
+    n = mask.shape[axis]
+    total = (mask[:, 0, :] if axis == 1 else mask[:, :, 0]).astype(np.int64)
+    for j in range(1, n):
+        np.add(total, mask[:, j, :] if axis == 1 else mask[:, :, j], out=total)
+    return total
+
+
+def _any_axis1(mask: np.ndarray) -> np.ndarray:
+    """``mask.any(axis=1)`` for a (B, N, N) bool array, by or-ing the N slices."""
+    result = mask[:, 0, :].copy()
+    for j in range(1, mask.shape[1]):
+        np.logical_or(result, mask[:, j, :], out=result)
+    return result
+
+
+# ---------------------------------------------------------------------------
 # Reset
 
 
@@ -165,9 +244,9 @@ def reset(params: EnvParams, batch_size: int, rng: np.random.Generator) -> CoreS
 def reset_where(params: EnvParams, state: CoreState, done: np.ndarray, rng: np.random.Generator) -> CoreState:
     """Reset only the environments where ``done`` (shape (B,), bool) is true; the rest are unchanged."""
     done = np.asarray(done, dtype=bool)
-    count = int(done.sum())
-    if count == 0:
+    if not done.any():
         return state
+    count = int(np.count_nonzero(done))
     fresh = reset(params, count, rng)
     merged = {}
     for name in CoreState.__dataclass_fields__:
@@ -189,9 +268,14 @@ def check_actions(params: EnvParams, actions: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"actions must have shape (batch, {params.n_states}, {expected}), got {actions.shape}"
         )
-    if not np.issubdtype(actions.dtype, np.integer):
+    if actions.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its overhead
         raise ValueError(f"actions must be integers (MultiDiscrete), got dtype {actions.dtype}")
-    upper = action_upper_bounds(params)
+    derived = _derived(params)
+    if actions.dtype == np.int64:
+        # One comparison: a negative int64 read as uint64 is larger than any bound.
+        if not (actions.view(np.uint64) >= derived.upper_unsigned).any():
+            return actions
+    upper = derived.upper
     bad = (actions < 0) | (actions >= upper)
     if bad.any():
         b, i, c = np.argwhere(bad)[0]
@@ -230,35 +314,36 @@ def step(
         The new state and the :class:`StepOutcome` of the year.
     """
     actions = check_actions(params, actions)
+    derived = _derived(params)
     batch, n, k = state.stocks.shape
     alive = state.alive
-    states = np.arange(n)
+    states = derived.states
 
     # 1. Guns versus butter.
-    burden = burden_of_level(params, actions[:, :, 0]) * alive
+    burden = actions[:, :, 0].astype(np.float64)  # burden_of_level, computed in place
+    burden *= derived.burden_scale
+    burden *= alive
     spending = burden * state.wealth
     consumption = state.wealth - spending
-    allocation = np.zeros((batch, n, k))
-    chosen = actions[:, :, 1]
-    spread = chosen == k
-    allocation[spread] = 1.0 / k
-    single_b, single_i = np.nonzero(~spread)
-    allocation[single_b, single_i, chosen[~spread]] = 1.0
+    # All spending on the chosen system, or spread evenly over all K when the choice is K.
+    allocation = derived.allocation_table.take(actions[:, :, 1], axis=0)
 
-    # 2. Attacks, fought with the stocks held at the start of the year.
-    choice = actions[:, :, 2]
-    target = (states[None, :] + choice) % n
+    # 2. Attacks, fought with the stocks held at the start of the year. State i
+    # choosing c > 0 attacks rival c, state (i + c) % N (a table lookup).
     alive_pair = alive[:, :, None] & alive[:, None, :]
-    attacks = (choice[:, :, None] > 0) & (target[:, :, None] == states[None, None, :]) & alive_pair
-    attacked = attacks.any(axis=1)  # (B, N): victim j was attacked by someone
+    attacks = derived.attack_table.take(states * n + actions[:, :, 2], axis=0)
+    attacks &= alive_pair
+    attacked = _any_axis1(attacks)  # (B, N): victim j was attacked by someone
 
     if params.alliances:
-        rivals = rival_index(n)
+        rivals = derived.rivals
         new_commitments = np.zeros((batch, n, n), dtype=bool)
         new_commitments[:, states[:, None], rivals] = actions[:, :, 3:] == 1
         new_commitments &= alive_pair
         # Ally k is called to defend j if committed to j, alive, and not itself attacking j.
-        called = state.commitments & alive_pair & attacked[:, None, :] & ~attacks
+        called = state.commitments & alive_pair
+        called &= attacked[:, None, :]
+        called &= ~attacks
         joins = called & new_commitments
         reneges = called & ~new_commitments
     else:
@@ -266,8 +351,8 @@ def step(
         joins = np.zeros((batch, n, n), dtype=bool)
         reneges = joins
 
-    attacker_offense = offense(params, state.stocks)
-    own_arms_defense = arms_defense(params, state.stocks)
+    attacker_offense = state.stocks @ derived.offense_weights
+    own_arms_defense = state.stocks @ derived.defense_weights
     ally_defense = np.einsum("bkj,bk->bj", joins.astype(np.float64), own_arms_defense)
     homeland_defense = own_arms_defense + params.territorial_defense * state.wealth + ally_defense
     probability = success_probability(
@@ -281,48 +366,58 @@ def step(
 
     # 3. Spoils and destruction. A victim beaten by several attackers loses
     # 1 - (1 - share)^wins of its wealth, shared equally among the winners.
-    wins_against = victories.sum(axis=1)
+    wins_against = _count(victories, axis=1)
     loss_fraction = 1.0 - (1.0 - params.conquest_share) ** wins_against
     loss = loss_fraction * state.wealth
     spoils_each = np.divide(loss, wins_against, out=np.zeros_like(loss), where=wins_against > 0)
     gains = victories.astype(np.float64) @ spoils_each[:, :, None]
     gains = gains[:, :, 0]
-    wars = attacks.sum(axis=2) + attacks.sum(axis=1) + joins.sum(axis=2)
+    wars = _count(attacks, axis=2)
+    wars += _count(attacks, axis=1)
+    if params.alliances:  # without alliances nobody joins a war
+        wars += _count(joins, axis=2)
     wealth = state.wealth * (1.0 - loss_fraction) * (1.0 - params.war_cost) ** wars + gains
     stocks = state.stocks * ((1.0 - params.war_attrition) ** wars)[:, :, None]
 
     # 4. Depreciation, procurement, growth.
-    stocks = stocks * (1.0 - params.depreciation) + (spending[:, :, None] * allocation) / np.asarray(params.weapon_costs)
+    stocks *= 1.0 - params.depreciation
+    procurement = spending[:, :, None] * allocation
+    procurement /= derived.weapon_costs
+    stocks += procurement
     if params.surprise_deployment is not None:
         who, system, amount, when = params.surprise_deployment
         deploy = (state.year == when) & alive[:, who]
         stocks[deploy, who, system] += amount
-    wealth = wealth * (1.0 + params.growth_rate)
+    wealth *= 1.0 + params.growth_rate
 
     # 5. Elimination.
     eliminated = alive & (wealth < params.elimination_threshold * state.initial_wealth)
-    still_alive = alive & ~eliminated
-    # Annexation: what is left of a state eliminated by conquest goes to the
-    # states that beat it this year, in equal shares (it is destroyed otherwise).
-    annexers = victories & eliminated[:, None, :] & still_alive[:, :, None]
-    annexer_count = annexers.sum(axis=1)
-    remnant_each = np.divide(
-        np.where(eliminated, wealth, 0.0), annexer_count, out=np.zeros_like(wealth), where=annexer_count > 0
-    )
-    wealth = wealth + (annexers.astype(np.float64) @ remnant_each[:, :, None])[:, :, 0]
-    wealth = np.where(still_alive, wealth, 0.0)
-    stocks = np.where(still_alive[:, :, None], stocks, 0.0)
+    if eliminated.any():
+        still_alive = alive & ~eliminated
+        # Annexation: what is left of a state eliminated by conquest goes to the
+        # states that beat it this year, in equal shares (it is destroyed otherwise).
+        annexers = victories & eliminated[:, None, :] & still_alive[:, :, None]
+        annexer_count = _count(annexers, axis=1)
+        remnant_each = np.divide(
+            np.where(eliminated, wealth, 0.0), annexer_count, out=np.zeros_like(wealth), where=annexer_count > 0
+        )
+        wealth = wealth + (annexers.astype(np.float64) @ remnant_each[:, :, None])[:, :, 0]
+    else:
+        # Nobody eliminated: no annexation (it would add exactly +0.0 to wealth, which is never -0.0).
+        still_alive = alive.copy()
+    if not still_alive.all():
+        wealth = np.where(still_alive, wealth, 0.0)
+        stocks = np.where(still_alive[:, :, None], stocks, 0.0)
 
     # 6. Commitments in force next year; none to or from the eliminated.
-    commitments = new_commitments & still_alive[:, :, None] & still_alive[:, None, :]
+    commitments = new_commitments & still_alive[:, :, None]
+    commitments &= still_alive[:, None, :]
 
     welfare = np.where(alive, np.log1p(consumption), 0.0)
-    rewards = (
-        welfare
-        + state.greedy * params.greed_bonus * victories.sum(axis=2)
-        - params.renege_cost * reneges.sum(axis=2)
-        - params.elimination_penalty * eliminated
-    )
+    rewards = welfare + state.greedy * params.greed_bonus * _count(victories, axis=2)
+    if params.alliances:  # without alliances nobody reneges (subtracting 0.0 changes nothing)
+        rewards -= params.renege_cost * _count(reneges, axis=2)
+    rewards -= params.elimination_penalty * eliminated
     year = state.year + 1
     new_state = CoreState(
         wealth=wealth,
@@ -369,46 +464,46 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     and independent mean-one log-normal noise of scale ``observation_noise``
     distorts magnitudes. Shape (B, N, N, K).
     """
-    visible = stocks * np.asarray(params.weapon_visibility)
-    seen = visible @ confusion_matrix(params)
+    derived = _derived(params)
+    visible = stocks * derived.weapon_visibility
+    seen = visible @ derived.confusion
     batch, n, k = stocks.shape
     sigma = params.observation_noise
-    noise = np.exp(sigma * rng.standard_normal((batch, n, n, k)) - 0.5 * sigma * sigma)
-    return seen[:, None, :, :] * noise
+    # exp(sigma * z - sigma^2 / 2) * seen, computed in place in the array of draws.
+    noise = rng.standard_normal((batch, n, n, k))
+    noise *= sigma
+    noise -= 0.5 * sigma * sigma
+    np.exp(noise, out=noise)
+    noise *= seen[:, None, :, :]
+    return noise
 
 
 def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np.ndarray:
     """Every state's observation, float32 of shape (B, N, observation_length)."""
+    derived = _derived(params)
     batch, n, k = state.stocks.shape
-    rivals = rival_index(n)
-    states = np.arange(n)
     seen = apparent_stocks(params, state.stocks, rng)  # (B, obs, obsd, K)
-    own = np.concatenate(
-        [
-            state.wealth[:, :, None],
-            state.stocks,
-            state.greedy[:, :, None],
-            np.broadcast_to((state.year / params.max_cycles)[:, None, None], (batch, n, 1)),
-        ],
-        axis=2,
-    )
-    rows = states[:, None]
-    rival_alive = state.alive[:, rivals]
-    rival_block = np.concatenate(
-        [
-            rival_alive[..., None],
-            state.wealth[:, rivals][..., None],
-            seen[:, rows, rivals],
-            state.attacks[:, rivals, rows][..., None],  # rival attacked me last year
-            state.attacks[:, rows, rivals][..., None],  # I attacked rival last year
-            state.commitments[:, rivals, rows][..., None],  # rival committed to defend me
-            state.commitments[:, rows, rivals][..., None],  # I am committed to defend rival
-        ],
-        axis=3,
-    )
-    observation = np.concatenate([own, rival_block.reshape(batch, n, -1)], axis=2).astype(np.float32)
+    observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
+    # Own block: wealth, stocks, type, fraction of the episode elapsed.
+    observation[:, :, 0] = state.wealth
+    observation[:, :, 1 : k + 1] = state.stocks
+    observation[:, :, k + 1] = state.greedy
+    observation[:, :, k + 2] = (state.year / params.max_cycles)[:, None]
+    # One block of K + 6 per rival r (a view into the observation; splitting the last axis never copies).
+    block = observation[:, :, k + 3 :].reshape(batch, n, n - 1, k + 6)
+    rivals, to_rival, from_rival = derived.rivals, derived.to_rival, derived.from_rival
+    attacks = state.attacks.reshape(batch, n * n)
+    commitments = state.commitments.reshape(batch, n * n)
+    block[..., 0] = state.alive[:, rivals]
+    block[..., 1] = state.wealth[:, rivals]
+    block[..., 2 : k + 2] = seen.reshape(batch, n * n, k)[:, to_rival]  # seen[b, i, rival r of i]
+    block[..., k + 2] = attacks[:, from_rival]  # rival attacked me last year
+    block[..., k + 3] = attacks[:, to_rival]  # I attacked rival last year
+    block[..., k + 4] = commitments[:, from_rival]  # rival committed to defend me
+    block[..., k + 5] = commitments[:, to_rival]  # I am committed to defend rival
     # An eliminated state sees nothing; rows of living observers keep their view.
-    return observation * state.alive[:, :, None]
+    observation *= state.alive[:, :, None]
+    return observation
 
 
 def global_state_length(params: EnvParams) -> int:

@@ -1,0 +1,67 @@
+"""Smoke run of ``benchmarks/peers.py``: tiny sizes, a few seconds, no timing assertions.
+
+It checks that the benchmark runs end to end and reports a positive, finite
+rate for every one of sd-env's own APIs, a PPO share, and a PASS/FAIL/N/A
+verdict per target. Peers (rps_v2, mpe2, SuperSuit) may be reported as not
+installed inside the benchmark's output; this test itself never skips.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("sd_env_benchmark_peers", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class body runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peers_benchmark_smoke(tmp_path, capsys):
+    peers = load_benchmark()
+    markdown = tmp_path / "performance.md"
+    start, end = "<!-- benchmarks/peers.py:start -->", "<!-- benchmarks/peers.py:end -->"
+    markdown.write_text(f"# Notes kept\n\n{start}\nSTALE-TABLE\n{end}\n\nTail kept\n")
+    report = peers.main(["--smoke", "--markdown", str(markdown)], log=lambda text: None)
+    printed = capsys.readouterr().out
+
+    rows = {row["key"]: row for row in report["rows"]}
+    own = ["sd.parallel", "sd.aec", "sd.vec.1", "sd.vec.4", "sd.core.1", "sd.core.4"]
+    for key in own:
+        row = rows[key]
+        assert row["ours"] and row["status"] == ""
+        rate = row["agent_steps_per_s"]
+        assert math.isfinite(rate) and rate > 0, (key, rate)
+        assert all(math.isfinite(r) and r > 0 for r in row["agent_steps_per_s_repeats"])
+    for key in ("sd.parallel", "sd.vec.4", "sd.core.4"):
+        assert 0 < rows[key]["acting_per_env_step"] <= rows[key]["agents"]
+    # Peers are measured or say why not; never silently missing.
+    for key in ("rps.parallel", "rps.aec", "mpe.parallel", "mpe.aec", "supersuit.1", "supersuit.4"):
+        row = rows[key]
+        assert row["status"] or (math.isfinite(row["agent_steps_per_s"]) and row["agent_steps_per_s"] > 0), key
+
+    ppo = report["ppo"]
+    assert "error" not in ppo, ppo
+    assert 0 < ppo["share"] < 1
+    assert ppo["torch_threads"] == 1
+
+    targets = report["targets"]
+    assert len(targets) == 5
+    assert all(target["result"] in ("PASS", "FAIL", "N/A") for target in targets)
+    with_memory = [row for row in report["rows"] if row["memory"]]
+    assert {"sd.core.4", "sd.vec.4", "sd.parallel"} <= {row["key"] for row in with_memory}
+    assert all(value > 0 for row in with_memory for value in row["memory"].values())
+
+    # The printed report and the Markdown file carry the same tables; the rest of the file is kept.
+    assert "| batched core" in printed and ("PASS" in printed or "FAIL" in printed)
+    text = markdown.read_text()
+    assert text.startswith("# Notes kept") and text.rstrip().endswith("Tail kept")
+    assert "STALE-TABLE" not in text
+    assert report["markdown"].strip() in text
