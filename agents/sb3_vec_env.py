@@ -83,8 +83,13 @@ class SecurityDilemmaVecEnv(VecEnv):
     once more, with ``TimeLimit.truncated=True`` and an all-zero terminal
     observation, so that it restarts cleanly with everyone else.
 
-    **Infos.** Every row's info has ``military_burden``, ``welfare``,
-    ``attacks`` (attacks it launched this step) and ``victories``. When a
+    **Measures.** After every step, ``last_measures`` holds per-row arrays
+    (shape (rows,)) of ``military_burden``, ``welfare``, ``attacks`` (attacks
+    the row's state launched this step) and ``victories``. They are arrays,
+    not entries of every row's info dict, because building and reading
+    thousands of small dicts a step costs more than the step itself.
+
+    **Infos.** A row's info is empty unless its episode ended. When a
     row's own episode ends (elimination, or the end of its environment's
     episode while alive) its info also has ``"episode": {"r": return, "l":
     length, "t": seconds since creation}`` as SB3's ``Monitor`` would write
@@ -158,6 +163,8 @@ class SecurityDilemmaVecEnv(VecEnv):
         if self.learner_seats.size == 0:
             raise ValueError(f"every one of the {n_states} seats is an opponent; at least one must learn")
         self.n_learners = int(self.learner_seats.size)
+        # Indexing the seat axis with a slice gives views, not copies, in the common all-learn case.
+        self._seat_index = slice(None) if not self.opponents else self.learner_seats
         # Seats sharing one policy object are played by one call to act().
         groups: dict[int, tuple[Any, list[int]]] = {}
         for seat, policy in self.opponents.items():
@@ -174,6 +181,7 @@ class SecurityDilemmaVecEnv(VecEnv):
         self._episode_return = np.zeros((self.num_games, self.n_learners))
         self._episode_length = np.zeros((self.num_games, self.n_learners), dtype=np.int64)
         self._start_time = time.time()
+        self.last_measures: dict[str, np.ndarray] = {}
         self.closed = False
         super().__init__(self.num_games * self.n_learners, observation_space(params), action_space(params))
 
@@ -285,7 +293,7 @@ class SecurityDilemmaVecEnv(VecEnv):
             raise RuntimeError("call reset() before step()")
         if self._actions is None:
             raise RuntimeError("call step_async(actions) before step_wait()")
-        params, state, rng, seats = self._params, self._state, self._rng, self.learner_seats
+        params, state, rng, seats = self._params, self._state, self._rng, self._seat_index
         full = self._full_actions
         full[:, seats] = self._actions
         self._actions = None
@@ -310,15 +318,13 @@ class SecurityDilemmaVecEnv(VecEnv):
         self._episode_return += rewards
         self._episode_length += was_alive
 
-        infos: list[dict[str, Any]] = [
-            {"military_burden": burden, "welfare": welfare, "attacks": attacks, "victories": victories}
-            for burden, welfare, attacks, victories in zip(
-                outcome.burden[:, seats].ravel().tolist(),
-                outcome.welfare[:, seats].ravel().tolist(),
-                outcome.attacks.sum(axis=2)[:, seats].ravel().tolist(),
-                outcome.victories.sum(axis=2)[:, seats].ravel().tolist(),
-            )
-        ]
+        self.last_measures = {
+            "military_burden": outcome.burden[:, seats].ravel(),
+            "welfare": outcome.welfare[:, seats].ravel(),
+            "attacks": outcome.attacks.sum(axis=2)[:, seats].ravel(),
+            "victories": outcome.victories.sum(axis=2)[:, seats].ravel(),
+        }
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         row_observations = self._rows(observations)  # a new array; rows of reset environments replaced below
         done_rows = np.flatnonzero(dones)
         if done_rows.size:

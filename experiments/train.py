@@ -112,10 +112,10 @@ def _sb3_callbacks():
             self.attacks: list[float] = []
 
         def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "military_burden" in info:
-                    self.burden.append(info["military_burden"])
-                    self.attacks.append(info.get("attacks", 0))
+            measures = getattr(self.training_env, "last_measures", None)
+            if measures is not None:
+                self.burden.append(float(measures["military_burden"].mean()))
+                self.attacks.append(float(measures["attacks"].mean()))
             return True
 
         def _on_rollout_end(self) -> None:

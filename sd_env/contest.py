@@ -39,4 +39,5 @@ def success_probability(
         log_ratio = decisiveness * (np.log(defense) - np.log(offense))
         # 1 / (1 + (D / (theta O))^m); exp(+inf) -> inf gives 0, exp(-inf) -> 0 gives 1.
         probability = 1.0 / (1.0 + np.exp(log_ratio))
-    return np.where(offense > 0.0, np.nan_to_num(probability, nan=0.5), 0.0)
+    # The only NaN (0 / 0: no offence against no defence) sits where offence is zero, masked here.
+    return np.where(offense > 0.0, probability, 0.0)

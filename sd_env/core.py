@@ -353,8 +353,9 @@ def step(
 
     attacker_offense = state.stocks @ derived.offense_weights
     own_arms_defense = state.stocks @ derived.defense_weights
-    ally_defense = np.einsum("bkj,bk->bj", joins.astype(np.float64), own_arms_defense)
-    homeland_defense = own_arms_defense + params.territorial_defense * state.wealth + ally_defense
+    homeland_defense = own_arms_defense + params.territorial_defense * state.wealth
+    if params.alliances:  # allies who join add their arms defence to the victim's
+        homeland_defense += np.einsum("bkj,bk->bj", joins.astype(np.float64), own_arms_defense)
     probability = success_probability(
         attacker_offense[:, :, None],
         homeland_defense[:, None, :],
@@ -469,11 +470,10 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     seen = visible @ derived.confusion
     batch, n, k = stocks.shape
     sigma = params.observation_noise
-    # exp(sigma * z - sigma^2 / 2) * seen, computed in place in the array of draws.
-    noise = rng.standard_normal((batch, n, n, k))
-    noise *= sigma
-    noise -= 0.5 * sigma * sigma
-    np.exp(noise, out=noise)
+    if sigma == 0.0:  # perfect intelligence: no draws at all
+        return np.broadcast_to(seen[:, None, :, :], (batch, n, n, k)).copy()
+    # exp(sigma * z - sigma^2 / 2): mean one, so noise distorts without biasing.
+    noise = rng.lognormal(mean=-0.5 * sigma * sigma, sigma=sigma, size=(batch, n, n, k))
     noise *= seen[:, None, :, :]
     return noise
 

@@ -86,9 +86,10 @@ def test_spaces_shapes_and_dtypes(scenario):
         assert rewards.shape == (env.num_envs,) and rewards.dtype == np.float32 and np.isfinite(rewards).all()
         assert dones.shape == (env.num_envs,) and dones.dtype == bool
         assert isinstance(infos, list) and len(infos) == env.num_envs
-        for info in infos:
-            assert {"military_burden", "welfare", "attacks", "victories"} <= set(info)
-            assert 0.0 <= info["military_burden"] <= params.max_burden + 1e-12
+        measures = env.last_measures
+        assert set(measures) == {"military_burden", "welfare", "attacks", "victories"}
+        assert all(values.shape == (env.num_envs,) for values in measures.values())
+        assert ((0.0 <= measures["military_burden"]) & (measures["military_burden"] <= params.max_burden + 1e-12)).all()
 
 
 def test_same_draws_as_the_pettingzoo_env_with_one_environment():
