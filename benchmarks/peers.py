@@ -120,14 +120,18 @@ def dict_action_bank(env, count: int, seed: int) -> dict[str, list]:
     return bank
 
 
-class ParallelRunner(Runner):
-    """A PettingZoo ``ParallelEnv``: ``step(actions of the live agents)``, ``reset()`` when no agent is left."""
+class DictRunner(Runner):
+    """A PettingZoo environment (parallel or AEC), reset with ``seed``, with 64 pre-drawn actions per agent."""
 
     def __init__(self, make: Callable[[], Any], seed: int) -> None:
         self.env = make()
         self.env.reset(seed=seed)
         self.bank = dict_action_bank(self.env, 64, seed + 1)
         self.t = 0
+
+
+class ParallelRunner(DictRunner):
+    """A PettingZoo ``ParallelEnv``: ``step(actions of the live agents)``, ``reset()`` when no agent is left."""
 
     def run(self, n: int) -> Run:
         env, bank, clock = self.env, self.bank, time.perf_counter
@@ -145,14 +149,8 @@ class ParallelRunner(Runner):
         return Run(seconds, agent_steps, n)
 
 
-class AECRunner(Runner):
+class AECRunner(DictRunner):
     """A PettingZoo ``AECEnv``: ``last()`` then ``step(action or None)``; ``n`` counts turns."""
-
-    def __init__(self, make: Callable[[], Any], seed: int) -> None:
-        self.env = make()
-        self.env.reset(seed=seed)
-        self.bank = dict_action_bank(self.env, 64, seed + 1)
-        self.t = 0
 
     def run(self, n: int) -> Run:
         env, bank, clock = self.env, self.bank, time.perf_counter

@@ -14,6 +14,7 @@ one is only re-evaluated).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from pathlib import Path
 
@@ -31,7 +32,11 @@ COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attac
 
 
 def run_quickstart(args: argparse.Namespace) -> int:
-    overrides = [f"scenario={args.scenario}", f"seed={args.seed}", f"name=quickstart-{args.scenario}-seed{args.seed}"]
+    name = f"quickstart-{args.scenario}-seed{args.seed}"
+    if args.set:
+        # Different parameters are a different experiment: give them their own run directory.
+        name += "-" + hashlib.sha256("\n".join(sorted(args.set)).encode()).hexdigest()[:8]
+    overrides = [f"scenario={args.scenario}", f"seed={args.seed}", f"name={name}"]
     overrides += [f"env.{assignment}" for assignment in args.set]
     overrides += [f"total_timesteps={args.timesteps}"] if args.timesteps else []
     overrides += [f"output_dir={args.output_dir}"]

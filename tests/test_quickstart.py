@@ -33,3 +33,6 @@ def test_quickstart_rerun_resumes_instead_of_retraining(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "(resuming)" in out
+    # Other parameters are another experiment: a new run directory, not a clash with the saved config.
+    assert main(argv[:-1] + ["max_cycles=30"]) == 0
+    assert len(list(tmp_path.iterdir())) == 2
