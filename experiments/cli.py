@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         # One line, no traceback: what is wrong and what would be right is in the message.
         message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         print(f"sd-env {args.command}: error: {message}", file=sys.stderr)

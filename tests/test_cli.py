@@ -44,6 +44,14 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, fragment):
     assert "Traceback" not in err
 
 
+def test_unwritable_output_folder_is_one_line_and_exit_code_2(tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the run folder should go")
+    assert main(["train", "--output-dir", str(blocker), "--set", "total_timesteps=64", "--set", "progress_bar=false"]) == 2
+    err = capsys.readouterr().err
+    assert "not-a-folder" in err and len(err.strip().splitlines()) == 1
+
+
 def test_console_script_exit_code_on_bad_input():
     completed = subprocess.run(
         [sys.executable, "-m", "experiments.cli", "dilemma", "--set", "distinguishability=2"],
