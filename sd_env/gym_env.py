@@ -18,6 +18,7 @@ import gymnasium
 import numpy as np
 
 from sd_env import core
+from sd_env.infos import agent_info
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space
@@ -78,7 +79,7 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         super().reset(seed=seed)
         self._state = core.reset(self.params, 1, self.np_random)
         self._observations = core.observe(self.params, self._state, self.np_random)[0]
-        return self._observations[0], {"greedy": bool(self._state.greedy[0, 0])}
+        return self._observations[0], agent_info(self._state, None, 0)
 
     def step(self, action: Any):
         if self._state is None or self._observations is None:
@@ -93,12 +94,7 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         self._observations = core.observe(self.params, self._state, self.np_random)[0]
         terminated = bool(outcome.eliminated[0, 0])
         truncated = bool(outcome.truncated[0]) and not terminated
-        info = {
-            "military_burden": float(outcome.burden[0, 0]),
-            "welfare": float(outcome.welfare[0, 0]),
-            "victories": int(outcome.victories[0, 0].sum()),
-            "attacked_by": int(outcome.attacks[0, :, 0].sum()),
-        }
+        info = agent_info(self._state, outcome, 0)
         if self.render_mode == "human":
             self.render()
         return self._observations[0], float(outcome.rewards[0, 0]), terminated, truncated, info

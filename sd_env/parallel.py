@@ -10,6 +10,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from sd_env import core
+from sd_env.infos import agent_info
 from sd_env.params import EnvParams
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
@@ -69,6 +70,12 @@ class SecurityDilemmaEnv(ParallelEnv):
     | b + K + 5                  | I am committed to defend rival r                     | 0   | 1   |
 
     ``sd_env.spaces.ObservationLayout`` gives these indices by name.
+
+    ## Infos
+
+    The same keys at reset and at every step (``sd_env.infos.INFO_KEYS``):
+    ``greedy`` (own private type), ``military_burden``, ``welfare``,
+    ``attacks``, ``victories``, ``attacked_by`` (this year's; zero at reset).
 
     ## Rewards
 
@@ -181,7 +188,7 @@ class SecurityDilemmaEnv(ParallelEnv):
         self._state = core.reset(self.params, 1, self.np_random)
         self.agents = self.possible_agents[:]
         observations = core.observe(self.params, self._state, self.np_random)[0]
-        infos = {agent: {"greedy": bool(self._state.greedy[0, i])} for i, agent in enumerate(self.agents)}
+        infos = {agent: agent_info(self._state, None, i) for i, agent in enumerate(self.agents)}
         return {agent: observations[self._agent_index[agent]] for agent in self.agents}, infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -199,13 +206,7 @@ class SecurityDilemmaEnv(ParallelEnv):
             rewards[agent] = float(outcome.rewards[0, i])
             terminations[agent] = bool(outcome.eliminated[0, i])
             truncations[agent] = truncated and not terminations[agent]
-            infos[agent] = {
-                "military_burden": float(outcome.burden[0, i]),
-                "welfare": float(outcome.welfare[0, i]),
-                "attacks": int(outcome.attacks[0, i].sum()),
-                "victories": int(outcome.victories[0, i].sum()),
-                "attacked_by": int(outcome.attacks[0, :, i].sum()),
-            }
+            infos[agent] = agent_info(self._state, outcome, i)
         self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
         if self.render_mode == "human":
             self.render()

@@ -75,6 +75,18 @@ def test_flags_are_python_bools_and_rewards_python_floats():
         assert all(type(value) is float for value in rewards.values())
 
 
+def test_infos_have_the_same_keys_at_reset_and_at_every_step():
+    from sd_env.infos import INFO_KEYS
+
+    env = sd_env.parallel_env(scenario="pre-1914")
+    _, infos = env.reset(seed=0)
+    assert all(set(info) == set(INFO_KEYS) for info in infos.values())
+    assert all(info["military_burden"] == 0.0 and info["attacks"] == 0 for info in infos.values())
+    while env.agents:
+        _, _, _, _, infos = env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+        assert all(set(info) == set(INFO_KEYS) for info in infos.values())
+
+
 def test_render_modes_return_text_and_image():
     text_env = sd_env.parallel_env(render_mode="ansi")
     text_env.reset(seed=0)
