@@ -117,7 +117,7 @@ def rival_index(n_states: int) -> np.ndarray:
 
 def burden_of_level(params: EnvParams, level: np.ndarray) -> np.ndarray:
     """Military burden (share of wealth, in [0, max_burden]) of a burden action level."""
-    return np.asarray(level, dtype=np.float64) * (params.max_burden / (params.burden_levels - 1))
+    return np.asarray(level, dtype=np.float64) * _derived(params).burden_scale
 
 
 def confusion_matrix(params: EnvParams) -> np.ndarray:
@@ -170,10 +170,11 @@ class _Derived:
         allocation_table[np.arange(k), np.arange(k)] = 1.0
         allocation_table[k] = 1.0 / k
         self.allocation_table = _frozen(allocation_table)
-        #: ``attack_table[i * N + c, j]``: state i choosing attack component c attacks state j.
-        choice = np.arange(n)[None, :, None]
-        target = (np.arange(n)[:, None, None] + choice) % n
-        self.attack_table = _frozen(((choice > 0) & (target == np.arange(n)[None, None, :])).reshape(n * n, n))
+        #: ``attack_table[i * N + c, j]``: state i choosing attack component c attacks state j
+        #: (c = 0: nobody; c = r >= 1: its rival r).
+        attack_table = np.zeros((n, n, n), dtype=bool)
+        attack_table[own, np.arange(1, n)[None, :], self.rivals] = True
+        self.attack_table = _frozen(attack_table.reshape(n * n, n))
 
 
 _DERIVED: dict[int, tuple[EnvParams, _Derived]] = {}
@@ -320,8 +321,7 @@ def step(
     states = derived.states
 
     # 1. Guns versus butter.
-    burden = actions[:, :, 0].astype(np.float64)  # burden_of_level, computed in place
-    burden *= derived.burden_scale
+    burden = burden_of_level(params, actions[:, :, 0])
     burden *= alive
     spending = burden * state.wealth
     consumption = state.wealth - spending
@@ -351,8 +351,8 @@ def step(
         joins = np.zeros((batch, n, n), dtype=bool)
         reneges = joins
 
-    attacker_offense = state.stocks @ derived.offense_weights
-    own_arms_defense = state.stocks @ derived.defense_weights
+    attacker_offense = offense(params, state.stocks)
+    own_arms_defense = arms_defense(params, state.stocks)
     homeland_defense = own_arms_defense + params.territorial_defense * state.wealth
     if params.alliances:  # allies who join add their arms defence to the victim's
         homeland_defense += np.einsum("bkj,bk->bj", joins.astype(np.float64), own_arms_defense)
