@@ -148,7 +148,6 @@ class SecurityDilemmaVecEnv(VecEnv):
             raise ValueError(f"params must be an EnvParams, got {type(params).__name__}")
         self.scenario = scenario
         self._params = params
-        self._upper = core.action_upper_bounds(params)
         self.num_games = int(num_envs)
         n_states = params.n_states
 
@@ -202,7 +201,6 @@ class SecurityDilemmaVecEnv(VecEnv):
                 f"({self.observation_space}, {self.action_space}); create a new SecurityDilemmaVecEnv instead"
             )
         self._params = value
-        self._upper = core.action_upper_bounds(value)
 
     @property
     def n_states(self) -> int:
@@ -276,15 +274,15 @@ class SecurityDilemmaVecEnv(VecEnv):
             )
         if not np.issubdtype(actions.dtype, np.integer):
             raise ValueError(f"actions must be integers in {self.action_space}, got dtype {actions.dtype}")
-        bad = (actions < 0) | (actions >= self._upper)
-        if bad.any():
-            row, component = (int(x) for x in np.argwhere(bad)[0])
+        where = core.first_out_of_bounds(self._params, actions)
+        if where is not None:
+            row, component = where
             environment, position = divmod(row, self.n_learners)
             seat = int(self.learner_seats[position])
             raise ValueError(
                 f"action {actions[row].tolist()} of row {row} (environment {environment}, state_{seat}) "
                 f"is outside the action space {self.action_space}: component {component} is "
-                f"{actions[row, component]}, must be in [0, {self._upper[component] - 1}]"
+                f"{actions[row, component]}, must be in [0, {self.action_space.nvec[component] - 1}]"
             )
         return actions.astype(np.int64, copy=False).reshape(self.num_games, self.n_learners, length)
 

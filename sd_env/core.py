@@ -271,20 +271,31 @@ def check_actions(params: EnvParams, actions: np.ndarray) -> np.ndarray:
         )
     if actions.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its overhead
         raise ValueError(f"actions must be integers (MultiDiscrete), got dtype {actions.dtype}")
+    where = first_out_of_bounds(params, actions)
+    if where is not None:
+        b, i, c = where
+        raise ValueError(
+            f"action of state_{i} (environment {b}) component {c} is {actions[b, i, c]}, "
+            f"must be in [0, {_derived(params).upper[c] - 1}]"
+        )
+    return actions.astype(np.int64, copy=False)
+
+
+def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ...] | None:
+    """Index of the first integer action entry outside its component's range, or None if all are inside.
+
+    ``actions`` has the action components on its last axis and any leading
+    shape; every adapter locates bad actions with this one function.
+    """
     derived = _derived(params)
     if actions.dtype == np.int64:
         # One comparison: a negative int64 read as uint64 is larger than any bound.
         if not (actions.view(np.uint64) >= derived.upper_unsigned).any():
-            return actions
-    upper = derived.upper
-    bad = (actions < 0) | (actions >= upper)
-    if bad.any():
-        b, i, c = np.argwhere(bad)[0]
-        raise ValueError(
-            f"action of state_{i} (environment {b}) component {c} is {actions[b, i, c]}, "
-            f"must be in [0, {upper[c] - 1}]"
-        )
-    return actions.astype(np.int64, copy=False)
+            return None
+    bad = (actions < 0) | (actions >= derived.upper)
+    if not bad.any():
+        return None
+    return tuple(int(x) for x in np.argwhere(bad)[0])
 
 
 def action_upper_bounds(params: EnvParams) -> np.ndarray:

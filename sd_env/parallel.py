@@ -228,10 +228,9 @@ class SecurityDilemmaEnv(ParallelEnv):
                 raise ValueError(f"action {action!r} of {agent} is outside its action space {self.action_spaces[agent]}")
             rows[self._agent_index[agent]] = value
         # One bounds check for all agents (what MultiDiscrete.contains checks, without a call per agent).
-        upper = self.action_spaces[self.possible_agents[0]].nvec
-        bad = ((rows < 0) | (rows >= upper)).any(axis=1)
-        if bad.any():
-            agent = self.possible_agents[int(np.argmax(bad))]
+        where = core.first_out_of_bounds(self.params, rows)
+        if where is not None:
+            agent = self.possible_agents[where[0]]
             raise ValueError(f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}")
         return batch
 
