@@ -12,28 +12,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from sd_env.scenarios import SCENARIOS, make_params
 
 EXIT_USAGE = 2
 
 
-class UsageError(ValueError):
-    """Bad input from the user: reported in one line, exit code 2."""
-
-
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
-    """``["key=value", ...]`` to a dict, values read as YAML (numbers, booleans, lists)."""
+    """``["key=value", ...]`` to a dict, values read as YAML (numbers, booleans, lists), as ``--set`` of train."""
+    from experiments.config import apply_override
+
     result: dict[str, Any] = {}
     for item in assignments:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set expects key=value, got {item!r}")
-        try:
-            result[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise UsageError(f"--set {key}: cannot read value {text!r} ({error.__class__.__name__})") from None
+        apply_override(result, item)
     return result
 
 
