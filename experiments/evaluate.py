@@ -16,6 +16,12 @@ from sd_env.params import EnvParams
 COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attacks_per_episode", "eliminations_per_episode"]
 
 
+def self_play_row(params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int) -> dict[str, float]:
+    """Measures of a game with ``seats[i]`` in seat i; ``opponent_welfare`` equals ``welfare`` (all seats averaged)."""
+    measures = summarize(rollout(params, list(seats), episodes, seed))
+    return {**measures, "opponent_welfare": measures["welfare"]}
+
+
 def evaluate_against(
     policy: Policy,
     params: EnvParams,
@@ -32,11 +38,8 @@ def evaluate_against(
     the focal state's military burden, the share of years with war, the
     focal state's attacks and eliminations per episode.
     """
-    rows = {}
     seats = list(self_play) if self_play is not None else [policy] * params.n_states
-    result = rollout(params, seats, episodes, seed)
-    measures = summarize(result)
-    rows["self-play"] = {**measures, "opponent_welfare": measures["welfare"]}
+    rows = {"self-play": self_play_row(params, seats, episodes, seed)}
     for name in opponents:
         opponent = make_policy(name, params, seed=seed)
         result = rollout(params, [policy] + [opponent] * (params.n_states - 1), episodes, seed)
