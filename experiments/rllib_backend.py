@@ -8,7 +8,6 @@ connects to an existing cluster. Needs the ``[rllib]`` extra.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -18,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from agents.base import Policy
-from experiments.atomic import write_text_atomic
 from experiments.config import ConfigError, TrainConfig
-from experiments.evaluate import evaluate_against
+from experiments.train import write_final_metrics
 from sd_env.params import EnvParams
 
 ENV_NAME = "sd_env_security_dilemma"
@@ -162,16 +160,16 @@ def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, ray_addre
             for i in range(params.n_states)
         ]
         learned = [RLlibModulePolicy(module, params) for module in modules]
-        table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
-                                 seed=config.seed + 1, self_play=learned)
-        metrics = {
-            "timesteps": [steps],
-            "iterations": len(history),
-            "training_seconds": round(training_seconds, 2),
-            "history": history,
-            "evaluation": table.round(4).to_dict(orient="index"),
-        }
-        write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
+        metrics = write_final_metrics(
+            config,
+            params,
+            learned,
+            run_dir,
+            timesteps=[steps],
+            iterations=len(history),
+            training_seconds=round(training_seconds, 2),
+            history=history,
+        )
         algorithm.stop()
         return metrics
     finally:

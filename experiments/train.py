@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from agents.base import Policy
 from agents.learned import PoolPolicy, SB3Policy
 from agents.scripted import make_policy
 from experiments.atomic import write_bytes_atomic, write_text_atomic
@@ -133,6 +134,31 @@ def _ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
     return {**kwargs, "policy_kwargs": {"net_arch": net_arch}}
 
 
+def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: Path | None = None):
+    """A PPO learner as every SB3 run builds it: loaded from ``checkpoint`` if given, else new with ``seed``."""
+    from stable_baselines3 import PPO
+
+    tensorboard = str(run_dir / "tensorboard")
+    if checkpoint is not None:
+        return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
+    return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **_ppo_kwargs(config))
+
+
+def write_final_metrics(
+    config: TrainConfig, params: EnvParams, learned: list[Policy], run_dir: Path, **facts: Any
+) -> dict[str, Any]:
+    """Evaluate the learned policies and write ``metrics.json``: ``facts`` (steps, timings), then the evaluation.
+
+    State_0's policy plays the scripted opponents; the self-play row seats every
+    learned policy in its own seat (or state_0's everywhere when there is one).
+    """
+    table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
+                             seed=config.seed + 1, self_play=learned if len(learned) > 1 else None)
+    metrics = {**facts, "evaluation": table.round(4).to_dict(orient="index")}
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    return metrics
+
+
 def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence) -> None:
     checkpoint_class, measures_class = _sb3_callbacks()
     callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every), measures_class(), *extra_callbacks]
@@ -147,8 +173,6 @@ def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool,
 
 def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
     """Shared PPO in self-play, or state_0 against a pool of scripted opponents. Returns [model]."""
-    from stable_baselines3 import PPO
-
     from agents.sb3_vec_env import SecurityDilemmaVecEnv
 
     opponents = None
@@ -157,22 +181,14 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
         opponents = {seat: pool for seat in range(1, params.n_states)}
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
     if checkpoint is not None:
-        model = PPO.load(checkpoint, device="cpu", tensorboard_log=str(run_dir / "tensorboard"))
+        model = _ppo_model(config, None, run_dir, config.seed, checkpoint)
         # A fresh stream for the rest of the run, distinct from the one already used.
         env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + model.num_timesteps,
                                     opponents=opponents)
         model.set_env(env)
     else:
         env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed, opponents=opponents)
-        model = PPO(
-            "MlpPolicy",
-            env,
-            seed=config.seed,
-            device="cpu",
-            tensorboard_log=str(run_dir / "tensorboard"),
-            verbose=0,
-            **_ppo_kwargs(config),
-        )
+        model = _ppo_model(config, env, run_dir, config.seed)
     remaining = config.total_timesteps - model.num_timesteps
     if remaining > 0:
         _learn(model, remaining, run_dir, config, checkpoint is not None, extra_callbacks)
@@ -188,8 +204,6 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     policies. Progress is saved after every (round, state) chunk, so
     ``--resume`` restarts at the first unfinished chunk.
     """
-    from stable_baselines3 import PPO
-
     from agents.sb3_vec_env import SecurityDilemmaVecEnv
 
     n = params.n_states
@@ -201,13 +215,8 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
         path = run_dir / "checkpoints" / f"state_{seat}_latest.zip"
         placeholder = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + seat,
                                             opponents={j: make_policy("dove", params) for j in range(n) if j != seat})
-        if path.is_file():
-            model = PPO.load(path, env=placeholder, device="cpu", tensorboard_log=str(run_dir / "tensorboard"))
-        else:
-            model = PPO("MlpPolicy", placeholder, seed=config.seed + seat, device="cpu",
-                        tensorboard_log=str(run_dir / "tensorboard"), verbose=0, **_ppo_kwargs(config))
-        models.append(model)
-    checkpoint_class, measures_class = _sb3_callbacks()
+        models.append(_ppo_model(config, placeholder, run_dir, config.seed + seat, path if path.is_file() else None))
+    _, measures_class = _sb3_callbacks()
     for index in range(done_chunks, config.rounds * n):
         round_number, seat = divmod(index, n)
         others = {j: SB3Policy(models[j], params, deterministic=False) for j in range(n) if j != seat}
@@ -279,22 +288,20 @@ def train(
     if config.backend == "rllib":
         from experiments.rllib_backend import train_rllib
 
-        return train_rllib(config, params, run_dir, ray_address)
-    if config.algorithm == "independent_ppo":
-        models = train_independent(config, params, run_dir, extra_callbacks)
+        metrics = train_rllib(config, params, run_dir, ray_address)
     else:
-        models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
-    training_seconds = time.perf_counter() - started
-
-    learned = [SB3Policy(model, params) for model in models]
-    table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
-                             seed=config.seed + 1, self_play=learned if len(learned) > 1 else None)
-    metrics = {
-        "timesteps": [int(model.num_timesteps) for model in models],
-        "training_seconds": round(training_seconds, 2),
-        "evaluation": table.round(4).to_dict(orient="index"),
-    }
-    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+        if config.algorithm == "independent_ppo":
+            models = train_independent(config, params, run_dir, extra_callbacks)
+        else:
+            models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
+        metrics = write_final_metrics(
+            config,
+            params,
+            [SB3Policy(model, params) for model in models],
+            run_dir,
+            timesteps=[int(model.num_timesteps) for model in models],
+            training_seconds=round(time.perf_counter() - started, 2),
+        )
     run_info["training_seconds"] = metrics["training_seconds"]
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
     return metrics
