@@ -37,7 +37,7 @@ __all__ = ["SecurityDilemmaVecEnv"]
 
 def _take(state: core.CoreState, mask: np.ndarray) -> core.CoreState:
     """The environments of ``state`` selected by the boolean mask ``mask`` (shape (B,)), as a smaller batch."""
-    return core.CoreState(**{name: getattr(state, name)[mask] for name in core.CoreState.__dataclass_fields__})
+    return core.CoreState(**{name: getattr(state, name)[mask] for name in core.CoreState._fields})
 
 
 class SecurityDilemmaVecEnv(VecEnv):

@@ -398,7 +398,7 @@ def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
     actions = rng.integers(0, nvec, size=(batch, params.n_states, len(nvec)))
     state = core.reset(params, batch, rng)
     observation = core.observe(params, state, rng)
-    nbytes = sum(getattr(state, name).nbytes for name in core.CoreState.__dataclass_fields__) + observation.nbytes
+    nbytes = sum(getattr(state, name).nbytes for name in core.CoreState._fields) + observation.nbytes
     del state, observation
 
     def build():

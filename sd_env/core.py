@@ -1,4 +1,4 @@
-"""The batched NumPy core: the model's dynamics as pure functions.
+"""The batched core: the model's dynamics as pure functions over NumPy arrays.
 
 Everything that happens in the model happens here, once. A
 :class:`CoreState` holds ``B`` independent environments of ``N`` states with
@@ -7,6 +7,11 @@ Everything that happens in the model happens here, once. A
 ``numpy.random.Generator``) to new arrays without touching anything else, so
 one call steps one environment or thousands. The PettingZoo, Gymnasium and
 stable-baselines3 interfaces are thin adapters over these functions.
+
+The yearly equations are written in the compiled kernels of
+``sd_env.kernels`` (loops over environments, states and systems; see that
+module for why). This module validates inputs, draws every random number from
+the caller's generator, in a fixed order and shape, and packs the results.
 
 Order of events within one year (one step), see ``docs/model.md``:
 
@@ -22,17 +27,20 @@ Order of events within one year (one step), see ``docs/model.md``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from sd_env.contest import success_probability
+from sd_env import kernels
 from sd_env.params import EnvParams
 
 
-@dataclass(frozen=True)
-class CoreState:
-    """Explicit state of ``B`` environments. Arrays are never modified in place."""
+class CoreState(NamedTuple):
+    """Explicit state of ``B`` environments. Arrays are never modified in place.
+
+    An immutable named tuple (cheaper to build than a frozen dataclass, which
+    matters at one environment per call); ``CoreState._fields`` lists the arrays.
+    """
 
     #: Wealth (yearly output) of each state, wealth units, >= 0. Shape (B, N).
     wealth: np.ndarray
@@ -56,9 +64,8 @@ class CoreState:
         return int(self.wealth.shape[0])
 
 
-@dataclass(frozen=True)
-class StepOutcome:
-    """What happened in one year, for rewards, infos and measures. Shapes as in CoreState."""
+class StepOutcome(NamedTuple):
+    """What happened in one year, for rewards, infos and measures. Shapes as in CoreState (a named tuple)."""
 
     #: Per-state reward (welfare plus type-specific terms). Shape (B, N).
     rewards: np.ndarray
@@ -135,9 +142,7 @@ def confusion_matrix(params: EnvParams) -> np.ndarray:
 
 # ---------------------------------------------------------------------------
 # Speed: arrays derived from the (frozen) parameters, built once per EnvParams
-# object instead of once per call, and reductions over the short state axis.
-# Every value is computed by the same expression as before, so results are
-# bit-for-bit those of the straightforward code.
+# object instead of once per call (a step at batch one takes microseconds).
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -149,32 +154,36 @@ class _Derived:
     """Read-only arrays that depend on the parameters only (see ``_derived``)."""
 
     def __init__(self, params: EnvParams) -> None:
-        n, k = params.n_states, params.n_systems
         self.offense_weights = _frozen(np.asarray(params.weapon_offense_weights))
         self.defense_weights = _frozen(1.0 - np.asarray(params.weapon_offense_weights))
         self.weapon_costs = _frozen(np.asarray(params.weapon_costs))
         self.weapon_visibility = _frozen(np.asarray(params.weapon_visibility))
         self.confusion = _frozen(confusion_matrix(params))
         self.upper = _frozen(action_upper_bounds(params))
-        self.upper_unsigned = _frozen(self.upper.astype(np.uint64))
         self.burden_scale = params.max_burden / (params.burden_levels - 1)
-        self.states = _frozen(np.arange(n))
-        self.rivals = _frozen(rival_index(n))
-        own = np.arange(n)[:, None]
-        #: Flat (i * N + j) indices into an (N, N) matrix: [i, rival r of i] and [rival r of i, i].
-        self.to_rival = _frozen(own * n + self.rivals)
-        self.from_rival = _frozen(self.rivals * n + own)
         self.observation_length = observation_length(params)
-        #: ``allocation_table[c]``: procurement shares of action component 1 = c (one-hot, or 1 / K each for c = K).
-        allocation_table = np.zeros((k + 1, k))
-        allocation_table[np.arange(k), np.arange(k)] = 1.0
-        allocation_table[k] = 1.0 / k
-        self.allocation_table = _frozen(allocation_table)
-        #: ``attack_table[i * N + c, j]``: state i choosing attack component c attacks state j
-        #: (c = 0: nobody; c = r >= 1: its rival r).
-        attack_table = np.zeros((n, n, n), dtype=bool)
-        attack_table[own, np.arange(1, n)[None, :], self.rivals] = True
-        self.attack_table = _frozen(attack_table.reshape(n * n, n))
+        # The scalar parameters as the step kernel takes them (kernels.STEP_CONSTANTS order).
+        surprise_state, surprise_system, surprise_amount, surprise_year = (
+            (-1, 0, 0.0, 0) if params.surprise_deployment is None else params.surprise_deployment
+        )
+        scalars = {
+            "burden_scale": self.burden_scale,
+            "contest_decisiveness": params.contest_decisiveness,
+            "surprise_amount": surprise_amount,
+            "alliances": int(params.alliances),
+            "surprise_state": surprise_state,
+            "surprise_system": surprise_system,
+            "surprise_year": surprise_year,
+        }
+        self.step_constants = _frozen(np.array(
+            [float(scalars[name] if name in scalars else getattr(params, name)) for name in kernels.STEP_CONSTANTS]
+        ))
+        self.step_integer_constants = _frozen(np.array(
+            [int(scalars[name] if name in scalars else getattr(params, name)) for name in kernels.STEP_INTEGER_CONSTANTS],
+            dtype=np.int64,
+        ))
+        #: Stand-in for the noise array when there is no observation noise (no draws at all).
+        self.no_noise = _frozen(np.zeros((0, 0, 0, 0)))
 
 
 _DERIVED: dict[int, tuple[EnvParams, _Derived]] = {}
@@ -190,27 +199,6 @@ def _derived(params: EnvParams) -> _Derived:
         _DERIVED.clear()
     _DERIVED[id(params)] = (params, derived)  # holding params keeps its id from being reused
     return derived
-
-
-def _count(mask: np.ndarray, axis: int) -> np.ndarray:
-    """``mask.sum(axis=axis)`` (int64) for a (B, N, N) bool array, axis 1 or 2.
-
-    NumPy reduces a short inner axis slowly; adding the N slices is several
-    times faster and, being integer arithmetic, gives exactly the same counts.
-    """
-    n = mask.shape[axis]
-    total = (mask[:, 0, :] if axis == 1 else mask[:, :, 0]).astype(np.int64)
-    for j in range(1, n):
-        np.add(total, mask[:, j, :] if axis == 1 else mask[:, :, j], out=total)
-    return total
-
-
-def _any_axis1(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=1)`` for a (B, N, N) bool array, by or-ing the N slices."""
-    result = mask[:, 0, :].copy()
-    for j in range(1, mask.shape[1]):
-        np.logical_or(result, mask[:, j, :], out=result)
-    return result
 
 
 # ---------------------------------------------------------------------------
@@ -250,7 +238,7 @@ def reset_where(params: EnvParams, state: CoreState, done: np.ndarray, rng: np.r
     count = int(np.count_nonzero(done))
     fresh = reset(params, count, rng)
     merged = {}
-    for name in CoreState.__dataclass_fields__:
+    for name in CoreState._fields:
         array = getattr(state, name).copy()
         array[done] = getattr(fresh, name)
         merged[name] = array
@@ -287,15 +275,14 @@ def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ..
     ``actions`` has the action components on its last axis and any leading
     shape; every adapter locates bad actions with this one function.
     """
-    derived = _derived(params)
-    if actions.dtype == np.int64:
-        # One comparison: a negative int64 read as uint64 is larger than any bound.
-        if not (actions.view(np.uint64) >= derived.upper_unsigned).any():
-            return None
-    bad = (actions < 0) | (actions >= derived.upper)
-    if not bad.any():
+    if actions.dtype.kind not in "iu" or actions.ndim == 0:
+        raise ValueError(f"actions must be an integer array with the components on the last axis, got {actions!r}")
+    if not actions.dtype.isnative:  # the compiled check reads native byte order only
+        actions = actions.astype(actions.dtype.newbyteorder("="))
+    index = kernels.first_out_of_bounds(actions, _derived(params).upper)
+    if index < 0:
         return None
-    return tuple(int(x) for x in np.argwhere(bad)[0])
+    return tuple(int(x) for x in np.unravel_index(index, actions.shape))
 
 
 def action_upper_bounds(params: EnvParams) -> np.ndarray:
@@ -325,136 +312,33 @@ def step(
     Returns:
         The new state and the :class:`StepOutcome` of the year.
     """
-    actions = check_actions(params, actions)
+    return _step(params, state, check_actions(params, actions), rng)
+
+
+def _step(
+    params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator
+) -> tuple[CoreState, StepOutcome]:
+    """:func:`step` for actions already checked: an int64 array (B, N, A) inside the action space.
+
+    The adapters check actions themselves (to name the offending agent) and call this.
+    """
     derived = _derived(params)
-    batch, n, k = state.stocks.shape
-    alive = state.alive
-    states = derived.states
-
-    # 1. Guns versus butter.
-    burden = burden_of_level(params, actions[:, :, 0])
-    burden *= alive
-    spending = burden * state.wealth
-    consumption = state.wealth - spending
-    # All spending on the chosen system, or spread evenly over all K when the choice is K.
-    allocation = derived.allocation_table.take(actions[:, :, 1], axis=0)
-
-    # 2. Attacks, fought with the stocks held at the start of the year. State i
-    # choosing c > 0 attacks rival c, state (i + c) % N (a table lookup).
-    alive_pair = alive[:, :, None] & alive[:, None, :]
-    attacks = derived.attack_table.take(states * n + actions[:, :, 2], axis=0)
-    attacks &= alive_pair
-    attacked = _any_axis1(attacks)  # (B, N): victim j was attacked by someone
-
-    if params.alliances:
-        rivals = derived.rivals
-        new_commitments = np.zeros((batch, n, n), dtype=bool)
-        new_commitments[:, states[:, None], rivals] = actions[:, :, 3:] == 1
-        new_commitments &= alive_pair
-        # Ally k is called to defend j if committed to j, alive, and not itself attacking j.
-        called = state.commitments & alive_pair
-        called &= attacked[:, None, :]
-        called &= ~attacks
-        joins = called & new_commitments
-        reneges = called & ~new_commitments
-    else:
-        new_commitments = state.commitments
-        joins = np.zeros((batch, n, n), dtype=bool)
-        reneges = joins
-
-    attacker_offense = offense(params, state.stocks)
-    own_arms_defense = arms_defense(params, state.stocks)
-    homeland_defense = own_arms_defense + params.territorial_defense * state.wealth
-    if params.alliances:  # allies who join add their arms defence to the victim's
-        homeland_defense += np.einsum("bkj,bk->bj", joins.astype(np.float64), own_arms_defense)
-    probability = success_probability(
-        attacker_offense[:, :, None],
-        homeland_defense[:, None, :],
-        params.offense_defense_balance,
-        params.contest_decisiveness,
-    )
+    batch, n, _ = state.stocks.shape
+    # The only draws of a step: one uniform number per (attacker, victim) pair, used where an attack is made.
     draws = rng.random((batch, n, n))
-    victories = attacks & (draws < probability)
-
-    # 3. Spoils and destruction. A victim beaten by several attackers loses
-    # 1 - (1 - share)^wins of its wealth, shared equally among the winners.
-    wins_against = _count(victories, axis=1)
-    loss_fraction = 1.0 - (1.0 - params.conquest_share) ** wins_against
-    loss = loss_fraction * state.wealth
-    spoils_each = np.divide(loss, wins_against, out=np.zeros_like(loss), where=wins_against > 0)
-    gains = victories.astype(np.float64) @ spoils_each[:, :, None]
-    gains = gains[:, :, 0]
-    wars = _count(attacks, axis=2)
-    wars += _count(attacks, axis=1)
-    if params.alliances:  # without alliances nobody joins a war
-        wars += _count(joins, axis=2)
-    wealth = state.wealth * (1.0 - loss_fraction) * (1.0 - params.war_cost) ** wars + gains
-    stocks = state.stocks * ((1.0 - params.war_attrition) ** wars)[:, :, None]
-
-    # 4. Depreciation, procurement, growth.
-    stocks *= 1.0 - params.depreciation
-    procurement = spending[:, :, None] * allocation
-    procurement /= derived.weapon_costs
-    stocks += procurement
-    if params.surprise_deployment is not None:
-        who, system, amount, when = params.surprise_deployment
-        deploy = (state.year == when) & alive[:, who]
-        stocks[deploy, who, system] += amount
-    wealth *= 1.0 + params.growth_rate
-
-    # 5. Elimination.
-    eliminated = alive & (wealth < params.elimination_threshold * state.initial_wealth)
-    if eliminated.any():
-        still_alive = alive & ~eliminated
-        # Annexation: what is left of a state eliminated by conquest goes to the
-        # states that beat it this year, in equal shares (it is destroyed otherwise).
-        annexers = victories & eliminated[:, None, :] & still_alive[:, :, None]
-        annexer_count = _count(annexers, axis=1)
-        remnant_each = np.divide(
-            np.where(eliminated, wealth, 0.0), annexer_count, out=np.zeros_like(wealth), where=annexer_count > 0
-        )
-        wealth = wealth + (annexers.astype(np.float64) @ remnant_each[:, :, None])[:, :, 0]
-    else:
-        # Nobody eliminated: no annexation (it would add exactly +0.0 to wealth, which is never -0.0).
-        still_alive = alive.copy()
-    if not still_alive.all():
-        wealth = np.where(still_alive, wealth, 0.0)
-        stocks = np.where(still_alive[:, :, None], stocks, 0.0)
-
-    # 6. Commitments in force next year; none to or from the eliminated.
-    commitments = new_commitments & still_alive[:, :, None]
-    commitments &= still_alive[:, None, :]
-
-    welfare = np.where(alive, np.log1p(consumption), 0.0)
-    rewards = welfare + state.greedy * params.greed_bonus * _count(victories, axis=2)
-    if params.alliances:  # without alliances nobody reneges (subtracting 0.0 changes nothing)
-        rewards -= params.renege_cost * _count(reneges, axis=2)
-    rewards -= params.elimination_penalty * eliminated
-    year = state.year + 1
-    new_state = CoreState(
-        wealth=wealth,
-        stocks=stocks,
-        alive=still_alive,
-        greedy=state.greedy,
-        commitments=commitments,
-        attacks=attacks,
-        initial_wealth=state.initial_wealth,
-        year=year,
+    (
+        wealth, stocks, alive, commitments, attacks, year,
+        rewards, welfare, burden, spending, consumption, victories, probability, joins, reneges, eliminated,
+        truncated,
+    ) = kernels.step_kernel(
+        state.wealth, state.stocks, state.alive, state.greedy, state.commitments, state.initial_wealth,
+        state.year, actions, draws, derived.offense_weights, derived.weapon_costs,
+        derived.step_constants, derived.step_integer_constants,
     )
-    outcome = StepOutcome(
-        rewards=rewards,
-        welfare=welfare,
-        burden=burden,
-        spending=spending,
-        consumption=np.where(alive, consumption, 0.0),
-        attacks=attacks,
-        victories=victories,
-        success_probability=probability,
-        joins=joins,
-        reneges=reneges,
-        eliminated=eliminated,
-        truncated=year >= params.max_cycles,
-    )
+    # Positional, in field order (keywords cost a microsecond per call at batch one).
+    new_state = CoreState(wealth, stocks, alive, state.greedy, commitments, attacks, state.initial_wealth, year)
+    outcome = StepOutcome(rewards, welfare, burden, spending, consumption, attacks, victories, probability, joins,
+                          reneges, eliminated, truncated)
     return new_state, outcome
 
 
@@ -476,45 +360,31 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     and independent mean-one log-normal noise of scale ``observation_noise``
     distorts magnitudes. Shape (B, N, N, K).
     """
-    derived = _derived(params)
-    visible = stocks * derived.weapon_visibility
-    seen = visible @ derived.confusion
-    batch, n, k = stocks.shape
+    return kernels.apparent_kernel(stocks, _observation_noise(params, stocks.shape, rng),
+                                   _derived(params).weapon_visibility, _derived(params).confusion)
+
+
+def _observation_noise(params: EnvParams, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    """Mean-one log-normal noise, shape (B, N, N, K); no draws (an empty array) when ``observation_noise`` is 0."""
     sigma = params.observation_noise
-    if sigma == 0.0:  # perfect intelligence: no draws at all
-        return np.broadcast_to(seen[:, None, :, :], (batch, n, n, k)).copy()
+    if sigma == 0.0:  # perfect intelligence
+        return _derived(params).no_noise
+    batch, n, k = shape
     # exp(sigma * z - sigma^2 / 2): mean one, so noise distorts without biasing.
-    noise = rng.lognormal(mean=-0.5 * sigma * sigma, sigma=sigma, size=(batch, n, n, k))
-    noise *= seen[:, None, :, :]
-    return noise
+    return rng.lognormal(mean=-0.5 * sigma * sigma, sigma=sigma, size=(batch, n, n, k))
 
 
 def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np.ndarray:
-    """Every state's observation, float32 of shape (B, N, observation_length)."""
+    """Every state's observation, float32 of shape (B, N, observation_length).
+
+    Own wealth, exact stocks, type and the fraction of the episode elapsed;
+    then per rival: alive, wealth, apparent stocks (:func:`apparent_stocks`),
+    last year's attacks both ways and commitments both ways. Zeros for the eliminated.
+    """
     derived = _derived(params)
-    batch, n, k = state.stocks.shape
-    seen = apparent_stocks(params, state.stocks, rng)  # (B, obs, obsd, K)
-    observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
-    # Own block: wealth, stocks, type, fraction of the episode elapsed.
-    observation[:, :, 0] = state.wealth
-    observation[:, :, 1 : k + 1] = state.stocks
-    observation[:, :, k + 1] = state.greedy
-    observation[:, :, k + 2] = (state.year / params.max_cycles)[:, None]
-    # One block of K + 6 per rival r (a view into the observation; splitting the last axis never copies).
-    block = observation[:, :, k + 3 :].reshape(batch, n, n - 1, k + 6)
-    rivals, to_rival, from_rival = derived.rivals, derived.to_rival, derived.from_rival
-    attacks = state.attacks.reshape(batch, n * n)
-    commitments = state.commitments.reshape(batch, n * n)
-    block[..., 0] = state.alive[:, rivals]
-    block[..., 1] = state.wealth[:, rivals]
-    block[..., 2 : k + 2] = seen.reshape(batch, n * n, k)[:, to_rival]  # seen[b, i, rival r of i]
-    block[..., k + 2] = attacks[:, from_rival]  # rival attacked me last year
-    block[..., k + 3] = attacks[:, to_rival]  # I attacked rival last year
-    block[..., k + 4] = commitments[:, from_rival]  # rival committed to defend me
-    block[..., k + 5] = commitments[:, to_rival]  # I am committed to defend rival
-    # An eliminated state sees nothing; rows of living observers keep their view.
-    observation *= state.alive[:, :, None]
-    return observation
+    return kernels.observe_kernel(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
+                                  state.attacks, state.year, _observation_noise(params, state.stocks.shape, rng),
+                                  derived.weapon_visibility, derived.confusion, params.max_cycles)
 
 
 def global_state_length(params: EnvParams) -> int:

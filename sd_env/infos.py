@@ -20,16 +20,33 @@ INFO_KEYS = {
 }
 
 
+def agent_infos(state: CoreState, outcome: StepOutcome | None, environment: int = 0) -> list[dict]:
+    """The info dict of every state (living or not) in environment ``environment``; ``outcome`` None at reset.
+
+    Values are plain Python bools, floats and ints (read with one ``tolist``
+    per array: this runs every step of the single-environment adapters).
+    """
+    greedy = state.greedy[environment].tolist()
+    if outcome is None:
+        return [{"greedy": own_type, "military_burden": 0.0, "welfare": 0.0, "attacks": 0, "victories": 0,
+                 "attacked_by": 0} for own_type in greedy]
+    burden = outcome.burden[environment].tolist()
+    welfare = outcome.welfare[environment].tolist()
+    attacks = outcome.attacks[environment].tolist()  # attacks[i][j]: i attacked j
+    victories = outcome.victories[environment].tolist()
+    return [
+        {
+            "greedy": greedy[i],
+            "military_burden": burden[i],
+            "welfare": welfare[i],
+            "attacks": sum(attacks[i]),
+            "victories": sum(victories[i]),
+            "attacked_by": sum(row[i] for row in attacks),
+        }
+        for i in range(len(greedy))
+    ]
+
+
 def agent_info(state: CoreState, outcome: StepOutcome | None, index: int, environment: int = 0) -> dict:
     """The info of state ``index`` in environment ``environment``; ``outcome`` None at reset."""
-    if outcome is None:
-        return {"greedy": bool(state.greedy[environment, index]), "military_burden": 0.0, "welfare": 0.0,
-                "attacks": 0, "victories": 0, "attacked_by": 0}
-    return {
-        "greedy": bool(state.greedy[environment, index]),
-        "military_burden": float(outcome.burden[environment, index]),
-        "welfare": float(outcome.welfare[environment, index]),
-        "attacks": int(outcome.attacks[environment, index].sum()),
-        "victories": int(outcome.victories[environment, index].sum()),
-        "attacked_by": int(outcome.attacks[environment, :, index].sum()),
-    }
+    return agent_infos(state, outcome, environment)[index]

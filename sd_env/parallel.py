@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from sd_env import core
-from sd_env.infos import agent_info
+from sd_env.infos import agent_infos
 from sd_env.params import EnvParams
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
@@ -151,6 +151,7 @@ class SecurityDilemmaEnv(ParallelEnv):
         self.action_spaces = {agent: single_action_space for agent in self.possible_agents}
         self.observation_spaces = {agent: single_observation_space for agent in self.possible_agents}
         self.state_space = state_space(self.params)
+        self._zero_action = (0,) * self.params.action_length
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._state: core.CoreState | None = None
 
@@ -188,7 +189,8 @@ class SecurityDilemmaEnv(ParallelEnv):
         self._state = core.reset(self.params, 1, self.np_random)
         self.agents = self.possible_agents[:]
         observations = core.observe(self.params, self._state, self.np_random)[0]
-        infos = {agent: agent_info(self._state, None, i) for i, agent in enumerate(self.agents)}
+        per_state = agent_infos(self._state, None)
+        infos = {agent: per_state[i] for i, agent in enumerate(self.agents)}
         return {agent: observations[self._agent_index[agent]] for agent in self.agents}, infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -196,43 +198,59 @@ class SecurityDilemmaEnv(ParallelEnv):
             raise RuntimeError("call reset() before step()")
         batch_actions = self._to_batch(actions)
         acting = self.agents
-        self._state, outcome = core.step(self.params, self._state, batch_actions, self.np_random)
+        # Actions were checked against the spaces above, so the core's own check is skipped.
+        self._state, outcome = core._step(self.params, self._state, batch_actions, self.np_random)
         observations = core.observe(self.params, self._state, self.np_random)[0]
         truncated = bool(outcome.truncated[0])
+        # One tolist per array gives Python floats and bools for every state at once.
+        rewards_of, eliminated_of = outcome.rewards[0].tolist(), outcome.eliminated[0].tolist()
+        per_state = agent_infos(self._state, outcome)
         result_obs, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
+        survivors = []
         for agent in acting:
             i = self._agent_index[agent]
             result_obs[agent] = observations[i]
-            rewards[agent] = float(outcome.rewards[0, i])
-            terminations[agent] = bool(outcome.eliminated[0, i])
-            truncations[agent] = truncated and not terminations[agent]
-            infos[agent] = agent_info(self._state, outcome, i)
-        self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
+            rewards[agent] = rewards_of[i]
+            terminations[agent] = eliminated = eliminated_of[i]
+            truncations[agent] = truncated and not eliminated
+            infos[agent] = per_state[i]
+            if not (eliminated or truncated):
+                survivors.append(agent)
+        self.agents = survivors
         if self.render_mode == "human":
             self.render()
         return result_obs, rewards, terminations, truncations, infos
 
     def _to_batch(self, actions: dict[str, Any]) -> np.ndarray:
-        """Check the action dict against the spaces and stack it as (1, N, A); dead states get zeros."""
-        unknown = [agent for agent in actions if agent not in self.agents]
-        if unknown:
-            raise ValueError(f"actions given for agents that are not active: {unknown}; active agents: {self.agents}")
-        missing = [agent for agent in self.agents if agent not in actions]
-        if missing:
+        """Check the action dict against the spaces and stack it as int64 (1, N, A); dead states get zeros."""
+        agents = self.agents
+        if len(actions) != len(agents) or not all(agent in actions for agent in agents):
+            unknown = [agent for agent in actions if agent not in agents]
+            if unknown:
+                raise ValueError(f"actions given for agents that are not active: {unknown}; active agents: {agents}")
+            missing = [agent for agent in agents if agent not in actions]
             raise ValueError(f"no action given for active agent(s) {missing}")
-        batch = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
-        rows = batch[0]
-        for agent, action in actions.items():
-            value = np.asarray(action)
-            if value.shape != rows.shape[1:] or value.dtype.kind not in "iu":
-                raise ValueError(f"action {action!r} of {agent} is outside its action space {self.action_spaces[agent]}")
-            rows[self._agent_index[agent]] = value
+        shape = (self.params.n_states, self.params.action_length)
+        # Eliminated states' rows are zeros (the core ignores them); their agents are not in ``actions``.
+        zeros = self._zero_action
+        try:
+            rows = np.array([actions.get(agent, zeros) for agent in self.possible_agents])
+        except ValueError:  # ragged: some action has the wrong length
+            rows = None
+        if rows is None or rows.shape != shape or rows.dtype.kind not in "iu":
+            for agent in agents:  # find the first offending agent, to name it
+                value = np.asarray(actions[agent])
+                if value.shape != shape[1:] or value.dtype.kind not in "iu":
+                    raise ValueError(
+                        f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}"
+                    )
+        rows = rows.astype(np.int64, copy=False)
         # One bounds check for all agents (what MultiDiscrete.contains checks, without a call per agent).
         where = core.first_out_of_bounds(self.params, rows)
         if where is not None:
             agent = self.possible_agents[where[0]]
             raise ValueError(f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}")
-        return batch
+        return rows[None]
 
     def state(self) -> np.ndarray:
         """The global state for centralised critics (true stocks, wealth, types; ``sd_env.core.global_state``)."""

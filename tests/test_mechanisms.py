@@ -870,9 +870,9 @@ def test_batch_rows_are_independent():
     changed[0] = [[10, 0, 2], [0, 1, 0], [7, 3, 1]]
     after_base, outcome_base = core.step(params, state, base, np.random.default_rng(42))
     after_changed, outcome_changed = core.step(params, state, changed, np.random.default_rng(42))
-    for name in core.CoreState.__dataclass_fields__:
+    for name in core.CoreState._fields:
         np.testing.assert_array_equal(getattr(after_base, name)[1], getattr(after_changed, name)[1], err_msg=name)
-    for name in core.StepOutcome.__dataclass_fields__:
+    for name in core.StepOutcome._fields:
         np.testing.assert_array_equal(getattr(outcome_base, name)[1], getattr(outcome_changed, name)[1],
                                       err_msg=name)
     # Row 0 did change, so the comparison above is not vacuous.
@@ -887,7 +887,7 @@ def test_batch_rows_draw_independently():
     copies = 400
     state = make_state(params, [1.0, 1.0], [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     batch = core.CoreState(**{name: np.repeat(getattr(state, name), copies, axis=0)
-                              for name in core.CoreState.__dataclass_fields__})
+                              for name in core.CoreState._fields})
     _, outcome = core.step(params, batch, actions(params, {0: (0, 3, 1)}, batch=copies), np.random.default_rng(8))
     np.testing.assert_allclose(outcome.success_probability[:, 0, 1], 0.5)
     assert 0.4 < float(outcome.victories[:, 0, 1].mean()) < 0.6
@@ -900,7 +900,7 @@ def test_batch_rows_draw_independently():
 def test_step_does_not_modify_its_inputs():
     params = calm_params(n_states=3, war_cost=0.1, war_attrition=0.2, depreciation=0.1)
     state = core.reset(params, 2, np.random.default_rng(0))
-    copies = {name: getattr(state, name).copy() for name in core.CoreState.__dataclass_fields__}
+    copies = {name: getattr(state, name).copy() for name in core.CoreState._fields}
     chosen = actions(params, {0: (5, 3, 1), 1: (10, 2, 1)}, batch=2)
     chosen_copy = chosen.copy()
     core.step(params, state, chosen, np.random.default_rng(0))

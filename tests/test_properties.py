@@ -204,7 +204,7 @@ def test_noise_free_observations_show_the_visible_total_and_blur_only_the_mix(pa
     rng = np.random.default_rng(seed)
     state = core.reset(params, BATCH, rng)
     stocks = rng.uniform(0.0, 3.0, state.stocks.shape)
-    state = core.CoreState(**{**state.__dict__, "stocks": stocks})
+    state = state._replace(stocks=stocks)
     seen = core.apparent_stocks(params, stocks, rng)
     visible = stocks * np.asarray(params.weapon_visibility)
     for observer in range(params.n_states):
