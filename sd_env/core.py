@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from sd_env import kernels
@@ -186,6 +187,19 @@ class _Derived:
         self.no_noise = _frozen(np.zeros((0, 0, 0, 0)))
 
 
+#: Batches at least this large run on all of numba's threads (``NUMBA_NUM_THREADS``, default: every core)
+#: when there is more than one; smaller ones run on one thread, where starting threads would cost more
+#: than it saves. Results are identical either way.
+THREADED_MIN_BATCH = 256
+
+
+def _kernels(batch_size: int):
+    """The compiled kernels to use for ``batch_size`` environments (``kernels.SERIAL`` or ``kernels.THREADED``)."""
+    if batch_size >= THREADED_MIN_BATCH and numba.get_num_threads() > 1:
+        return kernels.THREADED
+    return kernels.SERIAL
+
+
 _DERIVED: dict[int, tuple[EnvParams, _Derived]] = {}
 
 
@@ -275,10 +289,11 @@ def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ..
     ``actions`` has the action components on its last axis and any leading
     shape; every adapter locates bad actions with this one function.
     """
-    if actions.dtype.kind not in "iu" or actions.ndim == 0:
+    dtype = actions.dtype
+    if dtype.kind not in "iu" or actions.ndim == 0:
         raise ValueError(f"actions must be an integer array with the components on the last axis, got {actions!r}")
-    if not actions.dtype.isnative:  # the compiled check reads native byte order only
-        actions = actions.astype(actions.dtype.newbyteorder("="))
+    if not dtype.isnative:  # the compiled check reads native byte order only
+        actions = actions.astype(dtype.newbyteorder("="))
     index = kernels.first_out_of_bounds(actions, _derived(params).upper)
     if index < 0:
         return None
@@ -326,15 +341,40 @@ def _step(
     batch, n, _ = state.stocks.shape
     # The only draws of a step: one uniform number per (attacker, victim) pair, used where an attack is made.
     draws = rng.random((batch, n, n))
-    (
-        wealth, stocks, alive, commitments, attacks, year,
-        rewards, welfare, burden, spending, consumption, victories, probability, joins, reneges, eliminated,
-        truncated,
-    ) = kernels.step_kernel(
-        state.wealth, state.stocks, state.alive, state.greedy, state.commitments, state.initial_wealth,
-        state.year, actions, draws, derived.offense_weights, derived.weapon_costs,
+    packed = _kernels(batch).step(
+        *state, actions, draws, derived.offense_weights, derived.weapon_costs,
         derived.step_constants, derived.step_integer_constants,
     )
+    return _unpack_step(state, packed)
+
+
+def step_and_observe(
+    params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator
+) -> tuple[CoreState, StepOutcome, np.ndarray]:
+    """``step`` then ``observe`` of the new state, in one compiled call, for the one-environment adapters.
+
+    Same draws in the same order as ``step(...)`` followed by ``observe(...)``
+    with the same generator, so the same results. ``actions`` must already be
+    checked (int64, inside the action space), as for ``_step``.
+    """
+    derived = _derived(params)
+    batch, n, _ = state.stocks.shape
+    draws = rng.random((batch, n, n))
+    noise = _observation_noise(params, state.stocks.shape, rng)
+    *packed, observation = kernels.SERIAL.step_observe(
+        *state, actions, draws, derived.offense_weights, derived.weapon_costs,
+        derived.step_constants, derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion,
+    )
+    new_state, outcome = _unpack_step(state, packed)
+    return new_state, outcome, observation
+
+
+def _unpack_step(state: CoreState, packed) -> tuple[CoreState, StepOutcome]:
+    """Split the step kernel's packed outputs into the next state and the year's outcome (views, no copies)."""
+    per_state, stocks, flags, pairs, probability, year, truncated = packed
+    wealth, rewards, welfare, burden, spending, consumption = per_state
+    alive, eliminated = flags
+    commitments, attacks, victories, joins, reneges = pairs
     # Positional, in field order (keywords cost a microsecond per call at batch one).
     new_state = CoreState(wealth, stocks, alive, state.greedy, commitments, attacks, state.initial_wealth, year)
     outcome = StepOutcome(rewards, welfare, burden, spending, consumption, attacks, victories, probability, joins,
@@ -360,7 +400,7 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     and independent mean-one log-normal noise of scale ``observation_noise``
     distorts magnitudes. Shape (B, N, N, K).
     """
-    return kernels.apparent_kernel(stocks, _observation_noise(params, stocks.shape, rng),
+    return _kernels(stocks.shape[0]).apparent(stocks, _observation_noise(params, stocks.shape, rng),
                                    _derived(params).weapon_visibility, _derived(params).confusion)
 
 
@@ -382,7 +422,7 @@ def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np
     last year's attacks both ways and commitments both ways. Zeros for the eliminated.
     """
     derived = _derived(params)
-    return kernels.observe_kernel(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
+    return _kernels(state.batch_size).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                   state.attacks, state.year, _observation_noise(params, state.stocks.shape, rng),
                                   derived.weapon_visibility, derived.confusion, params.max_cycles)
 

@@ -34,6 +34,7 @@ def agent_infos(state: CoreState, outcome: StepOutcome | None, environment: int 
     welfare = outcome.welfare[environment].tolist()
     attacks = outcome.attacks[environment].tolist()  # attacks[i][j]: i attacked j
     victories = outcome.victories[environment].tolist()
+    attacked_by = [sum(column) for column in zip(*attacks)]
     return [
         {
             "greedy": greedy[i],
@@ -41,7 +42,7 @@ def agent_infos(state: CoreState, outcome: StepOutcome | None, environment: int 
             "welfare": welfare[i],
             "attacks": sum(attacks[i]),
             "victories": sum(victories[i]),
-            "attacked_by": sum(row[i] for row in attacks),
+            "attacked_by": attacked_by[i],
         }
         for i in range(len(greedy))
     ]

@@ -22,15 +22,16 @@ components (see ``sd_env.spaces``).
 from __future__ import annotations
 
 import math
+from types import FunctionType, SimpleNamespace
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sd_env.contest import success_probability_scalar as contest
 
 _JIT = {"cache": True, "nogil": True}
 
-#: Order of the float parameters packed into ``step_kernel``'s ``constants`` (see ``sd_env.params``).
+#: Order of the float parameters packed into the step kernel's ``constants`` (see ``sd_env.params``).
 STEP_CONSTANTS = (
     "burden_scale", "territorial_defense", "offense_defense_balance", "contest_decisiveness", "conquest_share",
     "war_cost", "war_attrition", "depreciation", "growth_rate", "elimination_threshold", "greed_bonus",
@@ -40,12 +41,14 @@ STEP_CONSTANTS = (
 STEP_INTEGER_CONSTANTS = ("alliances", "surprise_state", "surprise_system", "surprise_year", "max_cycles")
 
 
-@njit(**_JIT)
-def step_kernel(
-    wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
+def _step_rows(
+    wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, actions, draws,
     offense_weights, weapon_costs, constants, integer_constants,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step
-    """One year for every environment. Returns the next state's arrays and the year's outcome arrays.
+    """One year for every environment: the next state's arrays and the year's outcome arrays, packed.
+
+    The first eight arguments are the fields of ``sd_env.core.CoreState`` in
+    order (last year's attacks are not needed for the dynamics).
 
     ``draws[b, i, j]`` are uniform [0, 1) numbers deciding whether an attack by
     i on j succeeds. ``constants`` and ``integer_constants`` are the scalar
@@ -64,32 +67,27 @@ def step_kernel(
     batch, n, k = stocks.shape
     next_year = year + 1
     truncated = next_year >= max_cycles
-    new_wealth = np.empty((batch, n))
+    # Outputs of the same shape and type share one allocation (returned as one array each, split by
+    # the caller): at batch one, handing arrays back to Python costs more than computing them.
+    per_state = np.empty((6, batch, n))
+    new_wealth, rewards, welfare, burden, spending, consumption = (
+        per_state[0], per_state[1], per_state[2], per_state[3], per_state[4], per_state[5])
+    flags = np.zeros((2, batch, n), dtype=np.bool_)
+    still_alive, eliminated = flags[0], flags[1]
+    pairs = np.zeros((5, batch, n, n), dtype=np.bool_)
+    new_commitments, attacks, victories, joins, reneges = pairs[0], pairs[1], pairs[2], pairs[3], pairs[4]
     new_stocks = np.empty((batch, n, k))
-    still_alive = np.empty((batch, n), dtype=np.bool_)
-    new_commitments = np.zeros((batch, n, n), dtype=np.bool_)
-    attacks = np.zeros((batch, n, n), dtype=np.bool_)
-    victories = np.zeros((batch, n, n), dtype=np.bool_)
     probability = np.empty((batch, n, n))
-    joins = np.zeros((batch, n, n), dtype=np.bool_)
-    reneges = np.zeros((batch, n, n), dtype=np.bool_)
-    rewards = np.empty((batch, n))
-    welfare = np.empty((batch, n))
-    burden = np.empty((batch, n))
-    spending = np.empty((batch, n))
-    consumption = np.empty((batch, n))
-    eliminated = np.zeros((batch, n), dtype=np.bool_)
-    # Per-environment scratch, reused across rows.
-    attacker_offense = np.empty(n)
-    own_arms_defense = np.empty(n)
-    homeland_defense = np.empty(n)
-    attacked = np.empty(n, dtype=np.bool_)
-    wins_against = np.empty(n, dtype=np.int64)
-    loss_fraction = np.empty(n)
-    spoils_each = np.empty(n)
-    wars = np.empty(n, dtype=np.int64)
+    # Scratch space, one row per environment (rows may run on different threads).
+    float_scratch = np.empty((batch, 5, n))
+    count_scratch = np.empty((batch, 2, n), dtype=np.int64)
+    attacked_scratch = np.empty((batch, n), dtype=np.bool_)
     keep_arms = 1.0 - depreciation
-    for b in range(batch):
+    for b in prange(batch):
+        attacker_offense, own_arms_defense, homeland_defense, loss_fraction, spoils_each = (
+            float_scratch[b, 0], float_scratch[b, 1], float_scratch[b, 2], float_scratch[b, 3], float_scratch[b, 4])
+        wins_against, wars = count_scratch[b, 0], count_scratch[b, 1]
+        attacked = attacked_scratch[b]
         # 1. Guns versus butter: burden level -> share of wealth spent on arms (nothing for the dead).
         for i in range(n):
             share = actions[b, i, 0] * burden_scale if alive[b, i] else 0.0
@@ -228,49 +226,51 @@ def step_kernel(
             if eliminated[b, i]:
                 reward -= elimination_penalty
             rewards[b, i] = reward
-    return (
-        new_wealth, new_stocks, still_alive, new_commitments, attacks, next_year,
-        rewards, welfare, burden, spending, consumption, victories, probability, joins, reneges, eliminated,
-        truncated,
-    )
+    # per_state: wealth, rewards, welfare, burden, spending, consumption; flags: alive, eliminated;
+    # pairs: commitments, attacks, victories, joins, reneges.
+    return per_state, new_stocks, flags, pairs, probability, next_year, truncated
 
 
-@njit(**_JIT)
-def apparent_kernel(stocks, noise, weapon_visibility, confusion):  # pragma: no cover - compiled
+@njit(inline="always", **_JIT)
+def _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen):  # pragma: no cover - compiled
+    """``seen[observer, observed, :]`` for environment ``b`` (``noise`` of shape (B, N, N, K), or empty: none)."""
+    _, n, k = stocks.shape
+    noisy = noise.shape[0] > 0
+    for observed in range(n):
+        for t in range(k):
+            blurred = 0.0
+            for s in range(k):
+                blurred += stocks[b, observed, s] * weapon_visibility[s] * confusion[s, t]
+            for observer in range(n):
+                seen[observer, observed, t] = blurred * noise[b, observer, observed, t] if noisy else blurred
+
+
+def _apparent_rows(stocks, noise, weapon_visibility, confusion):  # pragma: no cover - compiled
     """``seen[b, observer, observed, :]``: concealment, type blur, then multiplicative noise.
 
     ``noise`` has shape (B, N, N, K), or (0, 0, 0, 0) for perfect intelligence (no noise).
     """
     batch, n, k = stocks.shape
     seen = np.empty((batch, n, n, k))
-    blurred = np.empty(k)
-    noisy = noise.shape[0] > 0
-    for b in range(batch):
-        for observed in range(n):
-            for t in range(k):
-                total = 0.0
-                for s in range(k):
-                    total += stocks[b, observed, s] * weapon_visibility[s] * confusion[s, t]
-                blurred[t] = total
-            for observer in range(n):
-                for t in range(k):
-                    seen[b, observer, observed, t] = blurred[t] * noise[b, observer, observed, t] if noisy else blurred[t]
+    for b in prange(batch):
+        _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen[b])
     return seen
 
 
-@njit(**_JIT)
-def observe_kernel(
+def _observe_rows(
     wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
     """Every state's float32 observation (layout in ``sd_env.spaces.ObservationLayout``); zeros for the dead.
 
-    Rivals' stocks are seen as :func:`apparent_kernel` makes them from ``noise``.
+    Rivals' stocks are seen as :func:`_apparent_rows` makes them from ``noise``.
     """
-    seen = apparent_kernel(stocks, noise, weapon_visibility, confusion)
     batch, n, k = stocks.shape
     width = k + 6
     observation = np.zeros((batch, n, (k + 3) + (n - 1) * width), dtype=np.float32)
-    for b in range(batch):
+    seen_scratch = np.empty((batch, n, n, k))
+    for b in prange(batch):
+        seen = seen_scratch[b]
+        _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen)
         elapsed = year[b] / max_cycles
         for i in range(n):
             if not alive[b, i]:
@@ -287,7 +287,7 @@ def observe_kernel(
                 row[base] = alive[b, j]
                 row[base + 1] = wealth[b, j]
                 for s in range(k):
-                    row[base + 2 + s] = seen[b, i, j, s]
+                    row[base + 2 + s] = seen[i, j, s]
                 row[base + k + 2] = attacks[b, j, i]  # rival attacked me last year
                 row[base + k + 3] = attacks[b, i, j]  # I attacked rival last year
                 row[base + k + 4] = commitments[b, j, i]  # rival committed to defend me
@@ -305,3 +305,57 @@ def first_out_of_bounds(actions, upper):  # pragma: no cover - compiled; exercis
         if value < 0 or value >= upper[index % width]:
             return index
     return -1
+
+
+def _step_observe_rows(
+    wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, actions, draws,
+    offense_weights, weapon_costs, constants, integer_constants, noise, weapon_visibility, confusion,
+):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe
+    """:func:`_step_rows`, then :func:`_observe_rows` on the new state, in one call (the outputs of both)."""
+    per_state, new_stocks, flags, pairs, probability, next_year, truncated = _step_rows_serial(
+        wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, actions, draws,
+        offense_weights, weapon_costs, constants, integer_constants,
+    )
+    observation = _observe_rows_serial(
+        per_state[0], new_stocks, flags[0], greedy, pairs[0], pairs[1], next_year, noise, weapon_visibility,
+        confusion, integer_constants[4],
+    )
+    return per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation
+
+
+# Each kernel is compiled twice from its one Python source: serially (the default, best for the
+# small and middling batches of training) and with the environment loop spread over threads
+# (``prange``; for very large batches on many cores). Rows are independent and every random number is
+# drawn before the call, so both give identical results.
+_step_rows_serial = njit(**_JIT)(_step_rows)
+_observe_rows_serial = njit(**_JIT)(_observe_rows)
+
+#: Kernels that loop over environments on one thread.
+SERIAL = SimpleNamespace(
+    step=_step_rows_serial,
+    observe=_observe_rows_serial,
+    apparent=njit(**_JIT)(_apparent_rows),
+    step_observe=njit(**_JIT)(_step_observe_rows),
+)
+
+
+def _threaded(function):
+    """``function`` compiled with its ``prange`` loop on threads, cached under a name of its own.
+
+    numba's on-disk cache names entries after the Python function, not the
+    compiler options, so compiling the same function object twice would load
+    the serial machine code for the threaded kernel too.
+    """
+    twin = FunctionType(function.__code__, function.__globals__, function.__name__ + "_threaded",
+                        function.__defaults__, function.__closure__)
+    twin.__qualname__ = function.__qualname__ + "_threaded"
+    twin.__doc__ = function.__doc__
+    return njit(parallel=True, **_JIT)(twin)
+
+
+#: The same kernels with the environment loop spread over numba's threads (``NUMBA_NUM_THREADS``).
+THREADED = SimpleNamespace(
+    step=_threaded(_step_rows),
+    observe=_threaded(_observe_rows),
+    apparent=_threaded(_apparent_rows),
+)

@@ -152,6 +152,7 @@ class SecurityDilemmaEnv(ParallelEnv):
         self.observation_spaces = {agent: single_observation_space for agent in self.possible_agents}
         self.state_space = state_space(self.params)
         self._zero_action = (0,) * self.params.action_length
+        self._batch_shape = (1, self.params.n_states, self.params.action_length)
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._state: core.CoreState | None = None
 
@@ -199,8 +200,10 @@ class SecurityDilemmaEnv(ParallelEnv):
         batch_actions = self._to_batch(actions)
         acting = self.agents
         # Actions were checked against the spaces above, so the core's own check is skipped.
-        self._state, outcome = core._step(self.params, self._state, batch_actions, self.np_random)
-        observations = core.observe(self.params, self._state, self.np_random)[0]
+        self._state, outcome, observations = core.step_and_observe(
+            self.params, self._state, batch_actions, self.np_random
+        )
+        observations = observations[0]
         truncated = bool(outcome.truncated[0])
         # One tolist per array gives Python floats and bools for every state at once.
         rewards_of, eliminated_of = outcome.rewards[0].tolist(), outcome.eliminated[0].tolist()
@@ -224,33 +227,32 @@ class SecurityDilemmaEnv(ParallelEnv):
     def _to_batch(self, actions: dict[str, Any]) -> np.ndarray:
         """Check the action dict against the spaces and stack it as int64 (1, N, A); dead states get zeros."""
         agents = self.agents
-        if len(actions) != len(agents) or not all(agent in actions for agent in agents):
+        if len(actions) != len(agents) or actions.keys() != set(agents):
             unknown = [agent for agent in actions if agent not in agents]
             if unknown:
                 raise ValueError(f"actions given for agents that are not active: {unknown}; active agents: {agents}")
             missing = [agent for agent in agents if agent not in actions]
             raise ValueError(f"no action given for active agent(s) {missing}")
-        shape = (self.params.n_states, self.params.action_length)
         # Eliminated states' rows are zeros (the core ignores them); their agents are not in ``actions``.
         zeros = self._zero_action
         try:
-            rows = np.array([actions.get(agent, zeros) for agent in self.possible_agents])
+            batch = np.array([[actions.get(agent, zeros) for agent in self.possible_agents]])
         except ValueError:  # ragged: some action has the wrong length
-            rows = None
-        if rows is None or rows.shape != shape or rows.dtype.kind not in "iu":
+            batch = None
+        if batch is None or batch.shape != self._batch_shape or batch.dtype.kind not in "iu":
             for agent in agents:  # find the first offending agent, to name it
                 value = np.asarray(actions[agent])
-                if value.shape != shape[1:] or value.dtype.kind not in "iu":
+                if value.shape != self._batch_shape[2:] or value.dtype.kind not in "iu":
                     raise ValueError(
                         f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}"
                     )
-        rows = rows.astype(np.int64, copy=False)
+        batch = batch.astype(np.int64, copy=False)
         # One bounds check for all agents (what MultiDiscrete.contains checks, without a call per agent).
-        where = core.first_out_of_bounds(self.params, rows)
+        where = core.first_out_of_bounds(self.params, batch)
         if where is not None:
-            agent = self.possible_agents[where[0]]
+            agent = self.possible_agents[where[1]]
             raise ValueError(f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}")
-        return rows[None]
+        return batch
 
     def state(self) -> np.ndarray:
         """The global state for centralised critics (true stocks, wealth, types; ``sd_env.core.global_state``)."""

@@ -1,0 +1,114 @@
+"""The compiled kernels behind ``sd_env.core``: their variants agree, and the contest is the same everywhere."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from sd_env import core, kernels
+from sd_env.contest import success_probability
+from sd_env.scenarios import SCENARIOS, make_params
+
+
+def random_actions(params, batch: int, rng: np.random.Generator) -> np.ndarray:
+    upper = core.action_upper_bounds(params)
+    actions = rng.integers(0, upper, size=(batch, params.n_states, len(upper)))
+    actions[:, :, 2] *= rng.random((batch, params.n_states)) < 0.3  # fewer attacks, so games go on
+    return actions
+
+
+def assert_same_arrays(first, second) -> None:
+    assert len(first) == len(second)
+    for left, right in zip(first, second):
+        assert left.dtype == right.dtype and left.shape == right.shape
+        np.testing.assert_array_equal(left, right)
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_step_and_observe_equals_step_then_observe(scenario):
+    params = make_params(scenario)
+    rng = np.random.default_rng(3)
+    state = core.reset(params, 5, rng)
+    for _ in range(30):
+        actions = random_actions(params, 5, rng)
+        seed = int(rng.integers(2**32))
+        separate_rng = np.random.default_rng(seed)
+        stepped, outcome = core.step(params, state, actions, separate_rng)
+        observation = core.observe(params, stepped, separate_rng)
+        fused_state, fused_outcome, fused_observation = core.step_and_observe(
+            params, state, actions, np.random.default_rng(seed)
+        )
+        assert_same_arrays(stepped, fused_state)
+        assert_same_arrays(outcome, fused_outcome)
+        np.testing.assert_array_equal(observation, fused_observation)
+        state = stepped
+
+
+@pytest.mark.parametrize("scenario", ["bilateral", "pre-1914", "missile-crisis"])
+def test_threaded_kernels_give_the_serial_results(scenario):
+    params = make_params(scenario)
+    derived = core._derived(params)
+    rng = np.random.default_rng(5)
+    batch = 300
+    state = core.reset(params, batch, rng)
+    for _ in range(20):
+        actions = random_actions(params, batch, rng)
+        draws = rng.random((batch, params.n_states, params.n_states))
+        arguments = (*state, actions, draws, derived.offense_weights, derived.weapon_costs,
+                     derived.step_constants, derived.step_integer_constants)
+        serial = kernels.SERIAL.step(*arguments)
+        assert_same_arrays(serial, kernels.THREADED.step(*arguments))
+        state, _ = core._unpack_step(state, serial)
+        noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
+        view = (state.wealth, state.stocks, state.alive, state.greedy, state.commitments, state.attacks, state.year,
+                noise, derived.weapon_visibility, derived.confusion, params.max_cycles)
+        np.testing.assert_array_equal(kernels.SERIAL.observe(*view), kernels.THREADED.observe(*view))
+        np.testing.assert_array_equal(
+            kernels.SERIAL.apparent(state.stocks, noise, derived.weapon_visibility, derived.confusion),
+            kernels.THREADED.apparent(state.stocks, noise, derived.weapon_visibility, derived.confusion),
+        )
+    assert not state.alive.all(), "some states should have been eliminated, so elimination paths ran"
+
+
+def test_core_uses_threads_only_for_large_batches():
+    assert core._kernels(1) is kernels.SERIAL
+    assert core._kernels(core.THREADED_MIN_BATCH - 1) is kernels.SERIAL
+    expected = kernels.THREADED if numba.get_num_threads() > 1 else kernels.SERIAL
+    assert core._kernels(core.THREADED_MIN_BATCH) is expected
+
+
+def test_step_probabilities_are_the_public_contest_function():
+    params = make_params("jervis-1")  # no alliances: defence is arms plus territory
+    rng = np.random.default_rng(0)
+    state = core.reset(params, 64, rng)
+    state = state._replace(stocks=rng.uniform(0.0, 2.0, state.stocks.shape))
+    _, outcome = core.step(params, state, random_actions(params, 64, rng), rng)
+    expected = success_probability(
+        core.offense(params, state.stocks)[:, :, None],
+        core.total_defense(params, state.stocks, state.wealth)[:, None, :],
+        params.offense_defense_balance,
+        params.contest_decisiveness,
+    )
+    np.testing.assert_allclose(outcome.success_probability, expected, rtol=1e-14, atol=0.0)
+
+
+def test_contest_edge_cases_never_give_nan():
+    assert success_probability(0.0, 0.0, 1.0, 2.0) == 0.0  # no offence never wins, even against nothing
+    assert success_probability(1.0, 0.0, 1.0, 2.0) == 1.0  # the undefended always fall
+    assert success_probability(1e-300, 1e300, 1.0, 50.0) == 0.0  # exp would overflow
+    assert success_probability(1e300, 1e-300, 1.0, 50.0) == 1.0
+    assert success_probability(1.0, 1.0, 1.0, 2.0) == 0.5
+    grid = success_probability(np.array([[0.0], [1.0], [3.0]]), np.array([0.0, 1.0, 3.0]), 2.0, 1.5)
+    assert grid.shape == (3, 3) and np.isfinite(grid).all() and ((grid >= 0) & (grid <= 1)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.dtype(">i8"), np.uint64])
+def test_bounds_check_reads_every_integer_dtype(dtype):
+    params = make_params("bilateral")
+    actions = np.zeros((3, params.n_states, params.action_length), dtype=dtype)
+    assert core.first_out_of_bounds(params, actions) is None
+    actions[2, 1, 1] = params.n_systems + 1  # one past the last procurement choice
+    assert core.first_out_of_bounds(params, actions) == (2, 1, 1)
+    with pytest.raises(ValueError, match="state_1 .environment 2. component 1"):
+        core.check_actions(params, actions)
