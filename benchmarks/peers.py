@@ -388,7 +388,11 @@ def memory_of_vec_env(make: Callable[[], tuple[Any, int, Callable[[], int]]], nu
 
 
 def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
-    """Per environment at ``batch``: nbytes of the core state + observation, and the tracemalloc peak of a step."""
+    """Per environment at ``batch``: nbytes of the core state + observation, and the peak memory of a step.
+
+    Peaks are measured two ways: tracemalloc (NumPy's and Python's allocations
+    only) and the resident-set increase in a fresh process (everything).
+    """
     from sd_env import core
     from sd_env.scenarios import make_params
 
@@ -400,6 +404,35 @@ def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
     observation = core.observe(params, state, rng)
     nbytes = sum(getattr(state, name).nbytes for name in core.CoreState._fields) + observation.nbytes
     del state, observation
+    return {"nbytes": nbytes / batch, "tracemalloc": traced_peak(core_builder(scenario, batch, seed)) / batch,
+            "rss": rss_peak("core_builder", scenario, batch, seed)}
+
+
+RSS_PROBE = """
+import gc, resource, sys
+import numpy as np
+sys.path.insert(0, {benchmarks!r})
+from peers import {builder}
+build = {builder}({scenario!r}, {batch}, {seed})
+{builder}({scenario!r}, 8, {seed})()  # imports, compiled kernels and caches outside the measurement
+{builder}({scenario!r}, 512, {seed})()  # the threaded kernels too
+gc.collect()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kept = build()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) * 1024 / {batch})
+"""
+
+
+def core_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
+    """A function that resets, steps, resets finished games and observes ``batch`` environments."""
+    from sd_env import core
+    from sd_env.scenarios import make_params
+
+    params = make_params(scenario)
+    rng = np.random.default_rng(seed)
+    nvec = core.action_upper_bounds(params)
+    actions = rng.integers(0, nvec, size=(batch, params.n_states, len(nvec)))
 
     def build():
         state = core.reset(params, batch, rng)
@@ -407,7 +440,35 @@ def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
         state = core.reset_where(params, state, outcome.truncated | ~state.alive.any(axis=1), rng)
         return state, core.observe(params, state, rng)
 
-    return {"nbytes": nbytes / batch, "tracemalloc": traced_peak(build) / batch}
+    return build
+
+
+def vec_env_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
+    """A function that builds, resets and steps twice a ``SecurityDilemmaVecEnv`` of ``batch`` games."""
+
+    def build():
+        env, _, _ = make_sd_vec_env(scenario, batch, seed)
+        env.reset()
+        actions = action_bank(env.action_space.nvec, env.num_envs, 2, seed)
+        for t in range(2):
+            env.step(actions[t])
+        return env
+
+    return build
+
+
+def rss_peak(builder: str, scenario: str, batch: int, seed: int) -> float:
+    """Peak resident memory added by ``builder(...)()`` in a fresh process, per environment (bytes).
+
+    Unlike tracemalloc this sees every allocation, including arrays that
+    numba's compiled kernels allocate (tracemalloc only sees NumPy's and Python's own).
+    """
+    import subprocess
+
+    code = RSS_PROBE.format(benchmarks=str(Path(__file__).resolve().parent), builder=builder,
+                            scenario=scenario, batch=batch, seed=seed)
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(completed.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------
@@ -508,9 +569,19 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": {
             name: version(name)
-            for name in ("numpy", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "supersuit", "mpe2")
+            for name in ("numpy", "numba", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "supersuit", "mpe2")
         },
+        # The core runs batches of at least core.THREADED_MIN_BATCH environments on this many threads.
+        "numba_threads": numba_threads(),
     }
+
+
+def numba_threads() -> str:
+    import numba
+
+    from sd_env import core
+
+    return f"{numba.get_num_threads()} (batches of {core.THREADED_MIN_BATCH}+ environments)"
 
 
 # ---------------------------------------------------------------------------
@@ -587,6 +658,7 @@ def run_benchmarks(args: argparse.Namespace, log: Callable[[str], None]) -> list
             by_key[f"sd.core.{largest}"].memory.update(memory_of_core(scenario, largest, seed))
             by_key[f"sd.vec.{largest}"].memory["tracemalloc"] = memory_of_vec_env(
                 lambda: make_sd_vec_env(scenario, largest, seed), largest, seed)
+            by_key[f"sd.vec.{largest}"].memory["rss"] = rss_peak("vec_env_builder", scenario, largest, seed)
             by_key["sd.parallel"].memory["tracemalloc"] = memory_of_dict_env(sd_parallel, False, seed)
             by_key["sd.aec"].memory["tracemalloc"] = memory_of_dict_env(sd_aec, True, seed)
             if not rps_status:
@@ -739,9 +811,13 @@ def memory_table(rows: list[Row]) -> str:
             what = {
                 "nbytes": "nbytes of CoreState arrays + observation",
                 "tracemalloc": "tracemalloc peak: build, reset, a few steps",
+                "rss": "peak RSS increase, fresh process: build, reset, 2 steps",
             }[method]
-            if row.key.startswith("sd.core") and method == "tracemalloc":
-                what = "tracemalloc peak: reset, step, reset_where, observe"
+            if row.ours and method == "tracemalloc" and row.num_envs > 1:
+                what += " (misses numba's allocations)"
+            if row.key.startswith("sd.core") and method in ("tracemalloc", "rss"):
+                what = {"tracemalloc": "tracemalloc peak: reset, step, reset_where, observe (misses numba's)",
+                        "rss": "peak RSS increase, fresh process: reset, step, reset_where, observe"}[method]
             lines.append([row.api, row.environment + ("" if row.ours else " (peer)"), str(row.num_envs), what,
                           fmt_bytes(value)])
     if not lines:
@@ -762,6 +838,7 @@ def render(args, info, load_before, load_after, rows, targets, ppo, started, arg
         "",
         f"Machine: {info['cpu']}, {info['logical_cpus']} logical CPUs ({info['usable_cpus']} usable), "
         f"{info['platform']}; Python {info['python']}; {packages}.",
+        f"Core threads (numba): {info['numba_threads']}.",
         f"Load average (1, 5, 15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}; "
         f"after: {' '.join(f'{x:.2f}' for x in load_after)}.",
         f"Scenario `{args.scenario}`; {args.repeats} repeats of ~{args.budget:g} s after >= {args.warmup:g} s of "
