@@ -390,8 +390,8 @@ def memory_of_vec_env(make: Callable[[], tuple[Any, int, Callable[[], int]]], nu
 def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
     """Per environment at ``batch``: nbytes of the core state + observation, and the peak memory of a step.
 
-    Peaks are measured two ways: tracemalloc (NumPy's and Python's allocations
-    only) and the resident-set increase in a fresh process (everything).
+    The tracemalloc peak sees NumPy's and Python's allocations only; the arrays
+    the compiled kernels allocate are counted exactly by ``step_output_bytes``.
     """
     from sd_env import core
     from sd_env.scenarios import make_params
@@ -405,23 +405,7 @@ def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
     nbytes = sum(getattr(state, name).nbytes for name in core.CoreState._fields) + observation.nbytes
     del state, observation
     return {"nbytes": nbytes / batch, "tracemalloc": traced_peak(core_builder(scenario, batch, seed)) / batch,
-            "rss": rss_peak("core_builder", scenario, batch, seed)}
-
-
-RSS_PROBE = """
-import gc, resource, sys
-import numpy as np
-sys.path.insert(0, {benchmarks!r})
-from peers import {builder}
-build = {builder}({scenario!r}, {batch}, {seed})
-{builder}({scenario!r}, 8, {seed})()  # imports, compiled kernels and caches outside the measurement
-{builder}({scenario!r}, 512, {seed})()  # the threaded kernels too
-gc.collect()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-kept = build()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) * 1024 / {batch})
-"""
+            "kernel_outputs": step_output_bytes(scenario, batch, seed)}
 
 
 def core_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
@@ -443,32 +427,32 @@ def core_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
     return build
 
 
-def vec_env_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
-    """A function that builds, resets and steps twice a ``SecurityDilemmaVecEnv`` of ``batch`` games."""
+def step_output_bytes(scenario: str, batch: int, seed: int) -> float:
+    """Bytes per environment of every new array one ``core.step`` + ``core.observe`` returns.
 
-    def build():
-        env, _, _ = make_sd_vec_env(scenario, batch, seed)
-        env.reset()
-        actions = action_bank(env.action_space.nvec, env.num_envs, 2, seed)
-        for t in range(2):
-            env.step(actions[t])
-        return env
-
-    return build
-
-
-def rss_peak(builder: str, scenario: str, batch: int, seed: int) -> float:
-    """Peak resident memory added by ``builder(...)()`` in a fresh process, per environment (bytes).
-
-    Unlike tracemalloc this sees every allocation, including arrays that
-    numba's compiled kernels allocate (tracemalloc only sees NumPy's and Python's own).
+    The compiled kernels allocate these outside tracemalloc's view; views into
+    one allocation are counted once, and arrays passed through unchanged
+    from the input state not at all.
     """
-    import subprocess
+    from sd_env import core
+    from sd_env.scenarios import make_params
 
-    code = RSS_PROBE.format(benchmarks=str(Path(__file__).resolve().parent), builder=builder,
-                            scenario=scenario, batch=batch, seed=seed)
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(completed.stdout.strip().splitlines()[-1])
+    params = make_params(scenario)
+    rng = np.random.default_rng(seed)
+    nvec = core.action_upper_bounds(params)
+    state = core.reset(params, batch, rng)
+    new_state, outcome = core.step(params, state, rng.integers(0, nvec, size=(batch, params.n_states, len(nvec))), rng)
+    arrays = [*new_state, *outcome, core.observe(params, new_state, rng)]
+    inputs = {id(array) for array in state}
+    buffers = {}
+    for array in arrays:
+        if id(array) in inputs:
+            continue
+        owner = array
+        while isinstance(owner.base, np.ndarray):  # a view: count the array it views (numba's own base is not one)
+            owner = owner.base
+        buffers[id(owner)] = owner.nbytes
+    return sum(buffers.values()) / batch
 
 
 # ---------------------------------------------------------------------------
@@ -658,7 +642,6 @@ def run_benchmarks(args: argparse.Namespace, log: Callable[[str], None]) -> list
             by_key[f"sd.core.{largest}"].memory.update(memory_of_core(scenario, largest, seed))
             by_key[f"sd.vec.{largest}"].memory["tracemalloc"] = memory_of_vec_env(
                 lambda: make_sd_vec_env(scenario, largest, seed), largest, seed)
-            by_key[f"sd.vec.{largest}"].memory["rss"] = rss_peak("vec_env_builder", scenario, largest, seed)
             by_key["sd.parallel"].memory["tracemalloc"] = memory_of_dict_env(sd_parallel, False, seed)
             by_key["sd.aec"].memory["tracemalloc"] = memory_of_dict_env(sd_aec, True, seed)
             if not rps_status:
@@ -811,13 +794,13 @@ def memory_table(rows: list[Row]) -> str:
             what = {
                 "nbytes": "nbytes of CoreState arrays + observation",
                 "tracemalloc": "tracemalloc peak: build, reset, a few steps",
-                "rss": "peak RSS increase, fresh process: build, reset, 2 steps",
+                "kernel_outputs": "nbytes of all new arrays of one step + observe (numba's)",
             }[method]
             if row.ours and method == "tracemalloc" and row.num_envs > 1:
                 what += " (misses numba's allocations)"
-            if row.key.startswith("sd.core") and method in ("tracemalloc", "rss"):
+            if row.key.startswith("sd.core") and method in ("tracemalloc", "kernel_outputs"):
                 what = {"tracemalloc": "tracemalloc peak: reset, step, reset_where, observe (misses numba's)",
-                        "rss": "peak RSS increase, fresh process: reset, step, reset_where, observe"}[method]
+                        "kernel_outputs": "nbytes of all new arrays of one step + observe (numba's)"}[method]
             lines.append([row.api, row.environment + ("" if row.ours else " (peer)"), str(row.num_envs), what,
                           fmt_bytes(value)])
     if not lines:

@@ -57,10 +57,9 @@ def test_peers_benchmark_smoke(tmp_path, capsys):
     assert all(target["result"] in ("PASS", "FAIL", "N/A") for target in targets)
     with_memory = [row for row in report["rows"] if row["memory"]]
     assert {"sd.core.4", "sd.vec.4", "sd.parallel"} <= {row["key"] for row in with_memory}
-    assert all(value > 0 for row in with_memory for method, value in row["memory"].items() if method != "rss")
-    # Resident memory grows in pages: at the smoke run's tiny batches the increase may round to zero.
-    assert all(row["memory"]["rss"] >= 0 for row in with_memory if "rss" in row["memory"])
-    assert {"sd.core.4", "sd.vec.4"} <= {row["key"] for row in with_memory if "rss" in row["memory"]}
+    assert all(value > 0 for row in with_memory for value in row["memory"].values())
+    # What the compiled kernels allocate is counted too (tracemalloc does not see it).
+    assert rows["sd.core.4"]["memory"]["kernel_outputs"] > rows["sd.core.4"]["memory"]["nbytes"] / 2
 
     # The printed report and the Markdown file carry the same tables; the rest of the file is kept.
     assert "| batched core" in printed and ("PASS" in printed or "FAIL" in printed)
