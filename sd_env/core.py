@@ -290,10 +290,13 @@ def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ..
     shape; every adapter locates bad actions with this one function.
     """
     dtype = actions.dtype
-    if dtype.kind not in "iu" or actions.ndim == 0:
-        raise ValueError(f"actions must be an integer array with the components on the last axis, got {actions!r}")
-    if not dtype.isnative:  # the compiled check reads native byte order only
-        actions = actions.astype(dtype.newbyteorder("="))
+    if dtype != np.int64 or actions.ndim == 0:  # native int64 (the adapters' case) needs no checks here
+        if dtype.kind not in "iu" or actions.ndim == 0:
+            raise ValueError(
+                f"actions must be an integer array with the components on the last axis, got {actions!r}"
+            )
+        if not dtype.isnative:  # the compiled check reads native byte order only
+            actions = actions.astype(dtype.newbyteorder("="))
     index = kernels.first_out_of_bounds(actions, _derived(params).upper)
     if index < 0:
         return None
@@ -361,17 +364,17 @@ def step_and_observe(
     batch, n, _ = state.stocks.shape
     draws = rng.random((batch, n, n))
     noise = _observation_noise(params, state.stocks.shape, rng)
-    *packed, observation = kernels.SERIAL.step_observe(
+    packed = kernels.SERIAL.step_observe(
         *state, actions, draws, derived.offense_weights, derived.weapon_costs,
         derived.step_constants, derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion,
     )
     new_state, outcome = _unpack_step(state, packed)
-    return new_state, outcome, observation
+    return new_state, outcome, packed[7]
 
 
 def _unpack_step(state: CoreState, packed) -> tuple[CoreState, StepOutcome]:
     """Split the step kernel's packed outputs into the next state and the year's outcome (views, no copies)."""
-    per_state, stocks, flags, pairs, probability, year, truncated = packed
+    per_state, stocks, flags, pairs, probability, year, truncated = packed[:7]
     wealth, rewards, welfare, burden, spending, consumption = per_state
     alive, eliminated = flags
     commitments, attacks, victories, joins, reneges = pairs

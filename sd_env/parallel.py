@@ -246,7 +246,8 @@ class SecurityDilemmaEnv(ParallelEnv):
                     raise ValueError(
                         f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}"
                     )
-        batch = batch.astype(np.int64, copy=False)
+        if batch.dtype != np.int64:
+            batch = batch.astype(np.int64)
         # One bounds check for all agents (what MultiDiscrete.contains checks, without a call per agent).
         where = core.first_out_of_bounds(self.params, batch)
         if where is not None:
