@@ -388,10 +388,10 @@ def memory_of_vec_env(make: Callable[[], tuple[Any, int, Callable[[], int]]], nu
 
 
 def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
-    """Per environment at ``batch``: nbytes of the core state + observation, and the peak memory of a step.
+    """Per environment at ``batch``: nbytes of the core state + observation, and the memory a step takes.
 
     The tracemalloc peak sees NumPy's and Python's allocations only; the arrays
-    the compiled kernels allocate are counted exactly by ``step_output_bytes``.
+    the compiled kernels allocate are counted exactly by ``new_array_bytes``.
     """
     from sd_env import core
     from sd_env.scenarios import make_params
@@ -402,21 +402,10 @@ def memory_of_core(scenario: str, batch: int, seed: int) -> dict[str, float]:
     actions = rng.integers(0, nvec, size=(batch, params.n_states, len(nvec)))
     state = core.reset(params, batch, rng)
     observation = core.observe(params, state, rng)
-    nbytes = sum(getattr(state, name).nbytes for name in core.CoreState._fields) + observation.nbytes
-    del state, observation
-    return {"nbytes": nbytes / batch, "tracemalloc": traced_peak(core_builder(scenario, batch, seed)) / batch,
-            "kernel_outputs": step_output_bytes(scenario, batch, seed)}
-
-
-def core_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
-    """A function that resets, steps, resets finished games and observes ``batch`` environments."""
-    from sd_env import core
-    from sd_env.scenarios import make_params
-
-    params = make_params(scenario)
-    rng = np.random.default_rng(seed)
-    nvec = core.action_upper_bounds(params)
-    actions = rng.integers(0, nvec, size=(batch, params.n_states, len(nvec)))
+    nbytes = sum(array.nbytes for array in state) + observation.nbytes
+    stepped, outcome = core.step(params, state, actions, rng)
+    kernel_bytes = new_array_bytes([*stepped, *outcome, core.observe(params, stepped, rng)], inputs=state)
+    del state, observation, stepped, outcome
 
     def build():
         state = core.reset(params, batch, rng)
@@ -424,35 +413,26 @@ def core_builder(scenario: str, batch: int, seed: int) -> Callable[[], Any]:
         state = core.reset_where(params, state, outcome.truncated | ~state.alive.any(axis=1), rng)
         return state, core.observe(params, state, rng)
 
-    return build
+    return {"nbytes": nbytes / batch, "tracemalloc": traced_peak(build) / batch, "kernel_outputs": kernel_bytes / batch}
 
 
-def step_output_bytes(scenario: str, batch: int, seed: int) -> float:
-    """Bytes per environment of every new array one ``core.step`` + ``core.observe`` returns.
+def new_array_bytes(arrays: list[np.ndarray], inputs) -> int:
+    """Bytes of the allocations behind ``arrays`` (a step's outputs), each counted once.
 
     The compiled kernels allocate these outside tracemalloc's view; views into
-    one allocation are counted once, and arrays passed through unchanged
-    from the input state not at all.
+    one allocation are counted once, and arrays passed through unchanged from
+    ``inputs`` not at all.
     """
-    from sd_env import core
-    from sd_env.scenarios import make_params
-
-    params = make_params(scenario)
-    rng = np.random.default_rng(seed)
-    nvec = core.action_upper_bounds(params)
-    state = core.reset(params, batch, rng)
-    new_state, outcome = core.step(params, state, rng.integers(0, nvec, size=(batch, params.n_states, len(nvec))), rng)
-    arrays = [*new_state, *outcome, core.observe(params, new_state, rng)]
-    inputs = {id(array) for array in state}
+    passed_through = {id(array) for array in inputs}
     buffers = {}
     for array in arrays:
-        if id(array) in inputs:
+        if id(array) in passed_through:
             continue
         owner = array
         while isinstance(owner.base, np.ndarray):  # a view: count the array it views (numba's own base is not one)
             owner = owner.base
         buffers[id(owner)] = owner.nbytes
-    return sum(buffers.values()) / batch
+    return sum(buffers.values())
 
 
 # ---------------------------------------------------------------------------

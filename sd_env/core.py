@@ -162,7 +162,6 @@ class _Derived:
         self.confusion = _frozen(confusion_matrix(params))
         self.upper = _frozen(action_upper_bounds(params))
         self.burden_scale = params.max_burden / (params.burden_levels - 1)
-        self.observation_length = observation_length(params)
         # The scalar parameters as the step kernel takes them (kernels.STEP_CONSTANTS order).
         surprise_state, surprise_system, surprise_amount, surprise_year = (
             (-1, 0, 0.0, 0) if params.surprise_deployment is None else params.surprise_deployment
@@ -403,8 +402,9 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     and independent mean-one log-normal noise of scale ``observation_noise``
     distorts magnitudes. Shape (B, N, N, K).
     """
+    derived = _derived(params)
     return _kernels(stocks.shape[0]).apparent(stocks, _observation_noise(params, stocks.shape, rng),
-                                   _derived(params).weapon_visibility, _derived(params).confusion)
+                                              derived.weapon_visibility, derived.confusion)
 
 
 def _observation_noise(params: EnvParams, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
