@@ -182,6 +182,7 @@ class _Derived:
             [int(scalars[name] if name in scalars else getattr(params, name)) for name in kernels.STEP_INTEGER_CONSTANTS],
             dtype=np.int64,
         ))
+        self.observation_length = observation_length(params)
         #: Stand-in for the noise array when there is no observation noise (no draws at all).
         self.no_noise = _frozen(np.zeros((0, 0, 0, 0)))
 
@@ -369,6 +370,65 @@ def step_and_observe(
     )
     new_state, outcome = _unpack_step(state, packed)
     return new_state, outcome, packed[7]
+
+
+class StepBuffers:
+    """Outputs of one step of ``B`` environments, allocated once and rewritten by :func:`step_and_observe_into`.
+
+    For adapters that step the same environments year after year: at a batch
+    of one, allocating the year's arrays and handing them to Python costs more
+    than computing them. ``outcome`` and the state fields are views of the
+    buffers, built once. Two instances used in turn keep the state a step
+    reads apart from the one it writes.
+    """
+
+    __slots__ = ("arrays", "wealth", "stocks", "alive", "commitments", "attacks", "year", "outcome", "per_state",
+                 "flags", "pairs")
+
+    def __init__(self, params: EnvParams, batch_size: int) -> None:
+        n, k = params.n_states, params.n_systems
+        # Layout of the step kernel's packed outputs (see ``kernels._step_rows``).
+        self.per_state = np.empty((6, batch_size, n))  # wealth, rewards, welfare, burden, spending, consumption
+        self.stocks = np.empty((batch_size, n, k))
+        self.flags = np.empty((2, batch_size, n), dtype=np.bool_)  # alive, eliminated
+        self.pairs = np.empty((5, batch_size, n, n), dtype=np.bool_)  # commitments, attacks, victories, joins, reneges
+        probability = np.empty((batch_size, n, n))
+        self.year = np.empty(batch_size, dtype=np.int64)
+        truncated = np.empty(batch_size, dtype=np.bool_)
+        self.arrays = (self.per_state, self.stocks, self.flags, self.pairs, probability, self.year, truncated)
+        self.wealth, self.alive = self.per_state[0], self.flags[0]
+        self.commitments, self.attacks = self.pairs[0], self.pairs[1]
+        self.outcome = StepOutcome(*self.per_state[1:], self.attacks, self.pairs[2], probability, self.pairs[3],
+                                   self.pairs[4], self.flags[1], truncated)
+
+
+def step_and_observe_into(
+    params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator, out: StepBuffers
+) -> tuple[CoreState, StepOutcome, np.ndarray]:
+    """:func:`step_and_observe`, writing the new state and the outcome into ``out`` (same draws, same results).
+
+    The returned state and outcome are views of ``out``: the next call with
+    the same ``out`` overwrites them, so step with two buffers in turn (``out``
+    must not hold ``state``) and copy what must outlive that. The observation
+    is a new array every call (agents may keep it). ``actions`` must already
+    be checked (int64, inside the action space), as for ``_step``.
+    """
+    derived = _derived(params)
+    stocks = state.stocks
+    batch, n, _ = stocks.shape
+    if out.stocks is stocks:
+        raise ValueError("out holds the state being stepped; step with two StepBuffers in turn")
+    draws = rng.random((batch, n, n))
+    noise = _observation_noise(params, stocks.shape, rng)
+    observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
+    kernels.step_observe_into(
+        state.wealth, stocks, state.alive, state.greedy, state.commitments, state.initial_wealth, state.year,
+        actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_constants,
+        derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
+    )
+    new_state = CoreState(out.wealth, out.stocks, out.alive, state.greedy, out.commitments, out.attacks,
+                          state.initial_wealth, out.year)
+    return new_state, out.outcome, observation
 
 
 def _unpack_step(state: CoreState, packed) -> tuple[CoreState, StepOutcome]:

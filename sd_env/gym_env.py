@@ -61,6 +61,9 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
             raise ValueError(f"opponent must be a name, a callable or an object with act(), got {opponent!r}")
         self._state: core.CoreState | None = None
         self._observations: np.ndarray | None = None
+        # Two sets of output arrays written in turn (see sd_env.parallel): a step allocates only observations.
+        self._buffers = (core.StepBuffers(self.params, 1), core.StepBuffers(self.params, 1))
+        self._next_buffer = 0
 
     def _random(self, observations: np.ndarray) -> np.ndarray:
         bounds = core.action_upper_bounds(self.params)
@@ -90,8 +93,13 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         actions = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
         actions[0, 0] = value
         actions[0, 1:] = np.asarray(self._opponent(self._observations[1:]), dtype=np.int64)
-        self._state, outcome = core.step(self.params, self._state, actions, self.np_random)
-        self._observations = core.observe(self.params, self._state, self.np_random)[0]
+        # check_actions as core.step does: a custom opponent may return actions outside the space.
+        out = self._buffers[self._next_buffer]
+        self._next_buffer ^= 1
+        self._state, outcome, observations = core.step_and_observe_into(
+            self.params, self._state, core.check_actions(self.params, actions), self.np_random, out
+        )
+        self._observations = observations[0]
         terminated = bool(outcome.eliminated[0, 0])
         truncated = bool(outcome.truncated[0]) and not terminated
         info = agent_info(self._state, outcome, 0)

@@ -155,6 +155,10 @@ class SecurityDilemmaEnv(ParallelEnv):
         self._batch_shape = (1, self.params.n_states, self.params.action_length)
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._state: core.CoreState | None = None
+        # Two sets of output arrays, written in turn: each step reads the state one holds and writes the
+        # other, so a step allocates nothing but the observations it hands out.
+        self._buffers = (core.StepBuffers(self.params, 1), core.StepBuffers(self.params, 1))
+        self._next_buffer = 0
 
     # --- spaces (cached: the same object every call) -----------------------------
 
@@ -175,10 +179,11 @@ class SecurityDilemmaEnv(ParallelEnv):
 
     @property
     def core_state(self) -> core.CoreState:
-        """The underlying batch-of-one core state (read-only view for measures and tests)."""
+        """A copy of the underlying batch-of-one core state (for measures and tests; keeps after later steps)."""
         if self._state is None:
             raise RuntimeError("call reset() before reading the state")
-        return self._state
+        # The env rewrites its state arrays in place every other step, so hand out a snapshot.
+        return core.CoreState(*(array.copy() for array in self._state))
 
     # --- PettingZoo API -------------------------------------------------------------
 
@@ -200,8 +205,10 @@ class SecurityDilemmaEnv(ParallelEnv):
         batch_actions = self._to_batch(actions)
         acting = self.agents
         # Actions were checked against the spaces above, so the core's own check is skipped.
-        self._state, outcome, observations = core.step_and_observe(
-            self.params, self._state, batch_actions, self.np_random
+        out = self._buffers[self._next_buffer]
+        self._next_buffer ^= 1
+        self._state, outcome, observations = core.step_and_observe_into(
+            self.params, self._state, batch_actions, self.np_random, out
         )
         observations = observations[0]
         truncated = bool(outcome.truncated[0])

@@ -112,3 +112,54 @@ def test_bounds_check_reads_every_integer_dtype(dtype):
     assert core.first_out_of_bounds(params, actions) == (2, 1, 1)
     with pytest.raises(ValueError, match="state_1 .environment 2. component 1"):
         core.check_actions(params, actions)
+
+
+# --- the in-place step of the one-environment adapters ---------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["bilateral", "pre-1914", "cold-war", "missile-crisis"])
+def test_parallel_env_follows_the_batched_core_bit_for_bit(scenario):
+    """The PettingZoo env steps in place (two buffers in turn); it must still be the core, step for step,
+    and what it handed out earlier (observations, state snapshots) must not change afterwards."""
+    import copy
+
+    import sd_env
+
+    # Harsh wars, so states are eliminated and the paths for the dead run too.
+    env = sd_env.parallel_env(scenario=scenario, max_cycles=60, conquest_share=0.8, elimination_threshold=0.5)
+    env.reset(seed=4)
+    params, rng = env.params, copy.deepcopy(env.np_random)
+    state = env.core_state
+    action_rng = np.random.default_rng(9)
+    handed_out, expected = [], []
+    eliminations = 0
+    while env.agents:
+        batch = random_actions(params, 1, action_rng)
+        observations, rewards, terminations, truncations, _ = env.step(
+            {agent: batch[0, i] for i, agent in enumerate(env.possible_agents) if agent in env.agents}
+        )
+        state, outcome, core_observations = core.step_and_observe(params, state, batch, rng)
+        assert_same_arrays(state, env.core_state)
+        for agent, observation in observations.items():
+            i = env.possible_agents.index(agent)
+            np.testing.assert_array_equal(observation, core_observations[0, i])
+            assert rewards[agent] == outcome.rewards[0, i]
+            assert terminations[agent] == outcome.eliminated[0, i]
+        eliminations += int(outcome.eliminated.sum())
+        handed_out.append((observations, env.core_state))
+        expected.append(({agent: value.copy() for agent, value in observations.items()}, state))
+    assert eliminations > 0, "eliminations should occur, so those paths ran"
+    for (observations, snapshot), (observations_then, state_then) in zip(handed_out, expected):
+        for agent, observation in observations.items():
+            np.testing.assert_array_equal(observation, observations_then[agent])
+        assert_same_arrays(snapshot, state_then)
+
+
+def test_step_into_refuses_to_overwrite_the_state_it_reads():
+    params = make_params("bilateral")
+    rng = np.random.default_rng(0)
+    out = core.StepBuffers(params, 2)
+    state, _, _ = core.step_and_observe_into(params, core.reset(params, 2, rng), random_actions(params, 2, rng),
+                                             rng, out)
+    with pytest.raises(ValueError, match="two StepBuffers in turn"):
+        core.step_and_observe_into(params, state, random_actions(params, 2, rng), rng, out)

@@ -1090,10 +1090,13 @@ def test_unknown_parameter_lists_the_known_ones():
 def test_action_outside_the_space_raises_naming_the_agent(bad_action):
     env = sd_env.parallel_env()
     env.reset(seed=0)
-    before = env.core_state
+    before, draws_before = env.core_state, env.np_random.bit_generator.state
     with pytest.raises(ValueError, match="state_1"):
         env.step({"state_0": np.array([0, 3, 0]), "state_1": bad_action})
-    assert env.core_state is before  # nothing happened: the bad action was not clipped and played
+    # Nothing happened: the bad action was not clipped and played, and no random number was drawn.
+    for name, old, new in zip(before._fields, before, env.core_state):
+        np.testing.assert_array_equal(new, old, err_msg=name)
+    assert env.np_random.bit_generator.state == draws_before
     # A valid step still works afterwards.
     env.step({"state_0": np.array([0, 3, 0]), "state_1": np.array([0, 3, 0])})
 
