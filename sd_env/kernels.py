@@ -16,7 +16,7 @@ is fast at both ends. Every kernel but one is a pure function: it reads its
 inputs and returns new arrays. The exception, :func:`step_observe_into`,
 writes into outputs its caller allocated once: at a batch of one, handing new
 arrays back to Python costs more than the year's arithmetic. All of them run
-the same row functions (:func:`_step_row`, :func:`_observe_row`), so the
+the same block functions (:func:`_step_block`, :func:`_observe_block`), so the
 equations are written once.
 
 Shapes: ``B`` environments, ``N`` states, ``K`` weapon systems, ``A`` action
@@ -46,24 +46,27 @@ STEP_INTEGER_CONSTANTS = ("alliances", "surprise_state", "surprise_system", "sur
 
 
 @njit(**_JIT)
-def _step_row(
-    b, wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
-    offense_weights, weapon_costs, constants, integer_constants,
-    per_state, new_stocks, flags, pairs, probability, next_year, truncated,
-    float_scratch, count_scratch, attacked,
-):  # pragma: no cover - compiled; exercised through sd_env.core.step
-    """One year of environment ``b``: writes row ``b`` of every output array (and uses the row's scratch).
+def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pragma: no cover - compiled
+    """One year of environments ``start`` to ``stop - 1``: writes those rows of every output array.
 
-    Inputs are the fields of ``sd_env.core.CoreState`` (less last year's
-    attacks, which the dynamics do not need), the actions, ``draws[b, i, j]``
-    (uniform [0, 1) numbers deciding whether an attack by i on j succeeds) and
-    the parameters; ``constants`` and ``integer_constants`` pack the scalar
-    parameters in the order of :data:`STEP_CONSTANTS` and
-    :data:`STEP_INTEGER_CONSTANTS` (one array each: fewer arguments to pass).
-    Outputs as :func:`_step_rows` returns them. Every entry of row ``b`` is
-    written, so the outputs may be reused from an earlier year (the
-    one-environment adapters do). Order of events as in the ``sd_env.core`` docstring.
+    ``state`` holds the fields of ``sd_env.core.CoreState`` but last year's
+    attacks, which the dynamics do not need. ``draws[b, i, j]`` are uniform
+    [0, 1) numbers deciding whether an attack by i on j succeeds.
+    ``parameters`` packs the scalar parameters in ``constants`` and
+    ``integer_constants`` in the order of :data:`STEP_CONSTANTS` and
+    :data:`STEP_INTEGER_CONSTANTS` (one array each: fewer arguments to pass
+    from Python). ``outputs`` are the arrays :func:`_step_rows` returns, split
+    by :func:`_step_output_views`. Every entry of those rows is written, so the
+    outputs may be reused from an earlier year (the one-environment adapters
+    do). Order of events as in the ``sd_env.core`` docstring.
+
+    Why blocks of rows rather than one row per call: unpacking the ~30
+    arrays costs reference counting per call, more than a row's arithmetic.
     """
+    wealth, stocks, alive, greedy, commitments, initial_wealth, year = state
+    offense_weights, weapon_costs, constants, integer_constants = parameters
+    (new_wealth, rewards, welfare, burden, spending, consumption, new_stocks, still_alive, eliminated,
+     new_commitments, attacks, victories, joins, reneges, probability, next_year, truncated) = outputs
     (burden_scale, territorial_defense, offense_defense_balance, decisiveness, conquest_share, war_cost,
      war_attrition, depreciation, growth_rate, elimination_threshold, greed_bonus, renege_cost,
      elimination_penalty, surprise_amount) = (
@@ -74,161 +77,160 @@ def _step_row(
         integer_constants[1], integer_constants[2], integer_constants[3], integer_constants[4])
     _, n, k = stocks.shape
     keep_arms = 1.0 - depreciation
-    new_wealth, rewards, welfare, burden, spending, consumption = (
-        per_state[0], per_state[1], per_state[2], per_state[3], per_state[4], per_state[5])
-    still_alive, eliminated = flags[0], flags[1]
-    new_commitments, attacks, victories, joins, reneges = pairs[0], pairs[1], pairs[2], pairs[3], pairs[4]
-    attacker_offense, own_arms_defense, homeland_defense, loss_fraction, spoils_each = (
-        float_scratch[0], float_scratch[1], float_scratch[2], float_scratch[3], float_scratch[4])
-    wins_against, wars = count_scratch[0], count_scratch[1]
-    next_year[b] = year[b] + 1
-    truncated[b] = next_year[b] >= max_cycles
-    # Attacks, joins, reneges and (with alliances) commitments are set only where True or off the
-    # diagonal below: clear the row first.
-    for i in range(n):
+    # Scratch space of this block (blocks may run on different threads).
+    attacker_offense, own_arms_defense, homeland_defense = np.empty(n), np.empty(n), np.empty(n)
+    loss_fraction, spoils_each = np.empty(n), np.empty(n)
+    wins_against, wars = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    attacked = np.empty(n, dtype=np.bool_)
+    for b in range(start, stop):
+        next_year[b] = year[b] + 1
+        truncated[b] = next_year[b] >= max_cycles
+        # Attacks, joins, reneges and (with alliances) commitments are set only where True or off the
+        # diagonal below: clear the row first.
+        for i in range(n):
+            for j in range(n):
+                new_commitments[b, i, j] = False
+                attacks[b, i, j] = False
+                joins[b, i, j] = False
+                reneges[b, i, j] = False
+        # 1. Guns versus butter: burden level -> share of wealth spent on arms (nothing for the dead).
+        for i in range(n):
+            share = actions[b, i, 0] * burden_scale if alive[b, i] else 0.0
+            burden[b, i] = share
+            spending[b, i] = share * wealth[b, i]
+            consumption[b, i] = wealth[b, i] - spending[b, i]
+
+        # 2. Attacks, fought with the stocks held at the start of the year. Attack choice c > 0
+        # targets rival c, state (i + c) % N; only the living attack or are attacked.
         for j in range(n):
-            new_commitments[b, i, j] = False
-            attacks[b, i, j] = False
-            joins[b, i, j] = False
-            reneges[b, i, j] = False
-    # 1. Guns versus butter: burden level -> share of wealth spent on arms (nothing for the dead).
-    for i in range(n):
-        share = actions[b, i, 0] * burden_scale if alive[b, i] else 0.0
-        burden[b, i] = share
-        spending[b, i] = share * wealth[b, i]
-        consumption[b, i] = wealth[b, i] - spending[b, i]
-
-    # 2. Attacks, fought with the stocks held at the start of the year. Attack choice c > 0
-    # targets rival c, state (i + c) % N; only the living attack or are attacked.
-    for j in range(n):
-        attacked[j] = False
-    for i in range(n):
-        choice = actions[b, i, 2]
-        if choice > 0 and alive[b, i]:
-            target = (i + choice) % n
-            if alive[b, target]:
-                attacks[b, i, target] = True
-                attacked[target] = True
-    if alliances:
+            attacked[j] = False
         for i in range(n):
-            for r in range(1, n):
-                j = (i + r) % n
-                new_commitments[b, i, j] = actions[b, i, 2 + r] == 1 and alive[b, i] and alive[b, j]
-        # Ally a is called to defend j if committed to j, both alive, j attacked, and a not attacking j.
-        for a in range(n):
-            for j in range(n):
-                if commitments[b, a, j] and alive[b, a] and alive[b, j] and attacked[j] and not attacks[b, a, j]:
-                    if new_commitments[b, a, j]:
-                        joins[b, a, j] = True
-                    else:
-                        reneges[b, a, j] = True
-    else:
-        for i in range(n):
-            for j in range(n):
-                new_commitments[b, i, j] = commitments[b, i, j]
-
-    for i in range(n):
-        total_offense = 0.0
-        total_defense = 0.0
-        for s in range(k):
-            total_offense += stocks[b, i, s] * offense_weights[s]
-            total_defense += stocks[b, i, s] * (1.0 - offense_weights[s])
-        attacker_offense[i] = total_offense
-        own_arms_defense[i] = total_defense
-    for j in range(n):
-        homeland_defense[j] = own_arms_defense[j] + territorial_defense * wealth[b, j]
-        if alliances:  # allies who join add their arms defence to the victim's
-            support = 0.0
+            choice = actions[b, i, 2]
+            if choice > 0 and alive[b, i]:
+                target = (i + choice) % n
+                if alive[b, target]:
+                    attacks[b, i, target] = True
+                    attacked[target] = True
+        if alliances:
+            for i in range(n):
+                for r in range(1, n):
+                    j = (i + r) % n
+                    new_commitments[b, i, j] = actions[b, i, 2 + r] == 1 and alive[b, i] and alive[b, j]
+            # Ally a is called to defend j if committed to j, both alive, j attacked, and a not attacking j.
             for a in range(n):
-                if joins[b, a, j]:
-                    support += own_arms_defense[a]
-            homeland_defense[j] += support
-    for i in range(n):
-        for j in range(n):
-            p = contest(attacker_offense[i], homeland_defense[j], offense_defense_balance, decisiveness)
-            probability[b, i, j] = p
-            victories[b, i, j] = attacks[b, i, j] and draws[b, i, j] < p
+                for j in range(n):
+                    if commitments[b, a, j] and alive[b, a] and alive[b, j] and attacked[j] and not attacks[b, a, j]:
+                        if new_commitments[b, a, j]:
+                            joins[b, a, j] = True
+                        else:
+                            reneges[b, a, j] = True
+        else:
+            for i in range(n):
+                for j in range(n):
+                    new_commitments[b, i, j] = commitments[b, i, j]
 
-    # 3. Spoils and destruction. A victim beaten by w attackers loses 1 - (1 - share)^w of its
-    # wealth, shared equally among the winners; every party to a war pays its costs once per war.
-    for j in range(n):
-        wins = 0
         for i in range(n):
-            wins += victories[b, i, j]
-        wins_against[j] = wins
-        loss_fraction[j] = 1.0 - (1.0 - conquest_share) ** float(wins)
-        spoils_each[j] = loss_fraction[j] * wealth[b, j] / wins if wins > 0 else 0.0
-    for i in range(n):
-        count = 0
+            total_offense = 0.0
+            total_defense = 0.0
+            for s in range(k):
+                total_offense += stocks[b, i, s] * offense_weights[s]
+                total_defense += stocks[b, i, s] * (1.0 - offense_weights[s])
+            attacker_offense[i] = total_offense
+            own_arms_defense[i] = total_defense
         for j in range(n):
-            count += attacks[b, i, j]
-            count += attacks[b, j, i]
-            count += joins[b, i, j]
-        wars[i] = count
-    for i in range(n):
-        gains = 0.0
-        for j in range(n):
-            if victories[b, i, j]:
-                gains += spoils_each[j]
-        kept = wealth[b, i] * (1.0 - loss_fraction[i]) * (1.0 - war_cost) ** float(wars[i]) + gains
-        # 4. Depreciation and procurement (all on one system, or spread evenly when the choice is K), growth.
-        new_wealth[b, i] = kept * (1.0 + growth_rate)
-        surviving = (1.0 - war_attrition) ** float(wars[i])
-        choice = actions[b, i, 1]
-        for s in range(k):
-            if choice == k:
-                share = 1.0 / k
-            else:
-                share = 1.0 if choice == s else 0.0
-            new_stocks[b, i, s] = stocks[b, i, s] * surviving * keep_arms + spending[b, i] * share / weapon_costs[s]
-    if surprise_state >= 0 and year[b] == surprise_year and alive[b, surprise_state]:
-        new_stocks[b, surprise_state, surprise_system] += surprise_amount
+            homeland_defense[j] = own_arms_defense[j] + territorial_defense * wealth[b, j]
+            if alliances:  # allies who join add their arms defence to the victim's
+                support = 0.0
+                for a in range(n):
+                    if joins[b, a, j]:
+                        support += own_arms_defense[a]
+                homeland_defense[j] += support
+        for i in range(n):
+            for j in range(n):
+                p = contest(attacker_offense[i], homeland_defense[j], offense_defense_balance, decisiveness)
+                probability[b, i, j] = p
+                victories[b, i, j] = attacks[b, i, j] and draws[b, i, j] < p
 
-    # 5. Elimination: wealth below the threshold share of the initial wealth. What is left of a
-    # state eliminated by conquest goes to those that beat it this year, in equal shares.
-    any_eliminated = False
-    for i in range(n):
-        out = alive[b, i] and new_wealth[b, i] < elimination_threshold * initial_wealth[b, i]
-        eliminated[b, i] = out
-        still_alive[b, i] = alive[b, i] and not out
-        any_eliminated = any_eliminated or out
-    if any_eliminated:
+        # 3. Spoils and destruction. A victim beaten by w attackers loses 1 - (1 - share)^w of its
+        # wealth, shared equally among the winners; every party to a war pays its costs once per war.
         for j in range(n):
-            if eliminated[b, j]:
-                annexers = 0
-                for i in range(n):
-                    annexers += victories[b, i, j] and still_alive[b, i]
-                if annexers > 0:
-                    remnant_each = new_wealth[b, j] / annexers
+            wins = 0
+            for i in range(n):
+                wins += victories[b, i, j]
+            wins_against[j] = wins
+            loss_fraction[j] = 1.0 - (1.0 - conquest_share) ** float(wins)
+            spoils_each[j] = loss_fraction[j] * wealth[b, j] / wins if wins > 0 else 0.0
+        for i in range(n):
+            count = 0
+            for j in range(n):
+                count += attacks[b, i, j]
+                count += attacks[b, j, i]
+                count += joins[b, i, j]
+            wars[i] = count
+        for i in range(n):
+            gains = 0.0
+            for j in range(n):
+                if victories[b, i, j]:
+                    gains += spoils_each[j]
+            kept = wealth[b, i] * (1.0 - loss_fraction[i]) * (1.0 - war_cost) ** float(wars[i]) + gains
+            # 4. Depreciation and procurement (all on one system, or spread evenly when the choice is K), growth.
+            new_wealth[b, i] = kept * (1.0 + growth_rate)
+            surviving = (1.0 - war_attrition) ** float(wars[i])
+            choice = actions[b, i, 1]
+            for s in range(k):
+                if choice == k:
+                    share = 1.0 / k
+                else:
+                    share = 1.0 if choice == s else 0.0
+                new_stocks[b, i, s] = stocks[b, i, s] * surviving * keep_arms + spending[b, i] * share / weapon_costs[s]
+        if surprise_state >= 0 and year[b] == surprise_year and alive[b, surprise_state]:
+            new_stocks[b, surprise_state, surprise_system] += surprise_amount
+
+        # 5. Elimination: wealth below the threshold share of the initial wealth. What is left of a
+        # state eliminated by conquest goes to those that beat it this year, in equal shares.
+        any_eliminated = False
+        for i in range(n):
+            out = alive[b, i] and new_wealth[b, i] < elimination_threshold * initial_wealth[b, i]
+            eliminated[b, i] = out
+            still_alive[b, i] = alive[b, i] and not out
+            any_eliminated = any_eliminated or out
+        if any_eliminated:
+            for j in range(n):
+                if eliminated[b, j]:
+                    annexers = 0
                     for i in range(n):
-                        if victories[b, i, j] and still_alive[b, i]:
-                            new_wealth[b, i] += remnant_each
-        for i in range(n):
-            if not still_alive[b, i]:
-                new_wealth[b, i] = 0.0
-                for s in range(k):
-                    new_stocks[b, i, s] = 0.0
+                        annexers += victories[b, i, j] and still_alive[b, i]
+                    if annexers > 0:
+                        remnant_each = new_wealth[b, j] / annexers
+                        for i in range(n):
+                            if victories[b, i, j] and still_alive[b, i]:
+                                new_wealth[b, i] += remnant_each
+            for i in range(n):
+                if not still_alive[b, i]:
+                    new_wealth[b, i] = 0.0
+                    for s in range(k):
+                        new_stocks[b, i, s] = 0.0
 
-    # 6. Commitments in force next year; none to or from the eliminated. Rewards.
-    for i in range(n):
-        for j in range(n):
-            new_commitments[b, i, j] = new_commitments[b, i, j] and still_alive[b, i] and still_alive[b, j]
-    for i in range(n):
-        won = 0
-        reneged = 0
-        for j in range(n):
-            won += victories[b, i, j]
-            reneged += reneges[b, i, j]
-        welfare[b, i] = math.log1p(consumption[b, i]) if alive[b, i] else 0.0
-        if not alive[b, i]:
-            consumption[b, i] = 0.0
-        reward = welfare[b, i]
-        if greedy[b, i]:
-            reward += greed_bonus * won
-        reward -= renege_cost * reneged
-        if eliminated[b, i]:
-            reward -= elimination_penalty
-        rewards[b, i] = reward
+        # 6. Commitments in force next year; none to or from the eliminated. Rewards.
+        for i in range(n):
+            for j in range(n):
+                new_commitments[b, i, j] = new_commitments[b, i, j] and still_alive[b, i] and still_alive[b, j]
+        for i in range(n):
+            won = 0
+            reneged = 0
+            for j in range(n):
+                won += victories[b, i, j]
+                reneged += reneges[b, i, j]
+            welfare[b, i] = math.log1p(consumption[b, i]) if alive[b, i] else 0.0
+            if not alive[b, i]:
+                consumption[b, i] = 0.0
+            reward = welfare[b, i]
+            if greedy[b, i]:
+                reward += greed_bonus * won
+            reward -= renege_cost * reneged
+            if eliminated[b, i]:
+                reward -= elimination_penalty
+            rewards[b, i] = reward
 
 
 def _step_rows(
@@ -238,7 +240,7 @@ def _step_rows(
     """One year for every environment: the next state's arrays and the year's outcome arrays, packed.
 
     The first eight arguments are the fields of ``sd_env.core.CoreState`` in
-    order; the rest as :func:`_step_row` takes them. Returns ``per_state``
+    order; the rest as :func:`_step_block` takes them. Returns ``per_state``
     (6, B, N: wealth, rewards, welfare, burden, spending, consumption),
     ``new_stocks`` (B, N, K), ``flags`` (2, B, N: alive, eliminated), ``pairs``
     (5, B, N, N: commitments, attacks, victories, joins, reneges),
@@ -246,16 +248,33 @@ def _step_rows(
     """
     per_state, new_stocks, flags, pairs, probability, next_year, truncated = _step_outputs(stocks)
     batch, n, _ = stocks.shape
-    # Scratch space, one row per environment (rows may run on different threads).
-    float_scratch = np.empty((batch, 5, n))
-    count_scratch = np.empty((batch, 2, n), dtype=np.int64)
-    attacked_scratch = np.empty((batch, n), dtype=np.bool_)
-    for b in prange(batch):
-        _step_row(b, wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
-                  offense_weights, weapon_costs, constants, integer_constants,
-                  per_state, new_stocks, flags, pairs, probability, next_year, truncated,
-                  float_scratch[b], count_scratch[b], attacked_scratch[b])
+    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year)
+    parameters = (offense_weights, weapon_costs, constants, integer_constants)
+    outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
+    blocks = _block_count(batch)
+    for block in prange(blocks):
+        _step_block(batch * block // blocks, batch * (block + 1) // blocks, state, actions, draws, parameters,
+                    outputs)
     return per_state, new_stocks, flags, pairs, probability, next_year, truncated
+
+
+@njit(inline="always", **_JIT)
+def _block_count(batch):  # pragma: no cover - compiled
+    """Blocks of rows to split ``batch`` environments into: one per 64 rows, at least one, at most 64.
+
+    Blocks are what threads share out, so large batches get many; each block
+    costs a fraction of a microsecond to start, so small batches get few. (A
+    function of the batch alone: asking numba for its thread count here would
+    keep the kernels out of its disk cache.)
+    """
+    return max(1, min(64, batch // 64))
+
+
+@njit(inline="always", **_JIT)
+def _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated):  # pragma: no cover
+    """The packed step outputs as the named arrays :func:`_step_block` writes (views, in its order)."""
+    return (per_state[0], per_state[1], per_state[2], per_state[3], per_state[4], per_state[5], new_stocks,
+            flags[0], flags[1], pairs[0], pairs[1], pairs[2], pairs[3], pairs[4], probability, next_year, truncated)
 
 
 @njit(**_JIT)
@@ -299,40 +318,42 @@ def _apparent_rows(stocks, noise, weapon_visibility, confusion):  # pragma: no c
 
 
 @njit(**_JIT)
-def _observe_row(
-    b, wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles,
-    observation, seen,
+def _observe_block(
+    start, stop, wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion,
+    max_cycles, observation,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
-    """Writes ``observation[b]``: every state's view of environment ``b``; ``seen`` is (N, N, K) scratch.
+    """Writes ``observation[start:stop]``: every state's view of environments ``start`` to ``stop - 1``.
 
-    Every entry of the row is written (zeros for an eliminated state), so
+    Every entry of those rows is written (zeros for an eliminated state), so
     ``observation`` need not be initialised.
     """
     _, n, k = stocks.shape
     width = k + 6
-    _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen)
-    elapsed = year[b] / max_cycles
-    for i in range(n):
-        row = observation[b, i]
-        if not alive[b, i]:
-            row[:] = 0.0  # an eliminated state sees nothing
-            continue
-        row[0] = wealth[b, i]
-        for s in range(k):
-            row[1 + s] = stocks[b, i, s]
-        row[k + 1] = greedy[b, i]
-        row[k + 2] = elapsed
-        for r in range(1, n):
-            j = (i + r) % n
-            base = k + 3 + (r - 1) * width
-            row[base] = alive[b, j]
-            row[base + 1] = wealth[b, j]
+    seen = np.empty((n, n, k))
+    for b in range(start, stop):
+        _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen)
+        elapsed = year[b] / max_cycles
+        for i in range(n):
+            row = observation[b, i]
+            if not alive[b, i]:
+                row[:] = 0.0  # an eliminated state sees nothing
+                continue
+            row[0] = wealth[b, i]
             for s in range(k):
-                row[base + 2 + s] = seen[i, j, s]
-            row[base + k + 2] = attacks[b, j, i]  # rival attacked me last year
-            row[base + k + 3] = attacks[b, i, j]  # I attacked rival last year
-            row[base + k + 4] = commitments[b, j, i]  # rival committed to defend me
-            row[base + k + 5] = commitments[b, i, j]  # I am committed to defend rival
+                row[1 + s] = stocks[b, i, s]
+            row[k + 1] = greedy[b, i]
+            row[k + 2] = elapsed
+            for r in range(1, n):
+                j = (i + r) % n
+                base = k + 3 + (r - 1) * width
+                row[base] = alive[b, j]
+                row[base + 1] = wealth[b, j]
+                for s in range(k):
+                    row[base + 2 + s] = seen[i, j, s]
+                row[base + k + 2] = attacks[b, j, i]  # rival attacked me last year
+                row[base + k + 3] = attacks[b, i, j]  # I attacked rival last year
+                row[base + k + 4] = commitments[b, j, i]  # rival committed to defend me
+                row[base + k + 5] = commitments[b, i, j]  # I am committed to defend rival
 
 
 def _observe_rows(
@@ -344,10 +365,10 @@ def _observe_rows(
     """
     batch, n, k = stocks.shape
     observation = np.empty((batch, n, (k + 3) + (n - 1) * (k + 6)), dtype=np.float32)
-    seen_scratch = np.empty((batch, n, n, k))
-    for b in prange(batch):
-        _observe_row(b, wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility,
-                     confusion, max_cycles, observation, seen_scratch[b])
+    blocks = _block_count(batch)
+    for block in prange(blocks):
+        _observe_block(batch * block // blocks, batch * (block + 1) // blocks, wealth, stocks, alive, greedy,
+                       commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles, observation)
     return observation
 
 
@@ -390,18 +411,13 @@ def step_observe_into(
     not share memory with the inputs. The one-environment adapters use this to
     step without allocating, which at batch one is most of the cost of a call.
     """
-    batch, n, k = stocks.shape
-    float_scratch = np.empty((5, n))
-    count_scratch = np.empty((2, n), dtype=np.int64)
-    attacked = np.empty(n, dtype=np.bool_)
-    seen = np.empty((n, n, k))
-    for b in range(batch):
-        _step_row(b, wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
-                  offense_weights, weapon_costs, constants, integer_constants,
-                  per_state, new_stocks, flags, pairs, probability, next_year, truncated,
-                  float_scratch, count_scratch, attacked)
-        _observe_row(b, per_state[0], new_stocks, flags[0], greedy, pairs[0], pairs[1], next_year, noise,
-                     weapon_visibility, confusion, integer_constants[4], observation, seen)
+    batch = stocks.shape[0]
+    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year)
+    parameters = (offense_weights, weapon_costs, constants, integer_constants)
+    outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
+    _step_block(0, batch, state, actions, draws, parameters, outputs)
+    _observe_block(0, batch, per_state[0], new_stocks, flags[0], greedy, pairs[0], pairs[1], next_year, noise,
+                   weapon_visibility, confusion, integer_constants[4], observation)
 
 
 # Each kernel is compiled twice from its one Python source: serially (the default, best for the

@@ -71,6 +71,39 @@ def test_threaded_kernels_give_the_serial_results(scenario):
     assert not state.alive.all(), "some states should have been eliminated, so elimination paths ran"
 
 
+@pytest.mark.parametrize("batch", [1, 63, 64, 130, 200, 4160])
+def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
+    """The kernels split a batch into blocks of rows (shared out among threads): no row may be skipped,
+    stepped twice or mixed up with another, whatever the batch size."""
+    params = make_params("pre-1914")
+    derived = core._derived(params)
+    rng = np.random.default_rng(batch)
+    state = core.reset(params, batch, rng)
+    state, _ = core.step(params, state, random_actions(params, batch, rng), rng)  # some attacks on record
+    actions = random_actions(params, batch, rng)
+    draws = rng.random((batch, params.n_states, params.n_states))
+    noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
+    constants = (derived.offense_weights, derived.weapon_costs, derived.step_constants,
+                 derived.step_integer_constants)
+    whole = core._unpack_step(state, core._kernels(batch).step(*state, actions, draws, *constants))
+    seen = core._kernels(batch).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
+                                        state.attacks, state.year, noise, derived.weapon_visibility,
+                                        derived.confusion, params.max_cycles)
+    for b in sorted({0, batch // 2, batch - 1, *range(0, batch, 61)}):
+        row = slice(b, b + 1)
+        single = core.CoreState(*(field[row] for field in state))
+        alone = core._unpack_step(single, kernels.SERIAL.step(*single, actions[row], draws[row], *constants))
+        for whole_part, alone_part in zip(whole, alone):  # the next state, then the outcome
+            for name, whole_array, alone_array in zip(whole_part._fields, whole_part, alone_part):
+                np.testing.assert_array_equal(whole_array[row], alone_array, err_msg=f"{name}, environment {b}")
+        np.testing.assert_array_equal(
+            seen[row],
+            kernels.SERIAL.observe(state.wealth[row], state.stocks[row], state.alive[row], state.greedy[row],
+                                   state.commitments[row], state.attacks[row], state.year[row], noise[row],
+                                   derived.weapon_visibility, derived.confusion, params.max_cycles),
+        )
+
+
 def test_core_uses_threads_only_for_large_batches():
     assert core._kernels(1) is kernels.SERIAL
     assert core._kernels(core.THREADED_MIN_BATCH - 1) is kernels.SERIAL
