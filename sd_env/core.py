@@ -382,24 +382,40 @@ class StepBuffers:
     reads apart from the one it writes.
     """
 
-    __slots__ = ("arrays", "wealth", "stocks", "alive", "commitments", "attacks", "year", "outcome", "per_state",
-                 "flags", "pairs")
+    __slots__ = ("arrays", "per_state", "stocks", "flags", "pairs", "year", "wealth", "alive", "commitments",
+                 "attacks", "outcome")
 
     def __init__(self, params: EnvParams, batch_size: int) -> None:
         n, k = params.n_states, params.n_systems
         # Layout of the step kernel's packed outputs (see ``kernels._step_rows``).
-        self.per_state = np.empty((6, batch_size, n))  # wealth, rewards, welfare, burden, spending, consumption
-        self.stocks = np.empty((batch_size, n, k))
-        self.flags = np.empty((2, batch_size, n), dtype=np.bool_)  # alive, eliminated
-        self.pairs = np.empty((5, batch_size, n, n), dtype=np.bool_)  # commitments, attacks, victories, joins, reneges
-        probability = np.empty((batch_size, n, n))
-        self.year = np.empty(batch_size, dtype=np.int64)
-        truncated = np.empty(batch_size, dtype=np.bool_)
-        self.arrays = (self.per_state, self.stocks, self.flags, self.pairs, probability, self.year, truncated)
+        self._bind((
+            np.empty((6, batch_size, n)),  # per state: wealth, rewards, welfare, burden, spending, consumption
+            np.empty((batch_size, n, k)),  # stocks
+            np.empty((2, batch_size, n), dtype=np.bool_),  # alive, eliminated
+            np.empty((5, batch_size, n, n), dtype=np.bool_),  # commitments, attacks, victories, joins, reneges
+            np.empty((batch_size, n, n)),  # success probability
+            np.empty(batch_size, dtype=np.int64),  # year
+            np.empty(batch_size, dtype=np.bool_),  # truncated
+        ))
+
+    def _bind(self, arrays: tuple[np.ndarray, ...]) -> None:
+        self.arrays = arrays
+        self.per_state, self.stocks, self.flags, self.pairs, probability, self.year, truncated = arrays
         self.wealth, self.alive = self.per_state[0], self.flags[0]
         self.commitments, self.attacks = self.pairs[0], self.pairs[1]
         self.outcome = StepOutcome(*self.per_state[1:], self.attacks, self.pairs[2], probability, self.pairs[3],
                                    self.pairs[4], self.flags[1], truncated)
+
+    def __reduce__(self):
+        # Copies and pickles must rebuild the views on the copied arrays: copied one by one, views would
+        # become arrays of their own that the kernel never writes (vector-env wrappers deep-copy envs).
+        return _step_buffers_of, (self.arrays,)
+
+
+def _step_buffers_of(arrays: tuple[np.ndarray, ...]) -> StepBuffers:
+    buffers = StepBuffers.__new__(StepBuffers)
+    buffers._bind(arrays)
+    return buffers
 
 
 def step_and_observe_into(

@@ -188,6 +188,53 @@ def test_parallel_env_follows_the_batched_core_bit_for_bit(scenario):
         assert_same_arrays(snapshot, state_then)
 
 
+def play_parallel(env, years: int, seed: int) -> list:
+    """Observations, rewards and flags of ``years`` steps of seeded random actions (copies kept)."""
+    action_rng, record = np.random.default_rng(seed), []
+    for _ in range(years):
+        if not env.agents:
+            env.reset()
+        batch = random_actions(env.params, 1, action_rng)
+        step = env.step({agent: batch[0, env.possible_agents.index(agent)] for agent in env.agents})
+        record.append([{agent: np.array(value) for agent, value in part.items()} for part in step[:4]])
+    return record
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_environment_steps_exactly_like_its_original(how):
+    """Vector-env wrappers (SuperSuit, SB3's subprocesses) copy or pickle environments mid-episode: the copy's
+    reusable step buffers must be its own and still wired to the kernel."""
+    import copy
+    import pickle
+
+    import sd_env
+
+    env = sd_env.parallel_env(scenario="pre-1914", conquest_share=0.8, elimination_threshold=0.5)
+    env.reset(seed=2)
+    play_parallel(env, 3, seed=0)  # mid-episode, both buffers written
+    twin = copy.deepcopy(env) if how == "deepcopy" else pickle.loads(pickle.dumps(env))
+    original, copied = play_parallel(env, 40, seed=1), play_parallel(twin, 40, seed=1)
+    assert len(original) == len(copied) == 40
+    for year, (first, second) in enumerate(zip(original, copied)):
+        for part, (mine, theirs) in enumerate(zip(first, second)):
+            assert mine.keys() == theirs.keys(), (year, part)
+            for agent in mine:
+                np.testing.assert_array_equal(mine[agent], theirs[agent], err_msg=f"year {year}, part {part}")
+
+    gym_env = sd_env.gym_env.SecurityDilemmaGymEnv(scenario="jervis-1")
+    gym_env.reset(seed=3)
+    for _ in range(3):
+        gym_env.step(gym_env.action_space.sample())
+    gym_twin = copy.deepcopy(gym_env) if how == "deepcopy" else pickle.loads(pickle.dumps(gym_env))
+    for _ in range(20):
+        action = gym_env.action_space.sample()
+        mine, theirs = gym_env.step(action), gym_twin.step(action)
+        np.testing.assert_array_equal(mine[0], theirs[0])
+        assert mine[1:4] == theirs[1:4] and mine[4] == theirs[4]
+        if mine[2] or mine[3]:
+            break
+
+
 def test_step_into_refuses_to_overwrite_the_state_it_reads():
     params = make_params("bilateral")
     rng = np.random.default_rng(0)
