@@ -348,28 +348,19 @@ def _step(
         *state, actions, draws, derived.offense_weights, derived.weapon_costs,
         derived.step_constants, derived.step_integer_constants,
     )
-    return _unpack_step(state, packed)
+    return _unpack_step(packed, state.greedy, state.initial_wealth)
 
 
 def step_and_observe(
     params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator
 ) -> tuple[CoreState, StepOutcome, np.ndarray]:
-    """``step`` then ``observe`` of the new state, in one compiled call, for the one-environment adapters.
+    """``step`` then ``observe`` of the new state, in one compiled call (new arrays, as from ``step``).
 
     Same draws in the same order as ``step(...)`` followed by ``observe(...)``
     with the same generator, so the same results. ``actions`` must already be
     checked (int64, inside the action space), as for ``_step``.
     """
-    derived = _derived(params)
-    batch, n, _ = state.stocks.shape
-    draws = rng.random((batch, n, n))
-    noise = _observation_noise(params, state.stocks.shape, rng)
-    packed = kernels.SERIAL.step_observe(
-        *state, actions, draws, derived.offense_weights, derived.weapon_costs,
-        derived.step_constants, derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion,
-    )
-    new_state, outcome = _unpack_step(state, packed)
-    return new_state, outcome, packed[7]
+    return step_and_observe_into(params, state, actions, rng, StepBuffers(params, state.batch_size))
 
 
 class StepBuffers:
@@ -382,29 +373,16 @@ class StepBuffers:
     reads apart from the one it writes.
     """
 
-    __slots__ = ("arrays", "per_state", "stocks", "flags", "pairs", "year", "wealth", "alive", "commitments",
-                 "attacks", "outcome")
+    __slots__ = ("arrays", "wealth", "stocks", "alive", "commitments", "attacks", "year", "outcome")
 
     def __init__(self, params: EnvParams, batch_size: int) -> None:
-        n, k = params.n_states, params.n_systems
-        # Layout of the step kernel's packed outputs (see ``kernels._step_rows``).
-        self._bind((
-            np.empty((6, batch_size, n)),  # per state: wealth, rewards, welfare, burden, spending, consumption
-            np.empty((batch_size, n, k)),  # stocks
-            np.empty((2, batch_size, n), dtype=np.bool_),  # alive, eliminated
-            np.empty((5, batch_size, n, n), dtype=np.bool_),  # commitments, attacks, victories, joins, reneges
-            np.empty((batch_size, n, n)),  # success probability
-            np.empty(batch_size, dtype=np.int64),  # year
-            np.empty(batch_size, dtype=np.bool_),  # truncated
-        ))
+        self._bind(kernels.step_outputs(batch_size, params.n_states, params.n_systems))
 
     def _bind(self, arrays: tuple[np.ndarray, ...]) -> None:
         self.arrays = arrays
-        self.per_state, self.stocks, self.flags, self.pairs, probability, self.year, truncated = arrays
-        self.wealth, self.alive = self.per_state[0], self.flags[0]
-        self.commitments, self.attacks = self.pairs[0], self.pairs[1]
-        self.outcome = StepOutcome(*self.per_state[1:], self.attacks, self.pairs[2], probability, self.pairs[3],
-                                   self.pairs[4], self.flags[1], truncated)
+        # The state's own fields (greedy, initial wealth) do not change in a step: the caller's are used.
+        next_state, self.outcome = _unpack_step(arrays, None, None)
+        self.wealth, self.stocks, self.alive, _, self.commitments, self.attacks, _, self.year = next_state
 
     def __reduce__(self):
         # Copies and pickles must rebuild the views on the copied arrays: copied one by one, views would
@@ -421,7 +399,10 @@ def _step_buffers_of(arrays: tuple[np.ndarray, ...]) -> StepBuffers:
 def step_and_observe_into(
     params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator, out: StepBuffers
 ) -> tuple[CoreState, StepOutcome, np.ndarray]:
-    """:func:`step_and_observe`, writing the new state and the outcome into ``out`` (same draws, same results).
+    """``step`` then ``observe`` of the new state in one compiled call, writing the state and outcome into ``out``.
+
+    Same draws in the same order as ``step(...)`` followed by ``observe(...)``
+    with the same generator, so the same results.
 
     The returned state and outcome are views of ``out``: the next call with
     the same ``out`` overwrites them, so step with two buffers in turn (``out``
@@ -447,14 +428,17 @@ def step_and_observe_into(
     return new_state, out.outcome, observation
 
 
-def _unpack_step(state: CoreState, packed) -> tuple[CoreState, StepOutcome]:
-    """Split the step kernel's packed outputs into the next state and the year's outcome (views, no copies)."""
+def _unpack_step(packed, greedy: np.ndarray, initial_wealth: np.ndarray) -> tuple[CoreState, StepOutcome]:
+    """Split the step kernel's packed outputs into the next state and the year's outcome (views, no copies).
+
+    ``greedy`` and ``initial_wealth`` are the stepped state's (a step does not change them).
+    """
     per_state, stocks, flags, pairs, probability, year, truncated = packed[:7]
     wealth, rewards, welfare, burden, spending, consumption = per_state
     alive, eliminated = flags
     commitments, attacks, victories, joins, reneges = pairs
     # Positional, in field order (keywords cost a microsecond per call at batch one).
-    new_state = CoreState(wealth, stocks, alive, state.greedy, commitments, attacks, state.initial_wealth, year)
+    new_state = CoreState(wealth, stocks, alive, greedy, commitments, attacks, initial_wealth, year)
     outcome = StepOutcome(rewards, welfare, burden, spending, consumption, attacks, victories, probability, joins,
                           reneges, eliminated, truncated)
     return new_state, outcome

@@ -246,8 +246,8 @@ def _step_rows(
     (5, B, N, N: commitments, attacks, victories, joins, reneges),
     ``probability`` (B, N, N), ``next_year`` (B,) and ``truncated`` (B,).
     """
-    per_state, new_stocks, flags, pairs, probability, next_year, truncated = _step_outputs(stocks)
-    batch, n, _ = stocks.shape
+    batch, n, k = stocks.shape
+    per_state, new_stocks, flags, pairs, probability, next_year, truncated = step_outputs(batch, n, k)
     state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year)
     parameters = (offense_weights, weapon_costs, constants, integer_constants)
     outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
@@ -278,17 +278,16 @@ def _step_output_views(per_state, new_stocks, flags, pairs, probability, next_ye
 
 
 @njit(**_JIT)
-def _step_outputs(stocks):  # pragma: no cover - compiled
-    """Uninitialised outputs of a step over ``stocks``' batch (same-shape outputs share one allocation).
+def step_outputs(batch, n, k):  # pragma: no cover - compiled
+    """Uninitialised outputs of a step of ``batch`` environments (same-shape outputs share one allocation).
 
     At batch one, handing arrays back to Python costs more than computing
-    them, so outputs of one shape and type travel as one array each.
+    them, so outputs of one shape and type travel as one array each; layout
+    as :func:`_step_rows` returns them.
     """
-    batch, n, k = stocks.shape
     return (np.empty((6, batch, n)), np.empty((batch, n, k)), np.empty((2, batch, n), dtype=np.bool_),
             np.empty((5, batch, n, n), dtype=np.bool_), np.empty((batch, n, n)), np.empty(batch, dtype=np.int64),
             np.empty(batch, dtype=np.bool_))
-
 
 
 @njit(inline="always", **_JIT)
@@ -384,20 +383,6 @@ def first_out_of_bounds(actions, upper):  # pragma: no cover - compiled; exercis
     return -1
 
 
-def _step_observe_rows(
-    wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, actions, draws,
-    offense_weights, weapon_costs, constants, integer_constants, noise, weapon_visibility, confusion,
-):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe
-    """:func:`_step_rows`, then :func:`_observe_rows` on the new state, in one call (the outputs of both)."""
-    per_state, new_stocks, flags, pairs, probability, next_year, truncated = _step_outputs(stocks)
-    batch, n, k = stocks.shape
-    observation = np.empty((batch, n, (k + 3) + (n - 1) * (k + 6)), dtype=np.float32)
-    step_observe_into(wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
-                      offense_weights, weapon_costs, constants, integer_constants, noise, weapon_visibility, confusion,
-                      per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation)
-    return per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation
-
-
 @njit(**_JIT)
 def step_observe_into(
     wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
@@ -406,9 +391,9 @@ def step_observe_into(
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe_into
     """One year then the observation of the new state, written into the given outputs (serial loop).
 
-    The outputs are those :func:`_step_observe_rows` returns, allocated by the
-    caller (and reusable from year to year: every entry is written); they must
-    not share memory with the inputs. The one-environment adapters use this to
+    The outputs are those :func:`step_outputs` allocates (reusable from year to
+    year: every entry is written) and a float32 observation array of shape (B,
+    N, observation length); they must not share memory with the inputs. The one-environment adapters use this to
     step without allocating, which at batch one is most of the cost of a call.
     """
     batch = stocks.shape[0]
@@ -424,16 +409,11 @@ def step_observe_into(
 # small and middling batches of training) and with the environment loop spread over threads
 # (``prange``; for very large batches on many cores). Rows are independent and every random number is
 # drawn before the call, so both give identical results.
-_step_rows_serial = njit(**_JIT)(_step_rows)
-_observe_rows_serial = njit(**_JIT)(_observe_rows)
-
 #: Kernels that loop over environments on one thread.
 SERIAL = SimpleNamespace(
-    step=_step_rows_serial,
-    observe=_observe_rows_serial,
+    step=njit(**_JIT)(_step_rows),
+    observe=njit(**_JIT)(_observe_rows),
     apparent=njit(**_JIT)(_apparent_rows),
-    step_observe=njit(**_JIT)(_step_observe_rows),
-    step_observe_into=step_observe_into,
 )
 
 

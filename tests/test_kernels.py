@@ -59,7 +59,7 @@ def test_threaded_kernels_give_the_serial_results(scenario):
                      derived.step_constants, derived.step_integer_constants)
         serial = kernels.SERIAL.step(*arguments)
         assert_same_arrays(serial, kernels.THREADED.step(*arguments))
-        state, _ = core._unpack_step(state, serial)
+        state, _ = core._unpack_step(serial, state.greedy, state.initial_wealth)
         noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
         view = (state.wealth, state.stocks, state.alive, state.greedy, state.commitments, state.attacks, state.year,
                 noise, derived.weapon_visibility, derived.confusion, params.max_cycles)
@@ -85,14 +85,16 @@ def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
     noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
     constants = (derived.offense_weights, derived.weapon_costs, derived.step_constants,
                  derived.step_integer_constants)
-    whole = core._unpack_step(state, core._kernels(batch).step(*state, actions, draws, *constants))
+    whole = core._unpack_step(core._kernels(batch).step(*state, actions, draws, *constants), state.greedy,
+                              state.initial_wealth)
     seen = core._kernels(batch).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                         state.attacks, state.year, noise, derived.weapon_visibility,
                                         derived.confusion, params.max_cycles)
     for b in sorted({0, batch // 2, batch - 1, *range(0, batch, 61)}):
         row = slice(b, b + 1)
         single = core.CoreState(*(field[row] for field in state))
-        alone = core._unpack_step(single, kernels.SERIAL.step(*single, actions[row], draws[row], *constants))
+        alone = core._unpack_step(kernels.SERIAL.step(*single, actions[row], draws[row], *constants),
+                                  single.greedy, single.initial_wealth)
         for whole_part, alone_part in zip(whole, alone):  # the next state, then the outcome
             for name, whole_array, alone_array in zip(whole_part._fields, whole_part, alone_part):
                 np.testing.assert_array_equal(whole_array[row], alone_array, err_msg=f"{name}, environment {b}")
