@@ -9,7 +9,10 @@ same actions and the same generator seeds:
 * ``--random-sets`` random parameter sets (2 to 5 states, alliances on and off,
   surprise deployments, no observation noise) at batch 1, 5 and 33, 60 years each.
 
-Every array of ``CoreState``, ``StepOutcome`` and the observation is compared.
+Every array of ``CoreState``, ``StepOutcome`` and the observation is compared. Since sd-env 0.2 a
+security seeker values only its home wealth (``seeker_conquest_value``); at ``seeker_conquest_value=1``
+its reward is the old one, so every comparison runs with that value, and the quantities the old core
+lacks (``home_wealth`` in the state, its column in the observation) are carried along and left out.
 It prints the number of boolean and integer entries that differ, the largest relative
 difference between floating-point entries and the share that are bit-identical.
 Run from the repository root (a git checkout):
@@ -67,28 +70,44 @@ class Tally:
         self.max_relative = max(self.max_relative, float(np.max(np.abs(old - new) / scale, initial=0.0)))
 
 
-def as_new_state(state) -> core.CoreState:
-    return core.CoreState(*[getattr(state, name) for name in core.CoreState._fields])
+def as_new_state(state, home_wealth: np.ndarray) -> core.CoreState:
+    """The reference core's state as a ``CoreState`` (it has no home wealth: the carried one is used)."""
+    fields = {name: getattr(state, name) for name in core.CoreState._fields if name != "home_wealth"}
+    return core.CoreState(**fields, home_wealth=home_wealth)
+
+
+def without_home_wealth(params, observation: np.ndarray) -> np.ndarray:
+    """The observation without the own home-wealth entry, which the reference core does not have."""
+    from sd_env.spaces import observation_layout
+
+    return np.delete(observation, observation_layout(params).own_home_wealth, axis=-1)
 
 
 def run(reference, params, batch: int, years: int, rng: np.random.Generator, tally: Tally) -> None:
+    params = params.replace(seeker_conquest_value=1.0)
     state = reference.reset(params, batch, rng)
+    home_wealth = state.wealth.copy()
     upper = reference.action_upper_bounds(params)
     for _ in range(years):
         actions = rng.integers(0, upper, size=(batch, params.n_states, len(upper)))
         actions[:, :, 2] *= rng.random((batch, params.n_states)) < 0.3  # fewer attacks, so games go on
         seed = int(rng.integers(1 << 30))
         old_state, old_outcome = reference.step(params, state, actions, np.random.default_rng(seed))
-        new_state, new_outcome = core.step(params, as_new_state(state), actions, np.random.default_rng(seed))
+        new_state, new_outcome = core.step(params, as_new_state(state, home_wealth), actions,
+                                           np.random.default_rng(seed))
         for name in core.CoreState._fields:
+            if name == "home_wealth":
+                continue
             tally.compare(getattr(old_state, name), getattr(new_state, name), f"state.{name}")
         for name in core.StepOutcome._fields:
             tally.compare(getattr(old_outcome, name), getattr(new_outcome, name), f"outcome.{name}")
         tally.compare(reference.observe(params, old_state, np.random.default_rng(seed + 1)),
-                      core.observe(params, as_new_state(old_state), np.random.default_rng(seed + 1)), "observation")
+                      without_home_wealth(params, core.observe(params, as_new_state(old_state, new_state.home_wealth),
+                                                               np.random.default_rng(seed + 1))), "observation")
         tally.steps += 1
         finished = old_outcome.truncated | (old_state.alive.sum(axis=1) < 2)
         state = reference.reset_where(params, old_state, finished, rng)
+        home_wealth = np.where(finished[:, None], state.wealth, new_state.home_wealth)
 
 
 def random_params(rng: np.random.Generator):

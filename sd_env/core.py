@@ -59,6 +59,10 @@ class CoreState(NamedTuple):
     initial_wealth: np.ndarray
     #: Years elapsed in each environment. Shape (B,), int64.
     year: np.ndarray
+    #: Home wealth: the part of ``wealth`` that is the state's own economy. It grows and suffers war losses
+    #: like all wealth, but spoils and annexations never add to it (a security seeker values only it,
+    #: see ``seeker_conquest_value``). 0 <= home_wealth <= wealth. Shape (B, N).
+    home_wealth: np.ndarray
 
     @property
     def batch_size(self) -> int:
@@ -241,6 +245,7 @@ def reset(params: EnvParams, batch_size: int, rng: np.random.Generator) -> CoreS
         attacks=np.zeros((batch_size, n, n), dtype=bool),
         initial_wealth=wealth.copy(),
         year=np.zeros(batch_size, dtype=np.int64),
+        home_wealth=wealth.copy(),
     )
 
 
@@ -373,7 +378,7 @@ class StepBuffers:
     reads apart from the one it writes.
     """
 
-    __slots__ = ("arrays", "wealth", "stocks", "alive", "commitments", "attacks", "year", "outcome")
+    __slots__ = ("arrays", "wealth", "stocks", "alive", "commitments", "attacks", "year", "home_wealth", "outcome")
 
     def __init__(self, params: EnvParams, batch_size: int) -> None:
         self._bind(kernels.step_outputs(batch_size, params.n_states, params.n_systems))
@@ -382,7 +387,8 @@ class StepBuffers:
         self.arrays = arrays
         # The state's own fields (greedy, initial wealth) do not change in a step: the caller's are used.
         next_state, self.outcome = _unpack_step(arrays, None, None)
-        self.wealth, self.stocks, self.alive, _, self.commitments, self.attacks, _, self.year = next_state
+        (self.wealth, self.stocks, self.alive, _, self.commitments, self.attacks, _, self.year,
+         self.home_wealth) = next_state
 
     def __reduce__(self):
         # Copies and pickles must rebuild the views on the copied arrays: copied one by one, views would
@@ -420,11 +426,11 @@ def step_and_observe_into(
     observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
     kernels.step_observe_into(
         state.wealth, stocks, state.alive, state.greedy, state.commitments, state.initial_wealth, state.year,
-        actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_constants,
+        state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_constants,
         derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
     )
     new_state = CoreState(out.wealth, out.stocks, out.alive, state.greedy, out.commitments, out.attacks,
-                          state.initial_wealth, out.year)
+                          state.initial_wealth, out.year, out.home_wealth)
     return new_state, out.outcome, observation
 
 
@@ -434,11 +440,11 @@ def _unpack_step(packed, greedy: np.ndarray, initial_wealth: np.ndarray) -> tupl
     ``greedy`` and ``initial_wealth`` are the stepped state's (a step does not change them).
     """
     per_state, stocks, flags, pairs, probability, year, truncated = packed[:7]
-    wealth, rewards, welfare, burden, spending, consumption = per_state
+    wealth, rewards, welfare, burden, spending, consumption, home_wealth = per_state
     alive, eliminated = flags
     commitments, attacks, victories, joins, reneges = pairs
     # Positional, in field order (keywords cost a microsecond per call at batch one).
-    new_state = CoreState(wealth, stocks, alive, greedy, commitments, attacks, initial_wealth, year)
+    new_state = CoreState(wealth, stocks, alive, greedy, commitments, attacks, initial_wealth, year, home_wealth)
     outcome = StepOutcome(rewards, welfare, burden, spending, consumption, attacks, victories, probability, joins,
                           reneges, eliminated, truncated)
     return new_state, outcome
@@ -451,7 +457,7 @@ def _unpack_step(packed, greedy: np.ndarray, initial_wealth: np.ndarray) -> tupl
 def observation_length(params: EnvParams) -> int:
     """Length of one state's observation vector (layout in ``sd_env.spaces.ObservationLayout``)."""
     k = params.n_systems
-    return (k + 3) + (params.n_states - 1) * (k + 6)
+    return (k + 4) + (params.n_states - 1) * (k + 6)
 
 
 def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -480,26 +486,26 @@ def _observation_noise(params: EnvParams, shape: tuple[int, int, int], rng: np.r
 def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np.ndarray:
     """Every state's observation, float32 of shape (B, N, observation_length).
 
-    Own wealth, exact stocks, type and the fraction of the episode elapsed;
+    Own wealth, exact stocks, type, the fraction of the episode elapsed and own home wealth;
     then per rival: alive, wealth, apparent stocks (:func:`apparent_stocks`),
     last year's attacks both ways and commitments both ways. Zeros for the eliminated.
     """
     derived = _derived(params)
     return _kernels(state.batch_size).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                   state.attacks, state.year, _observation_noise(params, state.stocks.shape, rng),
-                                  derived.weapon_visibility, derived.confusion, params.max_cycles)
+                                  derived.weapon_visibility, derived.confusion, params.max_cycles, state.home_wealth)
 
 
 def global_state_length(params: EnvParams) -> int:
     """Length of the global state vector for centralised critics."""
     n, k = params.n_states, params.n_systems
-    return n * (k + 5) + n * n + 1
+    return n * (k + 6) + n * n + 1
 
 
 def global_state(params: EnvParams, state: CoreState) -> np.ndarray:
     """True, noise-free state of every environment, float32 of shape (B, global_state_length).
 
-    Per state: alive, wealth, true stocks (K), greedy, offence, defence; then
+    Per state: alive, wealth, true stocks (K), greedy, offence, defence, home wealth; then
     the commitment matrix (row i, column j: i defends j) and the fraction of
     the episode elapsed.
     """
@@ -512,6 +518,7 @@ def global_state(params: EnvParams, state: CoreState) -> np.ndarray:
             state.greedy[:, :, None],
             offense(params, state.stocks)[:, :, None],
             total_defense(params, state.stocks, state.wealth)[:, :, None],
+            state.home_wealth[:, :, None],
         ],
         axis=2,
     ).reshape(batch, -1)

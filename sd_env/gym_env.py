@@ -73,7 +73,9 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         actions = np.zeros((observations.shape[0], self.params.action_length), dtype=np.int64)
         actions[:, 1] = self.params.n_systems
         if self.params.alliances:
-            layout_start = self.params.n_systems + 3
+            from sd_env.spaces import observation_layout
+
+            layout_start = observation_layout(self.params).own_block_length
             blocks = observations[:, layout_start:].reshape(observations.shape[0], self.params.n_states - 1, -1)
             actions[:, 3:] = blocks[:, :, -1] > 0.5  # keep the commitments in force
         return actions

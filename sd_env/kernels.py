@@ -39,7 +39,7 @@ _JIT = {"cache": True, "nogil": True}
 STEP_CONSTANTS = (
     "burden_scale", "territorial_defense", "offense_defense_balance", "contest_decisiveness", "conquest_share",
     "war_cost", "war_attrition", "depreciation", "growth_rate", "elimination_threshold", "greed_bonus",
-    "renege_cost", "elimination_penalty", "surprise_amount",
+    "renege_cost", "elimination_penalty", "surprise_amount", "seeker_conquest_value",
 )
 #: Order of the integer parameters packed into ``integer_constants`` (alliances as 0/1; surprise state -1: none).
 STEP_INTEGER_CONSTANTS = ("alliances", "surprise_state", "surprise_system", "surprise_year", "max_cycles")
@@ -63,15 +63,16 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
     Why blocks of rows rather than one row per call: unpacking the ~30
     arrays costs reference counting per call, more than a row's arithmetic.
     """
-    wealth, stocks, alive, greedy, commitments, initial_wealth, year = state
+    wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth = state
     offense_weights, weapon_costs, constants, integer_constants = parameters
     (new_wealth, rewards, welfare, burden, spending, consumption, new_stocks, still_alive, eliminated,
-     new_commitments, attacks, victories, joins, reneges, probability, next_year, truncated) = outputs
+     new_commitments, attacks, victories, joins, reneges, probability, next_year, truncated, new_home_wealth) = outputs
     (burden_scale, territorial_defense, offense_defense_balance, decisiveness, conquest_share, war_cost,
      war_attrition, depreciation, growth_rate, elimination_threshold, greed_bonus, renege_cost,
-     elimination_penalty, surprise_amount) = (
+     elimination_penalty, surprise_amount, seeker_conquest_value) = (
         constants[0], constants[1], constants[2], constants[3], constants[4], constants[5], constants[6],
-        constants[7], constants[8], constants[9], constants[10], constants[11], constants[12], constants[13])
+        constants[7], constants[8], constants[9], constants[10], constants[11], constants[12], constants[13],
+        constants[14])
     alliances = integer_constants[0] != 0
     surprise_state, surprise_system, surprise_year, max_cycles = (
         integer_constants[1], integer_constants[2], integer_constants[3], integer_constants[4])
@@ -172,9 +173,12 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
             for j in range(n):
                 if victories[b, i, j]:
                     gains += spoils_each[j]
-            kept = wealth[b, i] * (1.0 - loss_fraction[i]) * (1.0 - war_cost) ** float(wars[i]) + gains
+            kept_share = (1.0 - loss_fraction[i]) * (1.0 - war_cost) ** float(wars[i])
+            kept = wealth[b, i] * kept_share + gains
             # 4. Depreciation and procurement (all on one system, or spread evenly when the choice is K), growth.
             new_wealth[b, i] = kept * (1.0 + growth_rate)
+            # Home wealth suffers the same losses and growth, but spoils and annexations never add to it.
+            new_home_wealth[b, i] = home_wealth[b, i] * kept_share * (1.0 + growth_rate)
             surviving = (1.0 - war_attrition) ** float(wars[i])
             choice = actions[b, i, 1]
             for s in range(k):
@@ -208,6 +212,7 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
             for i in range(n):
                 if not still_alive[b, i]:
                     new_wealth[b, i] = 0.0
+                    new_home_wealth[b, i] = 0.0
                     for s in range(k):
                         new_stocks[b, i, s] = 0.0
 
@@ -224,9 +229,15 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
             welfare[b, i] = math.log1p(consumption[b, i]) if alive[b, i] else 0.0
             if not alive[b, i]:
                 consumption[b, i] = 0.0
-            reward = welfare[b, i]
             if greedy[b, i]:
-                reward += greed_bonus * won
+                reward = welfare[b, i] + greed_bonus * won
+            else:
+                # A security seeker values its home economy; wealth taken by conquest (wealth above home
+                # wealth) counts only at seeker_conquest_value (0 by default), so spoils never repay it
+                # the war costs its home economy suffered.
+                acquired = max(wealth[b, i] - home_wealth[b, i], 0.0)
+                valued = wealth[b, i] - (1.0 - seeker_conquest_value) * acquired
+                reward = math.log1p((1.0 - burden[b, i]) * valued) if alive[b, i] else 0.0
             reward -= renege_cost * reneged
             if eliminated[b, i]:
                 reward -= elimination_penalty
@@ -234,21 +245,21 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
 
 
 def _step_rows(
-    wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, actions, draws,
+    wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, home_wealth, actions, draws,
     offense_weights, weapon_costs, constants, integer_constants,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step
     """One year for every environment: the next state's arrays and the year's outcome arrays, packed.
 
-    The first eight arguments are the fields of ``sd_env.core.CoreState`` in
+    The first nine arguments are the fields of ``sd_env.core.CoreState`` in
     order; the rest as :func:`_step_block` takes them. Returns ``per_state``
-    (6, B, N: wealth, rewards, welfare, burden, spending, consumption),
+    (7, B, N: wealth, rewards, welfare, burden, spending, consumption, home wealth),
     ``new_stocks`` (B, N, K), ``flags`` (2, B, N: alive, eliminated), ``pairs``
     (5, B, N, N: commitments, attacks, victories, joins, reneges),
     ``probability`` (B, N, N), ``next_year`` (B,) and ``truncated`` (B,).
     """
     batch, n, k = stocks.shape
     per_state, new_stocks, flags, pairs, probability, next_year, truncated = step_outputs(batch, n, k)
-    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year)
+    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth)
     parameters = (offense_weights, weapon_costs, constants, integer_constants)
     outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
     blocks = _block_count(batch)
@@ -274,7 +285,8 @@ def _block_count(batch):  # pragma: no cover - compiled
 def _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated):  # pragma: no cover
     """The packed step outputs as the named arrays :func:`_step_block` writes (views, in its order)."""
     return (per_state[0], per_state[1], per_state[2], per_state[3], per_state[4], per_state[5], new_stocks,
-            flags[0], flags[1], pairs[0], pairs[1], pairs[2], pairs[3], pairs[4], probability, next_year, truncated)
+            flags[0], flags[1], pairs[0], pairs[1], pairs[2], pairs[3], pairs[4], probability, next_year, truncated,
+            per_state[6])
 
 
 @njit(**_JIT)
@@ -285,7 +297,7 @@ def step_outputs(batch, n, k):  # pragma: no cover - compiled
     them, so outputs of one shape and type travel as one array each; layout
     as :func:`_step_rows` returns them.
     """
-    return (np.empty((6, batch, n)), np.empty((batch, n, k)), np.empty((2, batch, n), dtype=np.bool_),
+    return (np.empty((7, batch, n)), np.empty((batch, n, k)), np.empty((2, batch, n), dtype=np.bool_),
             np.empty((5, batch, n, n), dtype=np.bool_), np.empty((batch, n, n)), np.empty(batch, dtype=np.int64),
             np.empty(batch, dtype=np.bool_))
 
@@ -319,7 +331,7 @@ def _apparent_rows(stocks, noise, weapon_visibility, confusion):  # pragma: no c
 @njit(**_JIT)
 def _observe_block(
     start, stop, wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion,
-    max_cycles, observation,
+    max_cycles, observation, home_wealth,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
     """Writes ``observation[start:stop]``: every state's view of environments ``start`` to ``stop - 1``.
 
@@ -342,9 +354,10 @@ def _observe_block(
                 row[1 + s] = stocks[b, i, s]
             row[k + 1] = greedy[b, i]
             row[k + 2] = elapsed
+            row[k + 3] = home_wealth[b, i]
             for r in range(1, n):
                 j = (i + r) % n
-                base = k + 3 + (r - 1) * width
+                base = k + 4 + (r - 1) * width
                 row[base] = alive[b, j]
                 row[base + 1] = wealth[b, j]
                 for s in range(k):
@@ -356,18 +369,20 @@ def _observe_block(
 
 
 def _observe_rows(
-    wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles
+    wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles,
+    home_wealth,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
     """Every state's float32 observation (layout in ``sd_env.spaces.ObservationLayout``); zeros for the dead.
 
     Rivals' stocks are seen as :func:`_apparent_rows` makes them from ``noise``.
     """
     batch, n, k = stocks.shape
-    observation = np.empty((batch, n, (k + 3) + (n - 1) * (k + 6)), dtype=np.float32)
+    observation = np.empty((batch, n, (k + 4) + (n - 1) * (k + 6)), dtype=np.float32)
     blocks = _block_count(batch)
     for block in prange(blocks):
         _observe_block(batch * block // blocks, batch * (block + 1) // blocks, wealth, stocks, alive, greedy,
-                       commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles, observation)
+                       commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles, observation,
+                       home_wealth)
     return observation
 
 
@@ -385,7 +400,7 @@ def first_out_of_bounds(actions, upper):  # pragma: no cover - compiled; exercis
 
 @njit(**_JIT)
 def step_observe_into(
-    wealth, stocks, alive, greedy, commitments, initial_wealth, year, actions, draws,
+    wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth, actions, draws,
     offense_weights, weapon_costs, constants, integer_constants, noise, weapon_visibility, confusion,
     per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe_into
@@ -397,12 +412,12 @@ def step_observe_into(
     step without allocating, which at batch one is most of the cost of a call.
     """
     batch = stocks.shape[0]
-    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year)
+    state = (wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth)
     parameters = (offense_weights, weapon_costs, constants, integer_constants)
     outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
     _step_block(0, batch, state, actions, draws, parameters, outputs)
     _observe_block(0, batch, per_state[0], new_stocks, flags[0], greedy, pairs[0], pairs[1], next_year, noise,
-                   weapon_visibility, confusion, integer_constants[4], observation)
+                   weapon_visibility, confusion, integer_constants[4], observation, per_state[6])
 
 
 # Each kernel is compiled twice from its one Python source: serially (the default, best for the

@@ -53,7 +53,7 @@ class SecurityDilemmaEnv(ParallelEnv):
 
     ## Observation Space
 
-    ``Box(float32)`` of length ``(K + 3) + (N - 1) * (K + 6)``:
+    ``Box(float32)`` of length ``(K + 4) + (N - 1) * (K + 6)``:
 
     | index                      | meaning                                              | min | max |
     |----------------------------|------------------------------------------------------|-----|-----|
@@ -61,7 +61,8 @@ class SecurityDilemmaEnv(ParallelEnv):
     | 1 .. K                     | own stock of each system (exact)                     | 0   | inf |
     | K + 1                      | own type: 1 greedy, 0 security seeker                | 0   | 1   |
     | K + 2                      | fraction of the episode elapsed                      | 0   | 1   |
-    | b = K + 3 + (r-1)(K+6)     | rival r alive                                        | 0   | 1   |
+    | K + 3                      | own home wealth (wealth not taken by conquest)       | 0   | inf |
+    | b = K + 4 + (r-1)(K+6)     | rival r alive                                        | 0   | 1   |
     | b + 1                      | rival r wealth (public)                              | 0   | inf |
     | b + 2 .. b + K + 1         | rival r apparent stocks (noisy, type-blurred)        | 0   | inf |
     | b + K + 2                  | rival r attacked me last year                        | 0   | 1   |
@@ -79,10 +80,13 @@ class SecurityDilemmaEnv(ParallelEnv):
 
     ## Rewards
 
-    Each year: ``log(1 + consumption)`` (welfare from butter), plus
-    ``greed_bonus`` per successful attack for a greedy state, minus
-    ``renege_cost`` per commitment reneged on, minus ``elimination_penalty``
-    in the year a state is eliminated. Eliminated states earn nothing after.
+    Each year: ``log(1 + consumption)`` (welfare from butter) for a greedy
+    state, plus ``greed_bonus`` per successful attack. A security seeker
+    values its home economy (own home wealth in the observation: wealth that
+    grows and suffers war like all wealth but never gains spoils) and wealth
+    taken by conquest only at ``seeker_conquest_value`` (0 by default). Both minus ``renege_cost`` per commitment reneged on,
+    minus ``elimination_penalty`` in the year a state is eliminated.
+    Eliminated states earn nothing after. ``docs/model.md`` has the equations.
 
     ## Starting State
 
@@ -120,12 +124,16 @@ class SecurityDilemmaEnv(ParallelEnv):
     | conquest_share            | float | 0.3     | share of the loser's wealth taken by a winner             |
     | war_cost, war_attrition   | float | .05, .2 | wealth and arms lost by every party to a war              |
     | greedy_prior, greed_bonus | float | .25, .5 | chance a state is greedy; its reward per victory          |
+    | seeker_conquest_value     | float | 0.0     | weight a security seeker puts on conquered wealth         |
     | alliances, alliance_blocs | bool, tuple | False, () | commitments on; initial blocs                     |
     | renege_cost               | float | 1.0     | cost of abandoning an attacked ally                       |
 
     ## Version History
 
     * v0: first release.
+    * v0, sd-env 0.2.0: security seekers value their status quo, not conquest
+      (``seeker_conquest_value``); rewards of security seekers who conquer
+      differ from 0.1.0, dynamics and spaces are unchanged.
     """
 
     metadata = {

@@ -127,6 +127,10 @@ class EnvParams:
     greedy_prior: float = 0.25
     #: Extra reward a greedy state gets for each successful attack, in welfare units. Range [0, 1e6].
     greed_bonus: float = 0.5
+    #: Weight a security seeker puts on wealth taken by conquest (its wealth above its home wealth, the
+    #: own economy that spoils never add to); 0 = a pure status-quo state, 1 = values it like a greedy
+    #: state (Schweller 1994; Glaser 2010). Range [0, 1].
+    seeker_conquest_value: float = 0.0
     #: Whether states may commit to defend each other (Snyder 1984).
     alliances: bool = False
     #: Initial alliance blocs: groups of state indices whose members are committed to each other.
@@ -216,6 +220,11 @@ class EnvParams:
         setter(self, "elimination_penalty", _check_range("elimination_penalty", self.elimination_penalty, 0.0, 1e6))
         setter(self, "greedy_prior", _check_range("greedy_prior", self.greedy_prior, 0.0, 1.0))
         setter(self, "greed_bonus", _check_range("greed_bonus", self.greed_bonus, 0.0, 1e6))
+        setter(
+            self,
+            "seeker_conquest_value",
+            _check_range("seeker_conquest_value", self.seeker_conquest_value, 0.0, 1.0),
+        )
         if not isinstance(self.alliances, bool):
             raise ValueError(f"alliances must be true or false, got {self.alliances!r}")
         setter(self, "alliance_blocs", self._validated_blocs())

@@ -33,8 +33,9 @@ def action_space(params: EnvParams) -> spaces.MultiDiscrete:
 class ObservationLayout:
     """Where each quantity sits in one state's observation vector.
 
-    Own block (indices 0 .. K+2): wealth, own stocks (K, exact), own type
-    (1 = greedy), fraction of the episode elapsed. Then one block of K + 6
+    Own block (indices 0 .. K+3): wealth, own stocks (K, exact), own type
+    (1 = greedy), fraction of the episode elapsed, own home wealth (the part
+    of wealth not taken by conquest). Then one block of K + 6
     entries per rival r = 1 .. N-1: alive, wealth, apparent stocks (K, noisy
     and type-blurred), rival attacked me last year, I attacked rival last
     year, rival committed to defend me, I am committed to defend rival.
@@ -60,16 +61,24 @@ class ObservationLayout:
         return 2 + self.n_systems
 
     @property
+    def own_home_wealth(self) -> int:
+        return 3 + self.n_systems
+
+    @property
+    def own_block_length(self) -> int:
+        return 4 + self.n_systems
+
+    @property
     def rival_block_length(self) -> int:
         return self.n_systems + 6
 
     @property
     def length(self) -> int:
-        return (self.n_systems + 3) + (self.n_states - 1) * self.rival_block_length
+        return self.own_block_length + (self.n_states - 1) * self.rival_block_length
 
     def rival_blocks(self, observations: np.ndarray) -> np.ndarray:
         """View observations (..., length) as rival blocks (..., N-1, K+6)."""
-        tail = observations[..., self.n_systems + 3 :]
+        tail = observations[..., self.own_block_length :]
         return tail.reshape(*observations.shape[:-1], self.n_states - 1, self.rival_block_length)
 
     # Offsets inside a rival block.
@@ -109,7 +118,7 @@ def observation_space(params: EnvParams) -> spaces.Box:
     high = np.full(layout.length, np.inf, dtype=np.float32)
     high[layout.own_greedy] = 1.0
     high[layout.time_elapsed] = 1.0
-    blocks = high[params.n_systems + 3 :].reshape(params.n_states - 1, layout.rival_block_length)
+    blocks = high[layout.own_block_length :].reshape(params.n_states - 1, layout.rival_block_length)
     blocks[:, 0] = 1.0
     blocks[:, 2 + params.n_systems :] = 1.0
     return spaces.Box(low=0.0, high=high, dtype=np.float32)

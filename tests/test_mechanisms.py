@@ -58,6 +58,7 @@ def make_state(
     attacks=None,
     initial_wealth=None,
     year=0,
+    home_wealth=None,
 ) -> core.CoreState:
     """A batch-of-one CoreState from per-state lists (a leading batch axis is added)."""
     n = params.n_states
@@ -77,6 +78,7 @@ def make_state(
         attacks=flags(attacks, (1, n, n)),
         initial_wealth=wealth.copy() if initial_wealth is None else np.asarray(initial_wealth, float)[None],
         year=np.array([year], dtype=np.int64),
+        home_wealth=wealth.copy() if home_wealth is None else np.asarray(home_wealth, float)[None],
     )
 
 
@@ -159,6 +161,10 @@ MECHANISM_TESTS = {
     "elimination_penalty": ["test_elimination_penalty_is_paid_once_in_the_year_of_elimination"],
     "greedy_prior": ["test_greedy_prior_is_the_frequency_of_greedy_types"],
     "greed_bonus": ["test_greed_bonus_rewards_only_greedy_winners"],
+    "seeker_conquest_value": [
+        "test_seeker_conquest_value_weighs_a_security_seekers_conquered_wealth",
+        "test_home_wealth_grows_and_suffers_war_like_wealth_but_never_gains_spoils",
+    ],
     "alliances": [
         "test_alliances_add_commitment_flags_to_the_action",
         "test_committed_ally_joins_the_defence_and_is_entrapped",
@@ -186,7 +192,7 @@ def test_n_states_sets_agents_spaces_and_ego_centric_targets():
     assert env.possible_agents == ["state_0", "state_1", "state_2", "state_3"]
     k = env.params.n_systems
     assert list(env.action_space("state_2").nvec) == [11, k + 1, 4]
-    assert env.observation_space("state_2").shape == ((k + 3) + 3 * (k + 6),)
+    assert env.observation_space("state_2").shape == ((k + 4) + 3 * (k + 6),)
     observations, _ = env.reset(seed=0)
     assert sorted(observations) == env.possible_agents
 
@@ -427,7 +433,7 @@ def test_weapon_names_set_the_number_of_weapon_systems():
                          weapon_costs=(1.0,) * 4, weapon_visibility=(1.0,) * 4)
     assert params.n_systems == 4
     assert list(action_space(params).nvec) == [11, 5, 2]
-    assert observation_space(params).shape == ((4 + 3) + (4 + 6),)
+    assert observation_space(params).shape == ((4 + 4) + (4 + 6),)
     state = core.reset(params.replace(initial_arms=0.8), 2, np.random.default_rng(0))
     assert state.stocks.shape == (2, 2, 4)
     np.testing.assert_allclose(state.stocks, 0.2)  # 0.8 of wealth 1 spread over four systems
@@ -455,8 +461,8 @@ def test_weapon_offense_weights_split_stocks_into_offence_and_defence():
     assert float(outcome.success_probability[0, 0, 1]) == pytest.approx(1.8**2 / (1.8**2 + 2.4**2))
     assert float(swapped_outcome.success_probability[0, 0, 1]) == pytest.approx(1.2**2 / (1.2**2 + 0.6**2))
     global_state = core.global_state(params, make_state(params, [1.0, 1.0], stocks))[0]
-    per_state = global_state[: 2 * (2 + 5)].reshape(2, 2 + 5)
-    np.testing.assert_allclose(per_state[:, -2], [1.8, 0.6], rtol=1e-6)  # true offence in the global state
+    per_state = global_state[: 2 * (2 + 6)].reshape(2, 2 + 6)
+    np.testing.assert_allclose(per_state[:, -3], [1.8, 0.6], rtol=1e-6)  # true offence in the global state
 
 
 def test_weapon_costs_divide_spending_into_units():
@@ -561,7 +567,7 @@ def test_territorial_defense_protects_the_homeland():
         _, outcome = step_once(params, make_state(params, [1.0, 1.0], stocks), {0: (0, 3, 1)})
         probability[tau] = float(outcome.success_probability[0, 0, 1])
         assert probability[tau] == pytest.approx(1.0 / (1.0 + tau**2))
-        defence = core.global_state(params, make_state(params, [1.0, 3.0], stocks))[0, 2 * 8 - 1]
+        defence = core.global_state(params, make_state(params, [1.0, 3.0], stocks))[0, 9 + 7]
         assert defence == pytest.approx(3.0 * tau)  # state 1's total defence: territory only
     assert probability[0.0] == 1.0 > probability[0.5] > probability[2.0]
     # A richer homeland is harder to take.
@@ -721,6 +727,50 @@ def test_greed_bonus_rewards_only_greedy_winners():
         _, outcome = step_once(params, state, {0: (0, 3, 1), 1: (0, 3, 1), 2: (0, 3, 1)})
         assert outcome.victories[0].sum(axis=1).tolist() == [1, 1, 0]
         np.testing.assert_allclose(outcome.rewards[0] - outcome.welfare[0], [bonus, 0.0, 0.0])
+
+
+def test_seeker_conquest_value_weighs_a_security_seekers_conquered_wealth():
+    # Both states hold wealth 1.6 of which 1.0 is home wealth (0.6 was conquered): the 0.6 counts in full for
+    # the greedy state 0 and at seeker_conquest_value for the security seeker 1; welfare counts all of it.
+    burden_level = 2  # burden 0.1
+    for value in (0.0, 0.5, 1.0):
+        params = calm_params(seeker_conquest_value=value)
+        state = make_state(params, [1.6, 1.6], [DEFENCELESS] * 2, greedy=[True, False], home_wealth=[1.0, 1.0])
+        _, outcome = step_once(params, state, {0: (burden_level, 0, 0), 1: (burden_level, 0, 0)})
+        np.testing.assert_allclose(outcome.welfare[0], np.log1p([0.9 * 1.6, 0.9 * 1.6]))
+        np.testing.assert_allclose(outcome.rewards[0, 0], np.log1p(0.9 * 1.6))
+        np.testing.assert_allclose(outcome.rewards[0, 1], np.log1p(0.9 * (1.0 + value * 0.6)))
+    # So a war of conquest pays a greedy state, while a pure security seeker pays its war costs for nothing:
+    # the spoils never repay the damage to its home economy.
+    params = calm_params(territorial_defense=0.0, conquest_share=0.5, war_cost=0.1)
+    peaceful = 3 * np.log1p(1.0)
+    for greedy in (True, False):
+        state = make_state(params, [1.0, 1.0], [ATTACKER_STOCKS, DEFENCELESS], greedy=[greedy, False])
+        total = 0.0
+        for _ in range(3):
+            state, outcome = step_once(params, state, {0: (0, 0, 1)})
+            total += outcome.rewards[0, 0]
+        if greedy:
+            assert total > peaceful + 0.5
+        else:
+            # Years 2 and 3 are valued at home wealth 0.9 and 0.81 (10% lost in each war).
+            assert total == pytest.approx(np.log1p(1.0) + np.log1p(0.9) + np.log1p(0.81))
+
+
+def test_home_wealth_grows_and_suffers_war_like_wealth_but_never_gains_spoils():
+    params = calm_params(n_states=3, territorial_defense=0.0, conquest_share=0.5, war_cost=0.1, growth_rate=0.1,
+                         elimination_threshold=0.6)
+    # State 0 beats state 1 (a certain win) and state 1 falls below the threshold: 0 annexes the remnant.
+    state = make_state(params, [1.0, 1.0, 1.0], [ATTACKER_STOCKS, DEFENCELESS, DEFENCELESS],
+                       home_wealth=[0.8, 1.0, 1.0])
+    new_state, outcome = step_once(params, state, {0: (0, 0, 1)})
+    assert outcome.eliminated[0].tolist() == [False, True, False]
+    remnant = 1.0 * 0.5 * 0.9 * 1.1
+    np.testing.assert_allclose(new_state.wealth[0], [(0.9 + 0.5) * 1.1 + remnant, 0.0, 1.1])
+    # Home wealth: the war cost and growth apply, the spoils and the annexed remnant do not.
+    np.testing.assert_allclose(new_state.home_wealth[0], [0.8 * 0.9 * 1.1, 0.0, 1.1])
+    assert (core.reset(params, 4, np.random.default_rng(0)).home_wealth
+            == core.reset(params, 4, np.random.default_rng(0)).wealth).all()
 
 
 # ---------------------------------------------------------------------------
@@ -979,6 +1029,8 @@ BAD_PARAMETERS = [
     ("greedy_prior", 1.5),
     ("greedy_prior", -0.25),
     ("greed_bonus", -0.5),
+    ("seeker_conquest_value", -0.1),
+    ("seeker_conquest_value", 1.5),
     ("alliances", 1),
     ("alliances", "yes"),
     ("alliance_blocs", ((0, 1),)),  # alliances are off
