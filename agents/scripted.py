@@ -7,6 +7,8 @@ the model's own contest function, never a copy of it.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from agents.base import Policy
@@ -171,14 +173,42 @@ class RichardsonPolicy(Policy):
         return self.keep_commitments(actions, observations)
 
 
-class DeterrerPolicy(Policy):
-    """Best response to what it observes: buys just enough defence to deter the most threatening rival.
+def estimated_threat(policy: Policy, observations: np.ndarray) -> np.ndarray:
+    """The acting state's estimate of each rival's chance to win an attack on it, shape (M, N-1).
 
-    It reads each rival's apparent offence, solves the contest function for
-    the defence that holds that rival's success chance at ``target_risk``, and
-    buys the shortfall in its most defensive system. It attacks only at very
-    favourable odds (``attack_threshold``): a security seeker that still
-    takes a free win.
+    The rival's offence is read off its apparent (noisy, type-blurred) stocks
+    with the true offensive weights; own defence (arms defence plus territory)
+    is known exactly. Dead rivals get 0.
+    """
+    params, layout = policy.params, policy.layout
+    weights = np.asarray(params.weapon_offense_weights)
+    own_defense = (
+        observations[:, layout.own_stocks] @ (1.0 - weights)
+        + params.territorial_defense * observations[:, layout.own_wealth]
+    )
+    rival_offense = layout.rival_stocks(observations) @ weights
+    probability = success_probability(
+        rival_offense, own_defense[:, None], params.offense_defense_balance, params.contest_decisiveness
+    )
+    return probability * (layout.rival_flag(observations, "alive") > 0.5)
+
+
+class DeterrerPolicy(Policy):
+    """A security seeker's best response to what it observes: deterrence by denial, else by pre-emption.
+
+    It reads each rival's apparent offence and estimates that rival's chance
+    of beating its defence. Where defence can hold the most threatening rival's
+    chance at ``target_risk`` within the largest burden, it buys the shortfall
+    in its most defensive system (deterrence by denial; Snyder 1961). Where it
+    cannot (offence dominance), defensive arms are futile, and it buys
+    nothing until a rival's threat exceeds ``preemption_threshold``; then it
+    arms offensively (``preemption_burden`` on its most offensive system) and
+    strikes that rival first (Jervis 1978: when offence has the advantage,
+    "the best defence is a good offence"; Van Evera 1999 on windows and
+    pre-emption). It never attacks a rival it does not fear. Because it acts
+    on *apparent* offence, it is the stance whose returns distinguishability
+    and noise change most: a rival's fortifications that cannot be told from
+    armour look like a threat.
     """
 
     name = "deterrer"
@@ -188,19 +218,23 @@ class DeterrerPolicy(Policy):
         params: EnvParams,
         seed: int | None = None,
         target_risk: float = 0.2,
-        attack_threshold: float = 0.9,
+        preemption_threshold: float = 0.7,
+        preemption_burden: float = 0.5,
     ) -> None:
         super().__init__(params, seed)
-        if not 0.0 < target_risk < 1.0:
-            raise ValueError(f"target_risk must be in (0, 1), got {target_risk!r}")
+        for name, value in (("target_risk", target_risk), ("preemption_threshold", preemption_threshold)):
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"{name} must be in (0, 1), got {value!r}")
         self.target_risk = target_risk
-        self.attack_threshold = attack_threshold
+        self.preemption_threshold = preemption_threshold
+        self.preemption_burden = preemption_burden
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         layout, params = self.layout, self.params
         weights = np.asarray(params.weapon_offense_weights)
         actions = self.empty_actions(observations.shape[0])
         wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        threat = estimated_threat(self, observations)
         rival_offense = (layout.rival_stocks(observations) @ weights).max(axis=1)
         # Invert p = 1 / (1 + (D / (theta O))^m) for D at p = target_risk.
         needed_defense = (
@@ -213,10 +247,45 @@ class DeterrerPolicy(Policy):
         shortfall = needed_defense - params.territorial_defense * wealth - arms_defense_next
         system = self.most_defensive_system
         cost_per_defense = params.weapon_costs[system] / max(1.0 - weights[system], 1e-9)
-        actions[:, 0] = self.burden_level(np.maximum(shortfall, 0.0) * cost_per_defense / wealth)
-        actions[:, 1] = system
-        actions[:, 2] = attack_best_target(self, observations, self.attack_threshold)
+        denial_burden = np.maximum(shortfall, 0.0) * cost_per_defense / wealth
+        denial_feasible = denial_burden <= params.max_burden
+        preempt = ~denial_feasible & (threat.max(axis=1) > self.preemption_threshold)
+        actions[:, 0] = np.where(
+            denial_feasible,
+            self.burden_level(denial_burden),
+            np.where(preempt, self.burden_level(self.preemption_burden), 0),
+        )
+        actions[:, 1] = np.where(preempt, self.most_offensive_system, system)
+        actions[:, 2] = np.where(preempt, np.argmax(threat, axis=1) + 1, 0)
         return self.keep_commitments(actions, observations)
+
+
+class TypeConditionalPolicy(Policy):
+    """Plays one stance as a greedy state and another as a security seeker (it reads its own type).
+
+    Written ``GREEDY/SEEKER`` in stance lists, e.g. ``hawk/dove``: the rival
+    population of the spiral model (Jervis 1976; Kydd 1997), in which some
+    states are aggressors and the rest are not, and nobody can see which.
+    """
+
+    def __init__(self, params: EnvParams, seed: int | None = None, *, greedy: str, seeker: str) -> None:
+        super().__init__(params, seed)
+        self.greedy_policy = make_policy(greedy, params, seed)
+        self.seeker_policy = make_policy(seeker, params, None if seed is None else seed + 1)
+        self.name = f"{greedy}/{seeker}"
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self.greedy_policy.reset(seed)
+        self.seeker_policy.reset(None if seed is None else seed + 1)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        is_greedy = observations[:, self.layout.own_greedy] > 0.5
+        actions = self.empty_actions(observations.shape[0])
+        for mask, policy in ((is_greedy, self.greedy_policy), (~is_greedy, self.seeker_policy)):
+            if mask.any():
+                actions[mask] = policy.act(observations[mask])
+        return actions
 
 
 SCRIPTED_POLICIES: dict[str, type[Policy]] = {
@@ -225,8 +294,56 @@ SCRIPTED_POLICIES: dict[str, type[Policy]] = {
 }
 
 
+def parse_stance(spec: str) -> tuple[str, dict[str, float]]:
+    """``NAME`` or ``NAME:KEY=VALUE[:KEY=VALUE...]`` -> (name, options); values are numbers.
+
+    For example ``defender:burden=0.3`` is a defender that spends 30% of its wealth on arms.
+    """
+    name, *assignments = [part.strip() for part in spec.strip().split(":")]
+    options: dict[str, float] = {}
+    for assignment in assignments:
+        key, equals, text = assignment.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not equals or not key.strip() or value is None:
+            raise ValueError(f"stance option {assignment!r} in {spec!r} must be KEY=NUMBER, e.g. defender:burden=0.3")
+        options[key.strip()] = int(value) if text.strip().lstrip("-").isdigit() else value
+    return name, options
+
+
+def is_policy_name(name: str) -> bool:
+    """Whether ``name`` is a scripted stance (with options or not) or a ``GREEDY/SEEKER`` pair of them."""
+    parts = name.split("/")
+    try:
+        return len(parts) in (1, 2) and all(parse_stance(part)[0] in SCRIPTED_POLICIES for part in parts)
+    except ValueError:
+        return False
+
+
 def make_policy(name: str, params: EnvParams, seed: int | None = None, **options) -> Policy:
-    """A scripted policy by name; an unknown name raises ``ValueError`` listing the known ones."""
-    if name not in SCRIPTED_POLICIES:
-        raise ValueError(f"unknown policy {name!r}; known policies: {', '.join(SCRIPTED_POLICIES)}")
-    return SCRIPTED_POLICIES[name](params, seed, **options)
+    """A scripted policy by name; an unknown name or option raises ``ValueError`` saying what is known.
+
+    ``GREEDY/SEEKER`` (e.g. ``hawk/dove``) names a :class:`TypeConditionalPolicy`;
+    ``NAME:KEY=VALUE`` (e.g. ``defender:burden=0.3``) sets a constructor option.
+    """
+    if "/" in name:
+        greedy, _, seeker = name.partition("/")
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be passed to the type-conditional stance {name!r}")
+        return TypeConditionalPolicy(params, seed, greedy=greedy.strip(), seeker=seeker.strip())
+    base, spec_options = parse_stance(name)
+    if base not in SCRIPTED_POLICIES:
+        raise ValueError(f"unknown policy {base!r}; known policies: {', '.join(SCRIPTED_POLICIES)}, "
+                         "or GREEDY/SEEKER pairs such as hawk/dove")
+    cls = SCRIPTED_POLICIES[base]
+    options = {**spec_options, **options}
+    known = set(inspect.signature(cls.__init__).parameters) - {"self", "params", "seed"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"policy {base!r} has no option {unknown[0]!r}; its options: {', '.join(sorted(known)) or 'none'}")
+    policy = cls(params, seed, **options)
+    if spec_options:
+        policy.name = name.strip()
+    return policy

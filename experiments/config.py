@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from agents.scripted import SCRIPTED_POLICIES
+from agents.scripted import SCRIPTED_POLICIES, is_policy_name, make_policy
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 
@@ -180,9 +180,10 @@ def validate(config: TrainConfig) -> TrainConfig:
         _positive(key, getattr(config, key))
     if config.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")
-    unknown = [name for name in config.opponents if name not in SCRIPTED_POLICIES]
+    unknown = [name for name in config.opponents if not is_policy_name(name)]
     if unknown:
-        raise ConfigError(f"opponents: unknown policy {unknown[0]!r}; known: {', '.join(SCRIPTED_POLICIES)}")
+        raise ConfigError(f"opponents: unknown policy {unknown[0]!r}; known: {', '.join(SCRIPTED_POLICIES)}, "
+                          "or GREEDY/SEEKER such as hawk/dove, or NAME:KEY=VALUE such as defender:burden=0.3")
     if not config.opponents:
         raise ConfigError("opponents must name at least one scripted policy")
     if "/" in config.name or config.name in (".", ".."):
@@ -196,9 +197,14 @@ def validate(config: TrainConfig) -> TrainConfig:
     if ppo.clip_range <= 0 or ppo.ent_coef < 0 or ppo.vf_coef < 0:
         raise ConfigError("ppo.clip_range must be > 0 and ppo.ent_coef, ppo.vf_coef >= 0")
     try:
-        config.env_params()
+        params = config.env_params()
     except ValueError as error:
         raise ConfigError(f"env: {error}") from None
+    for name in config.opponents:
+        try:
+            make_policy(name, params)  # options such as defender:burden=0.3 are checked here, not mid-run
+        except ValueError as error:
+            raise ConfigError(f"opponents: {error}") from None
     return config
 
 

@@ -31,7 +31,14 @@ def summarize(result: Rollout, seats: list[int] | None = None) -> dict[str, floa
     Returns military burden (mean share of wealth spent on arms, over living
     state-years), final arms (mean total stock in the last year), welfare
     (mean episode return per state), war years (share of years with at least
-    one attack), attacks per episode, eliminations per episode, efficiency,
+    one attack), spiral war years (share of years in which a security seeker
+    attacked another security seeker: the security dilemma proper, which only
+    a simulation, where types are known, can count), the military burden of
+    security seekers alone (NaN if the seats hold none), the seeker attack
+    rate (share of living (security seeker, living rival) pair-years in which
+    the seeker attacked that rival) and the spiral attack rate (the same with
+    a security seeker as the victim too; both NaN where no such pair lived),
+    attacks per episode, eliminations per episode, efficiency,
     equality and peace.
     """
     n_states = result.rewards.shape[2]
@@ -39,11 +46,26 @@ def summarize(result: Rollout, seats: list[int] | None = None) -> dict[str, floa
     alive = result.alive[:, :, seats]
     burden = result.burden[:, :, seats]
     war_years = result.attacks.any(axis=(2, 3))  # (T, B)
+    seeker = ~result.greedy  # (B, N)
+    # Spiral wars: an attack by one security seeker on another, the security dilemma proper (types known here).
+    spiral = (result.attacks & seeker[None, :, :, None] & seeker[None, :, None, :]).any(axis=(2, 3))
+    seeker_alive = alive & seeker[None, :, seats]
+    # Attack rates per living (attacker, victim) pair-year, so a war that ends in elimination does not
+    # lower them the way it lowers the share of years at war.
+    pair_alive = result.alive[:, :, seats, None] & result.alive[:, :, None, :]  # (T, B, S, N)
+    pair_alive[:, :, np.arange(len(seats)), seats] = False
+    launched = result.attacks[:, :, seats, :]
+    seeker_pair = pair_alive & seeker[None, :, seats, None]
+    spiral_pair = seeker_pair & seeker[None, :, None, :]
     return {
         "military_burden": float(burden[alive].mean()) if alive.any() else 0.0,
         "final_arms": float(result.arms[-1][:, seats].mean()),
         "welfare": float(result.returns[:, seats].mean()),
         "war_years": float(war_years.mean()),
+        "spiral_war_years": float(spiral.mean()),
+        "seeker_military_burden": float(burden[seeker_alive].mean()) if seeker_alive.any() else float("nan"),
+        "seeker_attack_rate": float(launched[seeker_pair].mean()) if seeker_pair.any() else float("nan"),
+        "spiral_attack_rate": float(launched[spiral_pair].mean()) if spiral_pair.any() else float("nan"),
         "attacks_per_episode": float(result.attacks[:, :, seats].sum(axis=(0, 2, 3)).mean()),
         "eliminations_per_episode": float(result.eliminated[:, :, seats].sum(axis=(0, 2)).mean()),
         "efficiency": float(result.welfare.sum(axis=2).mean()),

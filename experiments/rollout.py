@@ -36,6 +36,8 @@ class Rollout:
     eliminated: np.ndarray
     #: Whether each state was alive at the start of each year.
     alive: np.ndarray
+    #: Private type of each state for the episode, (B, N) bool: True = greedy, False = security seeker.
+    greedy: np.ndarray
 
     @property
     def returns(self) -> np.ndarray:
@@ -61,7 +63,7 @@ def rollout(
     groups: dict[int, list[int]] = {}
     for seat, policy in enumerate(seat_policies):
         groups.setdefault(id(policy), []).append(seat)
-    history: dict[str, list[np.ndarray]] = {name: [] for name in Rollout.__dataclass_fields__}
+    history: dict[str, list[np.ndarray]] = {name: [] for name in Rollout.__dataclass_fields__ if name != "greedy"}
     for _ in range(params.max_cycles):
         observations = core.observe(params, state, rng)
         actions = np.zeros((episodes, params.n_states, params.action_length), dtype=np.int64)
@@ -75,4 +77,4 @@ def rollout(
         state, outcome = core.step(params, state, actions, rng)
         for name in ("rewards", "welfare", "burden", "spending", "attacks", "victories", "eliminated"):
             history[name].append(getattr(outcome, name))
-    return Rollout(**{name: np.stack(values) for name, values in history.items()})
+    return Rollout(greedy=state.greedy.copy(), **{name: np.stack(values) for name, values in history.items()})
