@@ -35,19 +35,40 @@ def command_scenarios(args: argparse.Namespace) -> int:
 
 
 def command_dilemma(args: argparse.Namespace) -> int:
-    from experiments.dilemma import payoff_table
+    import json
+
+    from agents.scripted import make_policy
+    from experiments.atomic import write_text_atomic
+    from experiments.dilemma import TYPE_KEYS, dilemma_tables
+
+    from pathlib import Path
 
     params = make_params(args.scenario, **parse_assignments(args.set))
     stances = [s.strip() for s in args.stances.split(",") if s.strip()]
-    table = payoff_table(params, stances=stances, episodes=args.episodes, seed=args.seed)
+    if args.json and Path(args.json).is_dir():
+        raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. tables.json")
+    for stance in stances:
+        make_policy(stance, params)  # an unknown stance fails here, before any episode is played
+    result = dilemma_tables(params, stances=stances, episodes=args.episodes, seed=args.seed, scenario=args.scenario)
     print(f"Mean episode return, scenario {args.scenario!r}, {args.episodes} episodes per seat, seed {args.seed}")
-    print("(rows: own stance; columns: stance of every rival)\n")
-    print(table.to_text())
-    if {"dove", "hawk"} <= set(stances):
-        verdict = "yes" if table.is_security_dilemma("dove", "hawk") else "no"
-        print(f"\nsecurity dilemma (hawk best response to dove and to hawk, hawk-hawk worse than dove-dove): {verdict}")
-    for column in stances:
-        print(f"best response to {column}: {table.best_response(column)}")
+    print("(rows: own stance; columns: stance of every rival; GREEDY/SEEKER stances play by their own type)")
+    titles = {"all": "every focal state", "security_seeker": "focal state a security seeker",
+              "greedy": "focal state greedy"}
+    for key in TYPE_KEYS:
+        table = result.tables[key]
+        print(f"\n{titles[key]}:")
+        if table is None:
+            print(f"  (no {key.replace('_', ' ')} occurred: greedy_prior is {params.greedy_prior:g})")
+            continue
+        print(table.to_text())
+        if {"dove", "hawk"} <= set(stances) and not table.mean.isna().to_numpy().any():
+            verdict = "yes" if table.is_security_dilemma("dove", "hawk") else "no"
+            print(f"security dilemma (hawk best response to dove and to hawk, hawk-hawk worse than dove-dove): "
+                  f"{verdict}")
+            print("best responses: " + ", ".join(f"to {c}: {table.best_response(c)}" for c in stances))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
+        print(f"\nwrote {args.json}")
     return 0
 
 
@@ -94,11 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dilemma.add_argument("--scenario", default="bilateral", help="named scenario (see `sd-env scenarios`)")
     dilemma.add_argument(
-        "--stances", default="dove,defender,hawk", help="comma-separated scripted policies (default: %(default)s)"
+        "--stances", default="dove,defender,hawk",
+        help="comma-separated scripted policies, or GREEDY/SEEKER pairs such as hawk/dove (default: %(default)s)"
     )
     dilemma.add_argument("--episodes", type=int, default=200, help="episodes per focal seat and cell")
     dilemma.add_argument("--seed", type=int, default=0)
     dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    dilemma.add_argument("--json", metavar="OUT", help="also write the tables (pooled and by type) to this JSON file")
     dilemma.set_defaults(handler=command_dilemma)
 
     train = commands.add_parser("train", help="train agents from a YAML experiment config")

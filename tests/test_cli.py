@@ -25,6 +25,49 @@ def test_dilemma_prints_table_and_verdict(capsys):
     assert "hawk" in out and "dove" in out and "security dilemma" in out
 
 
+def test_dilemma_json_is_the_documented_contract(tmp_path, capsys):
+    import json
+    import math
+
+    out = tmp_path / "tables" / "jervis1.json"
+    stances = ["dove", "hawk", "hawk/dove"]
+    argv = ["dilemma", "--scenario", "jervis-1", "--stances", ",".join(stances), "--episodes", "8", "--seed", "3",
+            "--set", "max_cycles=20", "--set", "greedy_prior=0.5", "--json", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "focal state a security seeker" in printed and "focal state greedy" in printed
+    data = json.loads(out.read_text())
+    assert set(data) == {"scenario", "parameters", "episodes", "seed", "stances", "tables"}
+    assert data["scenario"] == "jervis-1" and data["episodes"] == 8 and data["seed"] == 3
+    assert data["stances"] == stances
+    assert data["parameters"]["offense_defense_balance"] == 3.0 and data["parameters"]["max_cycles"] == 20
+    assert data["parameters"]["weapon_names"] == ["fortifications", "dual_use", "armour"]
+    assert set(data["tables"]) == {"all", "security_seeker", "greedy"}
+    for table in data["tables"].values():
+        assert list(table) == stances
+        for row in table.values():
+            assert list(row) == stances
+            for cell in row.values():
+                assert set(cell) == {"mean", "se"} and math.isfinite(cell["mean"]) and cell["se"] >= 0.0
+    # The type tables are the pooled focal states split by type: the pooled mean lies between them.
+    for row in stances:
+        for column in stances:
+            means = sorted(data["tables"][key][row][column]["mean"] for key in ("security_seeker", "greedy"))
+            assert means[0] - 1e-9 <= data["tables"]["all"][row][column]["mean"] <= means[1] + 1e-9
+
+
+def test_dilemma_json_gives_null_cells_for_a_type_that_never_occurs(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "none.json"
+    assert main(["dilemma", "--stances", "dove,hawk", "--episodes", "3", "--set", "max_cycles=5",
+                 "--set", "greedy_prior=0", "--json", str(out)]) == 0
+    assert "no greedy occurred" in capsys.readouterr().out
+    tables = json.loads(out.read_text())["tables"]
+    assert tables["greedy"] == {"dove": {"dove": None, "hawk": None}, "hawk": {"dove": None, "hawk": None}}
+    assert tables["security_seeker"] == tables["all"]
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [
@@ -33,6 +76,10 @@ def test_dilemma_prints_table_and_verdict(capsys):
         (["dilemma", "--set", "colour=blue"], "unknown parameter(s) ['colour']"),
         (["dilemma", "--set", "novalue"], "--set expects key=value"),
         (["dilemma", "--stances", "dove,eagle"], "unknown policy 'eagle'"),
+        (["dilemma", "--stances", "hawk/eagle"], "unknown policy 'eagle'"),
+        (["dilemma", "--stances", ","], "stances must name at least one stance"),
+        (["dilemma", "--episodes", "1"], "episodes must be >= 2"),
+        (["dilemma", "--json", "."], "--json"),
         (["quickstart", "--scenario", "atlantis"], "unknown scenario"),
     ],
 )
