@@ -23,8 +23,14 @@ def test_quickstart_policy_beats_random_on_welfare_in_its_own_scenario(tmp_path,
     random_play = summarize(rollout(params, [RandomPolicy(params, seed=0)] * 2, episodes=128, seed=1))
     # Against random opponents the learned policy earns more than random play earns against them ...
     assert evaluation["vs random"]["welfare"] > random_play["welfare"] + 10.0
-    # ... and in self-play learned agents fare better than random agents do among themselves.
-    assert evaluation["self-play"]["welfare"] > random_play["welfare"]
+    # ... and it has learned to defend itself: against the hawk it earns far more than restraint would.
+    # (Its self-play is not asserted: since 0.2.0 self-play learners can fall into mutual attack, the
+    # security dilemma the quickstart reports, and whether they do depends on the seed.)
+    from agents.scripted import make_policy
+
+    restraint = summarize(rollout(params, [make_policy("dove", params), make_policy("hawk", params)], 128, 1),
+                          seats=[0])
+    assert evaluation["vs hawk"]["welfare"] > restraint["welfare"] + 10.0
 
 
 def test_quickstart_rerun_resumes_instead_of_retraining(tmp_path, capsys):
