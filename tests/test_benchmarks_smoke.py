@@ -8,6 +8,8 @@ installed inside the benchmark's output; this test itself never skips.
 
 from __future__ import annotations
 
+import pytest
+
 import importlib.util
 import math
 import sys
@@ -24,6 +26,7 @@ def load_benchmark():
     return module
 
 
+@pytest.mark.slow
 def test_peers_benchmark_smoke(tmp_path, capsys):
     peers = load_benchmark()
     markdown = tmp_path / "performance.md"

@@ -107,3 +107,21 @@ def test_console_script_exit_code_on_bad_input():
     )
     assert completed.returncode == 2
     assert "distinguishability must be in [0, 1], got 2.0" in completed.stderr
+
+
+@pytest.mark.slow
+def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys):
+    from experiments import docs_tables
+
+    doc = tmp_path / "model.md"
+    doc.write_text(f"intro\n{docs_tables.START}\n{docs_tables.END}\noutro\n")
+    assert docs_tables.main(["--doc", str(doc), "--episodes", "3"]) == 0
+    assert docs_tables.main(["--doc", str(doc), "--episodes", "3", "--check"]) == 0
+    fresh = doc.read_text()
+    # One changed cell makes the file stale; --check says so, exits 1 and writes nothing.
+    stale = fresh.replace("| **dove** | ", "| **dove** | 1.0 ± 0.0 | ", 1)
+    doc.write_text(stale)
+    capsys.readouterr()
+    assert docs_tables.main(["--doc", str(doc), "--episodes", "3", "--check"]) == 1
+    assert "stale" in capsys.readouterr().err
+    assert doc.read_text() == stale

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from experiments.cli import main
 from experiments.measures import summarize
 from experiments.rollout import rollout
@@ -11,6 +13,7 @@ from agents.scripted import RandomPolicy
 from sd_env.scenarios import make_params
 
 
+@pytest.mark.slow
 def test_quickstart_policy_beats_random_on_welfare_in_its_own_scenario(tmp_path, capsys):
     # The real quickstart config (3M agent-steps, about 80 s on 2 cores): the test checks what users run.
     assert main(["quickstart", "--output-dir", str(tmp_path)]) == 0

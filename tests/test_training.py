@@ -185,6 +185,7 @@ def test_pool_ppo_trains_against_scripted_opponents(tmp_path):
     assert metrics["timesteps"] == [2048]  # rows are state_0 only: the pool plays the rest
 
 
+@pytest.mark.slow
 def test_rllib_backend_trains_one_iteration(tmp_path):
     config = tiny_config(
         tmp_path, "name=rllib", "backend=rllib", "total_timesteps=1", "num_envs=1", "ppo.n_steps=32"
