@@ -149,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except ModuleNotFoundError as error:
+        # `pip install sd-env` is the environment alone; the commands beyond `scenarios` need the train extra.
+        print(f"sd-env {args.command}: error: this command needs the training packages (missing module "
+              f"{error.name!r}); install them with: pip install 'sd-env[train]'", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError) as error:
         # One line, no traceback: what is wrong and what would be right is in the message.
         message = str(error).splitlines()[0] if str(error) else error.__class__.__name__

@@ -1,6 +1,6 @@
 """Rendering of one environment: a text table (``ansi``) and a bar chart image (``rgb_array``).
 
-Only NumPy is used, so ``sd_env`` keeps its three dependencies.
+Only NumPy is used, so ``sd_env`` needs nothing beyond its four dependencies (numpy, numba, gymnasium, pettingzoo).
 """
 
 from __future__ import annotations

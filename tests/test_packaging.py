@@ -23,3 +23,26 @@ def test_console_command_is_installed():
     completed = subprocess.run(["sd-env", "--version"], capture_output=True, text=True)
     assert completed.returncode == 0
     assert completed.stdout.startswith("sd-env ")
+
+
+def test_the_base_install_is_the_environment_alone():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    names = {requirement.split(">")[0].split("=")[0].split("[")[0].strip() for requirement in project["dependencies"]}
+    assert names == {"numpy", "numba", "gymnasium", "pettingzoo"}
+    assert {"train", "rllib", "test", "bench"} <= set(project["optional-dependencies"])
+
+
+def test_a_command_without_the_training_packages_says_what_to_install():
+    code = (
+        "import sys\n"
+        "sys.modules['pandas'] = None  # as if the train extra were not installed\n"
+        "from experiments.cli import main\n"
+        "sys.exit(main(['dilemma', '--episodes', '2']))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "pip install 'sd-env[train]'" in completed.stderr and "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1

@@ -181,8 +181,18 @@ def test_independent_ppo_trains_one_policy_per_state_and_resumes(tmp_path):
 
 
 def test_pool_ppo_trains_against_scripted_opponents(tmp_path):
-    metrics = train(tiny_config(tmp_path, "name=pool", "algorithm=pool_ppo"))
-    assert metrics["timesteps"] == [2048]  # rows are state_0 only: the pool plays the rest
+    from stable_baselines3 import PPO
+
+    config = tiny_config(tmp_path, "name=pool", "algorithm=pool_ppo", "opponents=[hawk, hawk/dove]")
+    metrics = train(config)
+    assert metrics["timesteps"] == [2048]
+    # The learner's rows are state_0 only (one per game); shared PPO learns from every state of every game.
+    pool = PPO.load(tmp_path / "pool" / "policy.zip", device="cpu")
+    shared_config = tiny_config(tmp_path, "name=shared", "algorithm=shared_ppo")
+    train(shared_config)
+    shared = PPO.load(tmp_path / "shared" / "policy.zip", device="cpu")
+    n_states = config.env_params().n_states
+    assert pool.n_envs == config.num_envs and shared.n_envs == config.num_envs * n_states
 
 
 @pytest.mark.slow
