@@ -34,6 +34,20 @@ def command_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_params(args: argparse.Namespace) -> int:
+    import json
+
+    from sd_env.params import parameter_records, parameter_table_text
+
+    if args.json:
+        print(json.dumps({"parameters": parameter_records()}, indent=2))
+    else:
+        print("Every parameter of the model: name, default, allowed values, meaning (docs/model.md has the "
+              "equations).\nScenarios override defaults (sd-env scenarios); --set KEY=VALUE overrides both.\n")
+        print(parameter_table_text())
+    return 0
+
+
 def command_dilemma(args: argparse.Namespace) -> int:
     import json
 
@@ -109,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     scenarios = commands.add_parser("scenarios", help="list the named scenarios, one line each")
     scenarios.set_defaults(handler=command_scenarios)
+
+    params = commands.add_parser("params", help="list every model parameter: default, allowed values, meaning")
+    params.add_argument("--json", action="store_true",
+                        help='print {"parameters": [{name, default, low, high, low_inclusive, high_inclusive, unit, '
+                             'description}]} instead')
+    params.set_defaults(handler=command_params)
 
     dilemma = commands.add_parser(
         "dilemma", help="print the payoff table of fixed stances (restraint, defensive, offensive arming)"

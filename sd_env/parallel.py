@@ -11,7 +11,7 @@ from pettingzoo import ParallelEnv
 
 from sd_env import core
 from sd_env.infos import agent_infos
-from sd_env.params import EnvParams
+from sd_env.params import EnvParams, parameter_table_text
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space, state_space
@@ -107,26 +107,11 @@ class SecurityDilemmaEnv(ParallelEnv):
     ``SecurityDilemmaEnv(scenario="bilateral", render_mode=None, **parameters)``:
     ``scenario`` names a preset (``sd_env.scenarios.SCENARIOS``); every field of
     :class:`sd_env.params.EnvParams` can be given as a keyword and overrides the
-    scenario. The main ones:
+    scenario. All of them (name, default, allowed values, meaning; generated
+    from the declarations in ``sd_env.params.PARAMETERS``, as ``sd-env params``
+    prints them)::
 
-    | parameter                 | type  | default | meaning                                                   |
-    |---------------------------|-------|---------|-----------------------------------------------------------|
-    | n_states                  | int   | 2       | number of states N (>= 2)                                 |
-    | max_cycles                | int   | 100     | years per episode                                         |
-    | offense_defense_balance   | float | 1.0     | multiplier on attacker's offence; > 1 offence advantage   |
-    | distinguishability        | float | 0.5     | 1: types seen as they are; 0: only total arms seen        |
-    | observation_noise         | float | 0.2     | log-normal scale of noise on rivals' stocks               |
-    | weapon_offense_weights    | tuple | (0, .5, 1) | true offensive weight of each system                   |
-    | depreciation              | float | 0.1     | yearly share of stocks lost                               |
-    | growth_rate               | float | 0.03    | yearly wealth growth                                      |
-    | contest_decisiveness      | float | 2.0     | exponent m of the contest success function                |
-    | territorial_defense       | float | 0.5     | intrinsic defence per unit of wealth                      |
-    | conquest_share            | float | 0.3     | share of the loser's wealth taken by a winner             |
-    | war_cost, war_attrition   | float | .05, .2 | wealth and arms lost by every party to a war              |
-    | greedy_prior, greed_bonus | float | .25, .5 | chance a state is greedy; its reward per victory          |
-    | seeker_conquest_value     | float | 0.0     | weight a security seeker puts on conquered wealth         |
-    | alliances, alliance_blocs | bool, tuple | False, () | commitments on; initial blocs                     |
-    | renege_cost               | float | 1.0     | cost of abandoning an attacked ally                       |
+__PARAMETER_TABLE__
 
     ## Version History
 
@@ -284,3 +269,9 @@ class SecurityDilemmaEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
+
+
+# The argument table is generated from the parameter declarations, so it cannot drift from the validator.
+SecurityDilemmaEnv.__doc__ = SecurityDilemmaEnv.__doc__.replace(
+    "__PARAMETER_TABLE__", "\n".join("        " + line for line in parameter_table_text().splitlines())
+)

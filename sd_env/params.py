@@ -21,6 +21,11 @@ DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
 DEFAULT_WEAPON_OFFENSE_WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0)
 
 
+def _number(value: float) -> str:
+    """A bound as people write it: 0.5, 100, 1e6 (not 1e+06)."""
+    return f"{value:g}".replace("e+0", "e").replace("e+", "e")
+
+
 def _check_range(
     name: str,
     value: Any,
@@ -39,8 +44,8 @@ def _check_range(
     if math.isnan(value) or below or above:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        high_text = "inf" if math.isinf(high) else f"{high:g}"
-        raise ValueError(f"{name} must be in {left}{low:g}, {high_text}{right}, got {value!r}")
+        high_text = "inf" if math.isinf(high) else _number(high)
+        raise ValueError(f"{name} must be in {left}{_number(low)}, {high_text}{right}, got {value!r}")
     return value
 
 
@@ -65,77 +70,201 @@ def _as_tuple(name: str, value: Any, length: int | None = None) -> tuple:
 
 
 @dataclass(frozen=True)
+class ParameterSpec:
+    """The one declaration of a model parameter: its bounds, unit, symbol, meaning and source.
+
+    Validation reads its bounds from here; the environment docstring's
+    argument table, ``docs/model.md``'s parameter table and ``sd-env params``
+    are generated from here. The default is the :class:`EnvParams` field's.
+    ``low``/``high`` of None mean an open-ended side (or a value that is not a
+    number, such as names); for a tuple-valued parameter they bound each entry.
+    """
+
+    name: str
+    symbol: str
+    unit: str
+    description: str
+    source: str = "modelling choice"
+    low: float | None = None
+    high: float | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    integer: bool = False
+    #: How the value is shaped: "" one number, "per system" / "per state" one entry per system / state
+    #: (per state: or one number for all), or a word for the non-numeric parameters.
+    shape: str = ""
+
+    @property
+    def default(self) -> Any:
+        return _FIELD_DEFAULTS[self.name]
+
+    def range_text(self) -> str:
+        """The allowed values in interval notation, e.g. ``(0, 100]``, ``integer, 2 to 64``, ``>= 1``."""
+        if self.low is None and self.high is None:
+            return self.shape
+        if self.integer:
+            text = (f"integer, {_number(self.low)} to {_number(self.high)}" if self.high is not None
+                    else f"integer >= {_number(self.low)}")
+        else:
+            left = "[" if self.low_inclusive else "("
+            right = "]" if self.high_inclusive else ")"
+            high = "inf" if self.high is None else _number(self.high)
+            text = f"{left}{_number(self.low)}, {high}{right}"
+        return f"{self.shape}, each in {text}" if self.shape.startswith("per") else text
+
+
+#: Every parameter of the model, in the order of the EnvParams fields.
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("n_states", "N", "states", "number of great powers in the system (polarity); agents "
+                  "state_0 ... state_{N-1}", low=2, high=64, integer=True),
+    ParameterSpec("max_cycles", "T", "years", "horizon; one step is one year so yearly thresholds carry over",
+                  "Gibler, Rider & Hutchison 2005 (8% a year rule)", low=1, integer=True),
+    ParameterSpec("offense_defense_balance", r"\theta", "ratio", "multiplier on the attacker's offence; > 1 "
+                  "offence advantage, < 1 defence advantage", "Jervis 1978; Glaser & Kaufmann 1998",
+                  low=0, high=100, low_inclusive=False),
+    ParameterSpec("distinguishability", "d", "share", "how well rivals can tell offensive from defensive systems "
+                  "(1: each seen as it is; 0: only total arms seen)", "Jervis 1978", low=0, high=1),
+    ParameterSpec("observation_noise", r"\sigma", "log-normal scale", "quality of intelligence on rival arms "
+                  "(0 = perfect)", "Jervis 1976 (misperception); modelling choice", low=0, high=5),
+    ParameterSpec("weapon_names", "", "names", "the procurable weapon systems (their number is K)",
+                  shape="distinct names"),
+    ParameterSpec("weapon_offense_weights", r"\omega_k", "share", "true offensive value of each system",
+                  "Jervis 1978; Glaser & Kaufmann 1998", low=0, high=1, shape="per system"),
+    ParameterSpec("weapon_costs", "c_k", "wealth units per arms unit", "price of each system; unequal prices "
+                  "shift the effective balance", "Glaser & Kaufmann 1998 (balance as cost ratio)",
+                  low=0, high=1e6, low_inclusive=False, shape="per system"),
+    ParameterSpec("weapon_visibility", "v_k", "share", "share of each stock rivals can see at all (concealment)",
+                  low=0, high=1, shape="per system"),
+    ParameterSpec("depreciation", r"\delta", "share per year", "obsolescence and wear of arms", low=0, high=1),
+    ParameterSpec("growth_rate", "g", "share per year", "peacetime economic growth", low=-0.5, high=0.5),
+    ParameterSpec("initial_wealth", r"\bar W_i", "wealth units", "relative economic size (one value for all "
+                  "or one per state)", low=0, high=1e6, low_inclusive=False, shape="per state"),
+    ParameterSpec("initial_wealth_jitter", r"\phi", "share", "random spread of initial sizes, so no two "
+                  "episodes start identical", low=0, high=0.9),
+    ParameterSpec("initial_arms", "x_0", "multiple of initial wealth", "arms inherited at the start, spread "
+                  "evenly over systems", low=0, high=100),
+    ParameterSpec("max_burden", r"\bar b", "share of wealth", "largest share of output a state can devote to "
+                  "arms in one year", low=0, high=1, low_inclusive=False, high_inclusive=False),
+    ParameterSpec("burden_levels", "L", "levels", "resolution of the burden choice (evenly spaced from 0 to "
+                  "max_burden)", low=2, high=1001, integer=True),
+    ParameterSpec("contest_decisiveness", "m", "exponent", "how surely the stronger side wins a war",
+                  "Tullock 1980; Hirshleifer 1989", low=0, high=20, low_inclusive=False),
+    ParameterSpec("territorial_defense", r"\tau", "arms units per wealth unit", "intrinsic defence of a "
+                  "homeland (terrain, population, militia)", low=0, high=100),
+    ParameterSpec("conquest_share", "s", "share of wealth", "what a victorious attacker takes from the loser",
+                  low=0, high=1),
+    ParameterSpec("war_cost", r"\kappa", "share of wealth per war", "destruction suffered by every party to a "
+                  "war", low=0, high=1, high_inclusive=False),
+    ParameterSpec("war_attrition", r"\alpha", "share of arms per war", "arms lost in fighting by every party",
+                  low=0, high=1),
+    ParameterSpec("elimination_threshold", r"\varepsilon", "share of initial wealth", "collapse below which a "
+                  "state ceases to exist", low=0, high=1, high_inclusive=False),
+    ParameterSpec("elimination_penalty", "P", "welfare units", "value of survival beyond lost future welfare",
+                  low=0, high=1e6),
+    ParameterSpec("greedy_prior", r"\pi", "probability", "prior that a state is greedy rather than a security "
+                  "seeker, drawn per state and episode", "Kydd 1997; Glaser 2010", low=0, high=1),
+    ParameterSpec("greed_bonus", r"\beta", "welfare units per victory", "value a greedy state puts on conquest "
+                  "itself", "Kydd 1997; Glaser 2010", low=0, high=1e6),
+    ParameterSpec("seeker_conquest_value", r"\nu", "share", "weight a security seeker puts on wealth taken by "
+                  "conquest (wealth above its home wealth); 0 = a pure status-quo state",
+                  "Schweller 1994; Glaser 2010", low=0, high=1),
+    ParameterSpec("alliances", "", "boolean", "whether states may commit to defend each other", "G. Snyder 1984",
+                  shape="true or false"),
+    ParameterSpec("alliance_blocs", "", "state indices", "initial blocs, members committed to one another; "
+                  "needs alliances", "G. Snyder 1984; Christensen & Snyder 1990",
+                  shape="disjoint tuples of state indices"),
+    ParameterSpec("renege_cost", r"\rho", "welfare units per abandoned partner", "reputational and domestic cost "
+                  "of abandoning an attacked ally", "G. Snyder 1984", low=0, high=1e6),
+    ParameterSpec("surprise_deployment", "(i^*, k^*, x^*, t^*)", "state, system, arms units, year",
+                  "a sudden, free, possibly hidden deployment", "modelling choice (missile-crisis scenario)",
+                  shape="None or (state, system, amount in [0, 1e6], year >= 0)"),
+)
+SPECS: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}
+
+
+def _declared(name: str, value: Any, entry: str | None = None) -> Any:
+    """``value`` checked against the declared bounds of parameter ``name`` (``entry`` names a tuple entry)."""
+    spec = SPECS[name]
+    label = entry or name
+    if spec.integer:
+        return _check_int(label, value, int(spec.low), None if spec.high is None else int(spec.high))
+    return _check_range(label, value, spec.low, math.inf if spec.high is None else spec.high,
+                        low_open=not spec.low_inclusive, high_open=not spec.high_inclusive)
+
+
+@dataclass(frozen=True)
 class EnvParams:
     """All parameters of the security-dilemma model.
 
-    Attributes are documented with their unit, range and source in the
-    literature; ``docs/model.md`` gives the equations they enter.
+    Each field's bounds, unit, symbol, meaning and source are declared once,
+    in :data:`PARAMETERS` (``sd-env params`` prints them); ``docs/model.md``
+    gives the equations they enter. The comments below say what each is.
     """
 
-    #: Number of states (agents), named ``state_0 ... state_{n-1}``. Integer >= 2.
+    #: Number of states (agents), named ``state_0 ... state_{n-1}``.
     n_states: int = 2
-    #: Episode length in years; episodes are truncated after this many steps. Integer >= 1.
+    #: Episode length in years; episodes are truncated after this many steps.
     max_cycles: int = 100
     #: Multiplier on the attacker's offence in the contest success function
     #: (Glaser & Kaufmann 1998: cost ratio of offence to the defence it overcomes).
-    #: > 1 offence advantage, < 1 defence advantage. Range (0, 100].
+    #: > 1 offence advantage, < 1 defence advantage.
     offense_defense_balance: float = 1.0
     #: How well observers can tell offensive from defensive systems (Jervis 1978).
-    #: 1 = every system is seen as what it is; 0 = only total arms are seen. Range [0, 1].
+    #: 1 = every system is seen as what it is; 0 = only total arms are seen.
     distinguishability: float = 0.5
     #: Log-normal scale of the multiplicative noise on observed rival stocks
-    #: (0 = perfect intelligence). Range [0, 5].
+    #: (0 = perfect intelligence).
     observation_noise: float = 0.2
     #: Names of the procurable weapon systems (one entry per system).
     weapon_names: tuple[str, ...] = DEFAULT_WEAPON_NAMES
     #: True offensive weight of each system in [0, 1] (fortifications 0, armour 1).
     weapon_offense_weights: tuple[float, ...] = DEFAULT_WEAPON_OFFENSE_WEIGHTS
-    #: Cost of one unit of each system, in wealth units. Each > 0.
+    #: Cost of one unit of each system, in wealth units.
     weapon_costs: tuple[float, ...] = (1.0, 1.0, 1.0)
-    #: Fraction of each system's stock that rivals can see at all (concealment). Each in [0, 1].
+    #: Fraction of each system's stock that rivals can see at all (concealment).
     weapon_visibility: tuple[float, ...] = (1.0, 1.0, 1.0)
-    #: Share of every arms stock lost each year to obsolescence. Range [0, 1].
+    #: Share of every arms stock lost each year to obsolescence.
     depreciation: float = 0.1
-    #: Yearly growth rate of wealth in peacetime (0.03 = 3 % a year). Range [-0.5, 0.5].
+    #: Yearly growth rate of wealth in peacetime (0.03 = 3 % a year).
     growth_rate: float = 0.03
-    #: Initial wealth of each state: one number for all or one per state. Each > 0.
+    #: Initial wealth of each state: one number for all or one per state.
     initial_wealth: float | tuple[float, ...] = 1.0
-    #: Initial wealth is multiplied by a uniform draw in [1 - j, 1 + j]. Range [0, 0.9].
+    #: Initial wealth is multiplied by a uniform draw in [1 - j, 1 + j].
     initial_wealth_jitter: float = 0.1
-    #: Initial arms stock, as a multiple of initial wealth, spread evenly over systems. Range [0, 100].
+    #: Initial arms stock, as a multiple of initial wealth, spread evenly over systems.
     initial_arms: float = 0.5
-    #: Largest share of wealth a state can spend on arms in one year. Range (0, 1).
+    #: Largest share of wealth a state can spend on arms in one year.
     max_burden: float = 0.5
-    #: Number of evenly spaced burden levels from 0 to ``max_burden`` in the action. Integer >= 2.
+    #: Number of evenly spaced burden levels from 0 to ``max_burden`` in the action.
     burden_levels: int = 11
-    #: Exponent m of the Tullock contest success function (decisiveness of war). Range (0, 20].
+    #: Exponent m of the Tullock contest success function (decisiveness of war).
     contest_decisiveness: float = 2.0
-    #: Intrinsic defence of a state's territory, as a multiple of its wealth. Range [0, 100].
+    #: Intrinsic defence of a state's territory, as a multiple of its wealth.
     territorial_defense: float = 0.5
-    #: Share of the loser's wealth the winner of an attack takes. Range [0, 1].
+    #: Share of the loser's wealth the winner of an attack takes.
     conquest_share: float = 0.3
-    #: Share of wealth every party to a war loses to destruction, per war. Range [0, 1).
+    #: Share of wealth every party to a war loses to destruction, per war.
     war_cost: float = 0.05
-    #: Share of arms stocks every party to a war loses, per war. Range [0, 1].
+    #: Share of arms stocks every party to a war loses, per war.
     war_attrition: float = 0.2
-    #: A state whose wealth falls below this share of its initial wealth is eliminated. Range [0, 1).
+    #: A state whose wealth falls below this share of its initial wealth is eliminated.
     elimination_threshold: float = 0.2
-    #: Reward lost once when a state is eliminated, in welfare units. Range [0, 1e6].
+    #: Reward lost once when a state is eliminated, in welfare units.
     elimination_penalty: float = 10.0
     #: Prior probability that a state is greedy (values conquest) rather than a
-    #: security seeker (Kydd 1997; Glaser 2010). Drawn per state per episode. Range [0, 1].
+    #: security seeker (Kydd 1997; Glaser 2010). Drawn per state per episode.
     greedy_prior: float = 0.25
-    #: Extra reward a greedy state gets for each successful attack, in welfare units. Range [0, 1e6].
+    #: Extra reward a greedy state gets for each successful attack, in welfare units.
     greed_bonus: float = 0.5
     #: Weight a security seeker puts on wealth taken by conquest (its wealth above its home wealth, the
     #: own economy that spoils never add to); 0 = a pure status-quo state, 1 = values it like a greedy
-    #: state (Schweller 1994; Glaser 2010). Range [0, 1].
+    #: state (Schweller 1994; Glaser 2010).
     seeker_conquest_value: float = 0.0
     #: Whether states may commit to defend each other (Snyder 1984).
     alliances: bool = False
     #: Initial alliance blocs: groups of state indices whose members are committed to each other.
     alliance_blocs: tuple[tuple[int, ...], ...] = ()
-    #: Welfare cost of reneging on a commitment when the ally is attacked (abandonment). Range [0, 1e6].
+    #: Welfare cost of reneging on a commitment when the ally is attacked (abandonment).
     renege_cost: float = 1.0
     #: Optional sudden hidden deployment ``(state, system, amount, year)``: in year ``year``
     #: state ``state`` receives ``amount`` units of system ``system`` at no cost.
@@ -143,15 +272,15 @@ class EnvParams:
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
-        setter(self, "n_states", _check_int("n_states", self.n_states, 2, 64))
-        setter(self, "max_cycles", _check_int("max_cycles", self.max_cycles, 1))
+        setter(self, "n_states", _declared("n_states", self.n_states))
+        setter(self, "max_cycles", _declared("max_cycles", self.max_cycles))
         setter(
             self,
             "offense_defense_balance",
-            _check_range("offense_defense_balance", self.offense_defense_balance, 0.0, 100.0, low_open=True),
+            _declared("offense_defense_balance", self.offense_defense_balance),
         )
-        setter(self, "distinguishability", _check_range("distinguishability", self.distinguishability, 0.0, 1.0))
-        setter(self, "observation_noise", _check_range("observation_noise", self.observation_noise, 0.0, 5.0))
+        setter(self, "distinguishability", _declared("distinguishability", self.distinguishability))
+        setter(self, "observation_noise", _declared("observation_noise", self.observation_noise))
 
         names = _as_tuple("weapon_names", self.weapon_names)
         if not names:
@@ -164,23 +293,23 @@ class EnvParams:
         setter(
             self,
             "weapon_offense_weights",
-            tuple(_check_range(f"weapon_offense_weights[{k}]", w, 0.0, 1.0) for k, w in enumerate(weights)),
+            tuple(_declared("weapon_offense_weights", w, f"weapon_offense_weights[{k}]") for k, w in enumerate(weights)),
         )
         costs = _as_tuple("weapon_costs", self.weapon_costs, n_systems)
         setter(
             self,
             "weapon_costs",
-            tuple(_check_range(f"weapon_costs[{k}]", c, 0.0, 1e6, low_open=True) for k, c in enumerate(costs)),
+            tuple(_declared("weapon_costs", c, f"weapon_costs[{k}]") for k, c in enumerate(costs)),
         )
         visibility = _as_tuple("weapon_visibility", self.weapon_visibility, n_systems)
         setter(
             self,
             "weapon_visibility",
-            tuple(_check_range(f"weapon_visibility[{k}]", v, 0.0, 1.0) for k, v in enumerate(visibility)),
+            tuple(_declared("weapon_visibility", v, f"weapon_visibility[{k}]") for k, v in enumerate(visibility)),
         )
 
-        setter(self, "depreciation", _check_range("depreciation", self.depreciation, 0.0, 1.0))
-        setter(self, "growth_rate", _check_range("growth_rate", self.growth_rate, -0.5, 0.5))
+        setter(self, "depreciation", _declared("depreciation", self.depreciation))
+        setter(self, "growth_rate", _declared("growth_rate", self.growth_rate))
         if isinstance(self.initial_wealth, (int, float)) and not isinstance(self.initial_wealth, bool):
             wealth = (self.initial_wealth,) * self.n_states
         else:
@@ -193,42 +322,42 @@ class EnvParams:
         setter(
             self,
             "initial_wealth",
-            tuple(_check_range(f"initial_wealth[{i}]", w, 0.0, 1e6, low_open=True) for i, w in enumerate(wealth)),
+            tuple(_declared("initial_wealth", w, f"initial_wealth[{i}]") for i, w in enumerate(wealth)),
         )
         setter(
             self,
             "initial_wealth_jitter",
-            _check_range("initial_wealth_jitter", self.initial_wealth_jitter, 0.0, 0.9),
+            _declared("initial_wealth_jitter", self.initial_wealth_jitter),
         )
-        setter(self, "initial_arms", _check_range("initial_arms", self.initial_arms, 0.0, 100.0))
-        setter(self, "max_burden", _check_range("max_burden", self.max_burden, 0.0, 1.0, low_open=True, high_open=True))
-        setter(self, "burden_levels", _check_int("burden_levels", self.burden_levels, 2, 1001))
+        setter(self, "initial_arms", _declared("initial_arms", self.initial_arms))
+        setter(self, "max_burden", _declared("max_burden", self.max_burden))
+        setter(self, "burden_levels", _declared("burden_levels", self.burden_levels))
         setter(
             self,
             "contest_decisiveness",
-            _check_range("contest_decisiveness", self.contest_decisiveness, 0.0, 20.0, low_open=True),
+            _declared("contest_decisiveness", self.contest_decisiveness),
         )
-        setter(self, "territorial_defense", _check_range("territorial_defense", self.territorial_defense, 0.0, 100.0))
-        setter(self, "conquest_share", _check_range("conquest_share", self.conquest_share, 0.0, 1.0))
-        setter(self, "war_cost", _check_range("war_cost", self.war_cost, 0.0, 1.0, high_open=True))
-        setter(self, "war_attrition", _check_range("war_attrition", self.war_attrition, 0.0, 1.0))
+        setter(self, "territorial_defense", _declared("territorial_defense", self.territorial_defense))
+        setter(self, "conquest_share", _declared("conquest_share", self.conquest_share))
+        setter(self, "war_cost", _declared("war_cost", self.war_cost))
+        setter(self, "war_attrition", _declared("war_attrition", self.war_attrition))
         setter(
             self,
             "elimination_threshold",
-            _check_range("elimination_threshold", self.elimination_threshold, 0.0, 1.0, high_open=True),
+            _declared("elimination_threshold", self.elimination_threshold),
         )
-        setter(self, "elimination_penalty", _check_range("elimination_penalty", self.elimination_penalty, 0.0, 1e6))
-        setter(self, "greedy_prior", _check_range("greedy_prior", self.greedy_prior, 0.0, 1.0))
-        setter(self, "greed_bonus", _check_range("greed_bonus", self.greed_bonus, 0.0, 1e6))
+        setter(self, "elimination_penalty", _declared("elimination_penalty", self.elimination_penalty))
+        setter(self, "greedy_prior", _declared("greedy_prior", self.greedy_prior))
+        setter(self, "greed_bonus", _declared("greed_bonus", self.greed_bonus))
         setter(
             self,
             "seeker_conquest_value",
-            _check_range("seeker_conquest_value", self.seeker_conquest_value, 0.0, 1.0),
+            _declared("seeker_conquest_value", self.seeker_conquest_value),
         )
         if not isinstance(self.alliances, bool):
             raise ValueError(f"alliances must be true or false, got {self.alliances!r}")
         setter(self, "alliance_blocs", self._validated_blocs())
-        setter(self, "renege_cost", _check_range("renege_cost", self.renege_cost, 0.0, 1e6))
+        setter(self, "renege_cost", _declared("renege_cost", self.renege_cost))
         setter(self, "surprise_deployment", self._validated_deployment())
 
     def _validated_blocs(self) -> tuple[tuple[int, ...], ...]:
@@ -289,3 +418,56 @@ class EnvParams:
 
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EnvParams))
+_FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EnvParams)}
+if PARAMETER_NAMES != tuple(SPECS):  # a field without a declaration, or the other way round
+    raise ImportError(f"EnvParams fields and PARAMETERS differ: {set(PARAMETER_NAMES) ^ set(SPECS)}")
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_default_text(v) for v in value) + ")" if value else "()"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def parameter_table_markdown() -> str:
+    """The parameter table of ``docs/model.md``: symbol, default, unit and range, meaning, source."""
+    lines = ["| parameter | symbol | default | unit, range | meaning in international-relations terms | source |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for spec in PARAMETERS:
+        symbol = f"${spec.symbol}$" if spec.symbol else ""
+        lines.append(f"| `{spec.name}` | {symbol} | `{_default_text(spec.default)}` | {spec.unit}, "
+                     f"{spec.range_text()} | {spec.description} | {spec.source} |")
+    return "\n".join(lines)
+
+
+def parameter_table_text(width: int = 72) -> str:
+    """The parameters as a plain-text table (the environment docstring and ``sd-env params``)."""
+    rows = [(spec.name, _default_text(spec.default), spec.range_text(), spec.description) for spec in PARAMETERS]
+    name_width = max(len(row[0]) for row in rows)
+    default_width = max(len(row[1]) for row in rows)
+    lines = []
+    for name, default, allowed, description in rows:
+        lines.append(f"{name:<{name_width}}  {default:<{default_width}}  {allowed}")
+        lines.append(f"{'':<{name_width}}  {description}")
+    return "\n".join(lines)
+
+
+def parameter_records() -> list[dict[str, Any]]:
+    """Every parameter as a plain record (the form of ``sd-env params --json``): name, default, low, high,
+    low_inclusive, high_inclusive (null for an open-ended or non-numeric side), unit, description."""
+    records = []
+    for spec in PARAMETERS:
+        default = spec.default
+        records.append({
+            "name": spec.name,
+            "default": list(default) if isinstance(default, tuple) else default,
+            "low": spec.low,
+            "high": spec.high,
+            "low_inclusive": None if spec.low is None else spec.low_inclusive,
+            "high_inclusive": None if spec.high is None else spec.high_inclusive,
+            "unit": spec.unit,
+            "description": spec.description,
+        })
+    return records

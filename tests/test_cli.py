@@ -114,7 +114,8 @@ def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_pa
     from experiments import docs_tables
 
     doc = tmp_path / "model.md"
-    doc.write_text(f"intro\n{docs_tables.START}\n{docs_tables.END}\noutro\n")
+    doc.write_text(f"intro\n{docs_tables.PARAMETERS_START}\n{docs_tables.PARAMETERS_END}\n"
+                   f"{docs_tables.START}\n{docs_tables.END}\noutro\n")
     assert docs_tables.main(["--doc", str(doc), "--episodes", "3"]) == 0
     assert docs_tables.main(["--doc", str(doc), "--episodes", "3", "--check"]) == 0
     fresh = doc.read_text()
