@@ -272,93 +272,42 @@ class EnvParams:
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
-        setter(self, "n_states", _declared("n_states", self.n_states))
-        setter(self, "max_cycles", _declared("max_cycles", self.max_cycles))
-        setter(
-            self,
-            "offense_defense_balance",
-            _declared("offense_defense_balance", self.offense_defense_balance),
-        )
-        setter(self, "distinguishability", _declared("distinguishability", self.distinguishability))
-        setter(self, "observation_noise", _declared("observation_noise", self.observation_noise))
-
+        # The system count fixes the length of the per-system parameters: names first.
         names = _as_tuple("weapon_names", self.weapon_names)
         if not names:
             raise ValueError("weapon_names must name at least one weapon system, got ()")
         if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"weapon_names must be distinct non-empty strings, got {names!r}")
         setter(self, "weapon_names", tuple(names))
-        n_systems = len(names)
-        weights = _as_tuple("weapon_offense_weights", self.weapon_offense_weights, n_systems)
-        setter(
-            self,
-            "weapon_offense_weights",
-            tuple(_declared("weapon_offense_weights", w, f"weapon_offense_weights[{k}]") for k, w in enumerate(weights)),
-        )
-        costs = _as_tuple("weapon_costs", self.weapon_costs, n_systems)
-        setter(
-            self,
-            "weapon_costs",
-            tuple(_declared("weapon_costs", c, f"weapon_costs[{k}]") for k, c in enumerate(costs)),
-        )
-        visibility = _as_tuple("weapon_visibility", self.weapon_visibility, n_systems)
-        setter(
-            self,
-            "weapon_visibility",
-            tuple(_declared("weapon_visibility", v, f"weapon_visibility[{k}]") for k, v in enumerate(visibility)),
-        )
-
-        setter(self, "depreciation", _declared("depreciation", self.depreciation))
-        setter(self, "growth_rate", _declared("growth_rate", self.growth_rate))
-        if isinstance(self.initial_wealth, (int, float)) and not isinstance(self.initial_wealth, bool):
-            wealth = (self.initial_wealth,) * self.n_states
-        else:
-            wealth = _as_tuple("initial_wealth", self.initial_wealth)
-            if len(wealth) != self.n_states:
-                raise ValueError(
-                    f"initial_wealth must be one number or {self.n_states} numbers (one per state), "
-                    f"got {len(wealth)}: {self.initial_wealth!r}"
-                )
-        setter(
-            self,
-            "initial_wealth",
-            tuple(_declared("initial_wealth", w, f"initial_wealth[{i}]") for i, w in enumerate(wealth)),
-        )
-        setter(
-            self,
-            "initial_wealth_jitter",
-            _declared("initial_wealth_jitter", self.initial_wealth_jitter),
-        )
-        setter(self, "initial_arms", _declared("initial_arms", self.initial_arms))
-        setter(self, "max_burden", _declared("max_burden", self.max_burden))
-        setter(self, "burden_levels", _declared("burden_levels", self.burden_levels))
-        setter(
-            self,
-            "contest_decisiveness",
-            _declared("contest_decisiveness", self.contest_decisiveness),
-        )
-        setter(self, "territorial_defense", _declared("territorial_defense", self.territorial_defense))
-        setter(self, "conquest_share", _declared("conquest_share", self.conquest_share))
-        setter(self, "war_cost", _declared("war_cost", self.war_cost))
-        setter(self, "war_attrition", _declared("war_attrition", self.war_attrition))
-        setter(
-            self,
-            "elimination_threshold",
-            _declared("elimination_threshold", self.elimination_threshold),
-        )
-        setter(self, "elimination_penalty", _declared("elimination_penalty", self.elimination_penalty))
-        setter(self, "greedy_prior", _declared("greedy_prior", self.greedy_prior))
-        setter(self, "greed_bonus", _declared("greed_bonus", self.greed_bonus))
-        setter(
-            self,
-            "seeker_conquest_value",
-            _declared("seeker_conquest_value", self.seeker_conquest_value),
-        )
+        # Every numeric parameter against its declared bounds, in declaration order (n_states comes first,
+        # so the per-state ones can rely on it).
+        for spec in PARAMETERS:
+            if spec.low is None and spec.high is None:
+                continue  # not a number: checked below
+            value = getattr(self, spec.name)
+            if spec.shape == "per system":
+                entries = _as_tuple(spec.name, value, self.n_systems)
+            elif spec.shape == "per state":
+                entries = self._per_state(spec.name, value)
+            else:
+                setter(self, spec.name, _declared(spec.name, value))
+                continue
+            setter(self, spec.name, tuple(_declared(spec.name, entry, f"{spec.name}[{index}]")
+                                          for index, entry in enumerate(entries)))
         if not isinstance(self.alliances, bool):
             raise ValueError(f"alliances must be true or false, got {self.alliances!r}")
         setter(self, "alliance_blocs", self._validated_blocs())
-        setter(self, "renege_cost", _declared("renege_cost", self.renege_cost))
         setter(self, "surprise_deployment", self._validated_deployment())
+
+    def _per_state(self, name: str, value: Any) -> tuple:
+        """One number for every state, or one per state."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (value,) * self.n_states
+        entries = _as_tuple(name, value)
+        if len(entries) != self.n_states:
+            raise ValueError(f"{name} must be one number or {self.n_states} numbers (one per state), "
+                             f"got {len(entries)}: {value!r}")
+        return entries
 
     def _validated_blocs(self) -> tuple[tuple[int, ...], ...]:
         blocs = _as_tuple("alliance_blocs", self.alliance_blocs)
