@@ -7,8 +7,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from sd_env.core import action_upper_bounds
+from sd_env.layout import ActionLayout, ObservationLayout
 from sd_env.params import EnvParams
-from sd_env.spaces import ObservationLayout, observation_layout
+from sd_env.spaces import action_layout, observation_layout
 
 
 class Policy(ABC):
@@ -26,6 +27,7 @@ class Policy(ABC):
     def __init__(self, params: EnvParams, seed: int | None = None) -> None:
         self.params = params
         self.layout: ObservationLayout = observation_layout(params)
+        self.action_layout: ActionLayout = action_layout(params)
         self.rng = np.random.default_rng(seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -39,15 +41,15 @@ class Policy(ABC):
     # Helpers for subclasses -------------------------------------------------
 
     def empty_actions(self, count: int) -> np.ndarray:
-        """No arms spending, even procurement, no attack, current commitments kept."""
-        actions = np.zeros((count, self.params.action_length), dtype=np.int64)
-        actions[:, 1] = self.params.n_systems  # spread evenly
+        """No arms spending, even procurement, no attack, no commitments (components in ``sd_env.layout``)."""
+        actions = np.zeros((count, self.action_layout.length), dtype=np.int64)
+        actions[:, self.action_layout.procurement] = self.params.n_systems  # spread evenly
         return actions
 
     def keep_commitments(self, actions: np.ndarray, observations: np.ndarray) -> np.ndarray:
         """Set the commitment entries to what the observation says is in force now."""
         if self.params.alliances:
-            actions[:, 3:] = self.layout.rival_flag(observations, "my_commitment") > 0.5
+            actions[:, self.action_layout.commitments] = self.layout.rival_flag(observations, "my_commitment") > 0.5
         return actions
 
     def burden_level(self, burden: np.ndarray | float) -> np.ndarray:

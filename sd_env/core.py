@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from sd_env import kernels
+from sd_env.layout import ActionLayout, ObservationLayout
 from sd_env.params import EnvParams
 
 
@@ -187,6 +188,8 @@ class _Derived:
             dtype=np.int64,
         ))
         self.observation_length = observation_length(params)
+        #: Where the observation kernels write each field (``sd_env.layout``).
+        self.observation_offsets = _frozen(ObservationLayout(params.n_states, params.n_systems).kernel_offsets())
         #: Stand-in for the noise array when there is no observation noise (no draws at all).
         self.no_noise = _frozen(np.zeros((0, 0, 0, 0)))
 
@@ -309,11 +312,13 @@ def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ..
 
 
 def action_upper_bounds(params: EnvParams) -> np.ndarray:
-    """Exclusive upper bound of each action component (the MultiDiscrete ``nvec``)."""
-    bounds = [params.burden_levels, params.n_systems + 1, params.n_states]
-    if params.alliances:
-        bounds += [2] * (params.n_states - 1)
-    return np.asarray(bounds, dtype=np.int64)
+    """Exclusive upper bound of each action component (the MultiDiscrete ``nvec``; layout in ``sd_env.layout``)."""
+    layout = ActionLayout(params.n_states, params.alliances)
+    bounds = np.full(layout.length, 2, dtype=np.int64)  # the commitment flags
+    bounds[layout.burden] = params.burden_levels
+    bounds[layout.procurement] = params.n_systems + 1  # K: spread evenly
+    bounds[layout.attack] = params.n_states  # 0: none; r: rival r
+    return bounds
 
 
 # ---------------------------------------------------------------------------
@@ -428,6 +433,7 @@ def step_and_observe_into(
         state.wealth, stocks, state.alive, state.greedy, state.commitments, state.initial_wealth, state.year,
         state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_constants,
         derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
+        derived.observation_offsets,
     )
     new_state = CoreState(out.wealth, out.stocks, out.alive, state.greedy, out.commitments, out.attacks,
                           state.initial_wealth, out.year, out.home_wealth)
@@ -455,9 +461,8 @@ def _unpack_step(packed, greedy: np.ndarray, initial_wealth: np.ndarray) -> tupl
 
 
 def observation_length(params: EnvParams) -> int:
-    """Length of one state's observation vector (layout in ``sd_env.spaces.ObservationLayout``)."""
-    k = params.n_systems
-    return (k + 4) + (params.n_states - 1) * (k + 6)
+    """Length of one state's observation vector (layout in ``sd_env.layout.ObservationLayout``)."""
+    return ObservationLayout(params.n_states, params.n_systems).length
 
 
 def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -493,7 +498,8 @@ def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np
     derived = _derived(params)
     return _kernels(state.batch_size).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                   state.attacks, state.year, _observation_noise(params, state.stocks.shape, rng),
-                                  derived.weapon_visibility, derived.confusion, params.max_cycles, state.home_wealth)
+                                  derived.weapon_visibility, derived.confusion, params.max_cycles, state.home_wealth,
+                                  derived.observation_offsets)
 
 
 def global_state_length(params: EnvParams) -> int:

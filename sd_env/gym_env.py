@@ -70,14 +70,14 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         return self.np_random.integers(0, bounds, size=(observations.shape[0], len(bounds)), dtype=np.int64)
 
     def _restraint(self, observations: np.ndarray) -> np.ndarray:
-        actions = np.zeros((observations.shape[0], self.params.action_length), dtype=np.int64)
-        actions[:, 1] = self.params.n_systems
-        if self.params.alliances:
-            from sd_env.spaces import observation_layout
+        from sd_env.spaces import action_layout, observation_layout
 
-            layout_start = observation_layout(self.params).own_block_length
-            blocks = observations[:, layout_start:].reshape(observations.shape[0], self.params.n_states - 1, -1)
-            actions[:, 3:] = blocks[:, :, -1] > 0.5  # keep the commitments in force
+        layout = action_layout(self.params)
+        actions = np.zeros((observations.shape[0], layout.length), dtype=np.int64)
+        actions[:, layout.procurement] = self.params.n_systems  # spread evenly
+        if self.params.alliances:  # keep the commitments in force
+            in_force = observation_layout(self.params).rival_flag(observations, "my_commitment") > 0.5
+            actions[:, layout.commitments] = in_force
         return actions
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from sd_env.contest import success_probability_scalar as contest
+from sd_env.layout import ACTION_ATTACK, ACTION_BURDEN, ACTION_FIRST_COMMITMENT, ACTION_PROCUREMENT, KERNEL_OFFSET_NAMES
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -41,6 +42,16 @@ STEP_CONSTANTS = (
     "war_cost", "war_attrition", "depreciation", "growth_rate", "elimination_threshold", "greed_bonus",
     "renege_cost", "elimination_penalty", "surprise_amount", "seeker_conquest_value",
 )
+# Positions in the ``offsets`` array of the observation kernels (``sd_env.layout.ObservationLayout.kernel_offsets``);
+# module constants, so numba compiles them in.
+_OFFSET = {name: position for position, name in enumerate(KERNEL_OFFSET_NAMES)}
+_OWN_WEALTH, _OWN_STOCKS, _OWN_GREEDY = _OFFSET["own_wealth"], _OFFSET["own_stocks"], _OFFSET["own_greedy"]
+_OWN_TIME, _OWN_HOME, _OWN_LENGTH = _OFFSET["own_time_elapsed"], _OFFSET["own_home_wealth"], _OFFSET["own_length"]
+_RIVAL_ALIVE, _RIVAL_WEALTH, _RIVAL_STOCKS = _OFFSET["rival_alive"], _OFFSET["rival_wealth"], _OFFSET["rival_stocks"]
+_RIVAL_ATTACKED_ME, _RIVAL_ATTACKED_BY_ME = _OFFSET["rival_attacked_me"], _OFFSET["rival_attacked_by_me"]
+_RIVAL_COMMITTED_TO_ME, _RIVAL_MY_COMMITMENT = _OFFSET["rival_committed_to_me"], _OFFSET["rival_my_commitment"]
+_RIVAL_LENGTH = _OFFSET["rival_length"]
+
 #: Order of the integer parameters packed into ``integer_constants`` (alliances as 0/1; surprise state -1: none).
 STEP_INTEGER_CONSTANTS = ("alliances", "surprise_state", "surprise_system", "surprise_year", "max_cycles")
 
@@ -96,7 +107,7 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
                 reneges[b, i, j] = False
         # 1. Guns versus butter: burden level -> share of wealth spent on arms (nothing for the dead).
         for i in range(n):
-            share = actions[b, i, 0] * burden_scale if alive[b, i] else 0.0
+            share = actions[b, i, ACTION_BURDEN] * burden_scale if alive[b, i] else 0.0
             burden[b, i] = share
             spending[b, i] = share * wealth[b, i]
             consumption[b, i] = wealth[b, i] - spending[b, i]
@@ -106,7 +117,7 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
         for j in range(n):
             attacked[j] = False
         for i in range(n):
-            choice = actions[b, i, 2]
+            choice = actions[b, i, ACTION_ATTACK]
             if choice > 0 and alive[b, i]:
                 target = (i + choice) % n
                 if alive[b, target]:
@@ -116,7 +127,8 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
             for i in range(n):
                 for r in range(1, n):
                     j = (i + r) % n
-                    new_commitments[b, i, j] = actions[b, i, 2 + r] == 1 and alive[b, i] and alive[b, j]
+                    new_commitments[b, i, j] = (actions[b, i, ACTION_FIRST_COMMITMENT + r - 1] == 1 and alive[b, i]
+                                                and alive[b, j])
             # Ally a is called to defend j if committed to j, both alive, j attacked, and a not attacking j.
             for a in range(n):
                 for j in range(n):
@@ -180,7 +192,7 @@ def _step_block(start, stop, state, actions, draws, parameters, outputs):  # pra
             # Home wealth suffers the same losses and growth, but spoils and annexations never add to it.
             new_home_wealth[b, i] = home_wealth[b, i] * kept_share * (1.0 + growth_rate)
             surviving = (1.0 - war_attrition) ** float(wars[i])
-            choice = actions[b, i, 1]
+            choice = actions[b, i, ACTION_PROCUREMENT]
             for s in range(k):
                 if choice == k:
                     share = 1.0 / k
@@ -331,15 +343,16 @@ def _apparent_rows(stocks, noise, weapon_visibility, confusion):  # pragma: no c
 @njit(**_JIT)
 def _observe_block(
     start, stop, wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion,
-    max_cycles, observation, home_wealth,
+    max_cycles, observation, home_wealth, offsets,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
     """Writes ``observation[start:stop]``: every state's view of environments ``start`` to ``stop - 1``.
 
     Every entry of those rows is written (zeros for an eliminated state), so
-    ``observation`` need not be initialised.
+    ``observation`` need not be initialised. ``offsets`` says where each
+    field goes (``sd_env.layout``, the one declaration of the layout).
     """
     _, n, k = stocks.shape
-    width = k + 6
+    own_length, width = offsets[_OWN_LENGTH], offsets[_RIVAL_LENGTH]
     seen = np.empty((n, n, k))
     for b in range(start, stop):
         _apparent_row(stocks, noise, b, weapon_visibility, confusion, seen)
@@ -349,40 +362,40 @@ def _observe_block(
             if not alive[b, i]:
                 row[:] = 0.0  # an eliminated state sees nothing
                 continue
-            row[0] = wealth[b, i]
+            row[offsets[_OWN_WEALTH]] = wealth[b, i]
             for s in range(k):
-                row[1 + s] = stocks[b, i, s]
-            row[k + 1] = greedy[b, i]
-            row[k + 2] = elapsed
-            row[k + 3] = home_wealth[b, i]
+                row[offsets[_OWN_STOCKS] + s] = stocks[b, i, s]
+            row[offsets[_OWN_GREEDY]] = greedy[b, i]
+            row[offsets[_OWN_TIME]] = elapsed
+            row[offsets[_OWN_HOME]] = home_wealth[b, i]
             for r in range(1, n):
                 j = (i + r) % n
-                base = k + 4 + (r - 1) * width
-                row[base] = alive[b, j]
-                row[base + 1] = wealth[b, j]
+                base = own_length + (r - 1) * width
+                row[base + offsets[_RIVAL_ALIVE]] = alive[b, j]
+                row[base + offsets[_RIVAL_WEALTH]] = wealth[b, j]
                 for s in range(k):
-                    row[base + 2 + s] = seen[i, j, s]
-                row[base + k + 2] = attacks[b, j, i]  # rival attacked me last year
-                row[base + k + 3] = attacks[b, i, j]  # I attacked rival last year
-                row[base + k + 4] = commitments[b, j, i]  # rival committed to defend me
-                row[base + k + 5] = commitments[b, i, j]  # I am committed to defend rival
+                    row[base + offsets[_RIVAL_STOCKS] + s] = seen[i, j, s]
+                row[base + offsets[_RIVAL_ATTACKED_ME]] = attacks[b, j, i]
+                row[base + offsets[_RIVAL_ATTACKED_BY_ME]] = attacks[b, i, j]
+                row[base + offsets[_RIVAL_COMMITTED_TO_ME]] = commitments[b, j, i]
+                row[base + offsets[_RIVAL_MY_COMMITMENT]] = commitments[b, i, j]
 
 
 def _observe_rows(
     wealth, stocks, alive, greedy, commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles,
-    home_wealth,
+    home_wealth, offsets,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.observe
     """Every state's float32 observation (layout in ``sd_env.spaces.ObservationLayout``); zeros for the dead.
 
     Rivals' stocks are seen as :func:`_apparent_rows` makes them from ``noise``.
     """
     batch, n, k = stocks.shape
-    observation = np.empty((batch, n, (k + 4) + (n - 1) * (k + 6)), dtype=np.float32)
+    observation = np.empty((batch, n, offsets[_OWN_LENGTH] + (n - 1) * offsets[_RIVAL_LENGTH]), dtype=np.float32)
     blocks = _block_count(batch)
     for block in prange(blocks):
         _observe_block(batch * block // blocks, batch * (block + 1) // blocks, wealth, stocks, alive, greedy,
                        commitments, attacks, year, noise, weapon_visibility, confusion, max_cycles, observation,
-                       home_wealth)
+                       home_wealth, offsets)
     return observation
 
 
@@ -402,7 +415,7 @@ def first_out_of_bounds(actions, upper):  # pragma: no cover - compiled; exercis
 def step_observe_into(
     wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth, actions, draws,
     offense_weights, weapon_costs, constants, integer_constants, noise, weapon_visibility, confusion,
-    per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation,
+    per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation, offsets,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe_into
     """One year then the observation of the new state, written into the given outputs (serial loop).
 
@@ -417,7 +430,7 @@ def step_observe_into(
     outputs = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
     _step_block(0, batch, state, actions, draws, parameters, outputs)
     _observe_block(0, batch, per_state[0], new_stocks, flags[0], greedy, pairs[0], pairs[1], next_year, noise,
-                   weapon_visibility, confusion, integer_constants[4], observation, per_state[6])
+                   weapon_visibility, confusion, integer_constants[4], observation, per_state[6], offsets)
 
 
 # Each kernel is compiled twice from its one Python source: serially (the default, best for the

@@ -11,6 +11,7 @@ from pettingzoo import ParallelEnv
 
 from sd_env import core
 from sd_env.infos import agent_infos
+from sd_env.layout import action_table, observation_table
 from sd_env.params import EnvParams, parameter_table_text
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
@@ -40,37 +41,19 @@ class SecurityDilemmaEnv(ParallelEnv):
 
     ## Action Space
 
-    ``MultiDiscrete`` with ``3 + (N - 1 if alliances else 0)`` entries:
+    ``MultiDiscrete`` with ``3 + (N - 1 if alliances else 0)`` entries (declared in ``sd_env.layout``)::
 
-    | index   | meaning                    | values                                                                 |
-    |---------|----------------------------|------------------------------------------------------------------------|
-    | 0       | burden level               | 0 .. burden_levels-1; burden = level / (burden_levels-1) * max_burden  |
-    | 1       | procurement                | 0 .. K-1: all spending on system k; K: spread evenly over all systems  |
-    | 2       | attack                     | 0: none; r = 1 .. N-1: attack rival r                                  |
-    | 2 + r   | commit to defend rival r   | 0 or 1 (only with ``alliances=True``)                                  |
+__ACTION_TABLE__
 
     An action outside this space raises ``ValueError`` naming the agent and the space.
 
     ## Observation Space
 
-    ``Box(float32)`` of length ``(K + 4) + (N - 1) * (K + 6)``:
+    ``Box(float32)`` (declared in ``sd_env.layout``)::
 
-    | index                      | meaning                                              | min | max |
-    |----------------------------|------------------------------------------------------|-----|-----|
-    | 0                          | own wealth (wealth units)                            | 0   | inf |
-    | 1 .. K                     | own stock of each system (exact)                     | 0   | inf |
-    | K + 1                      | own type: 1 greedy, 0 security seeker                | 0   | 1   |
-    | K + 2                      | fraction of the episode elapsed                      | 0   | 1   |
-    | K + 3                      | own home wealth (wealth not taken by conquest)       | 0   | inf |
-    | b = K + 4 + (r-1)(K+6)     | rival r alive                                        | 0   | 1   |
-    | b + 1                      | rival r wealth (public)                              | 0   | inf |
-    | b + 2 .. b + K + 1         | rival r apparent stocks (noisy, type-blurred)        | 0   | inf |
-    | b + K + 2                  | rival r attacked me last year                        | 0   | 1   |
-    | b + K + 3                  | I attacked rival r last year                         | 0   | 1   |
-    | b + K + 4                  | rival r is committed to defend me                    | 0   | 1   |
-    | b + K + 5                  | I am committed to defend rival r                     | 0   | 1   |
+__OBSERVATION_TABLE__
 
-    ``sd_env.spaces.ObservationLayout`` gives these indices by name.
+    ``sd_env.layout.ObservationLayout`` gives these indices by name.
 
     ## Infos
 
@@ -271,7 +254,13 @@ __PARAMETER_TABLE__
         pass
 
 
-# The argument table is generated from the parameter declarations, so it cannot drift from the validator.
-SecurityDilemmaEnv.__doc__ = SecurityDilemmaEnv.__doc__.replace(
-    "__PARAMETER_TABLE__", "\n".join("        " + line for line in parameter_table_text().splitlines())
+def _indented(text: str) -> str:
+    return "\n".join("        " + line if line else "" for line in text.splitlines())
+
+
+# The tables are generated from the declarations (layouts, parameters), so they cannot drift from the code.
+SecurityDilemmaEnv.__doc__ = (
+    SecurityDilemmaEnv.__doc__.replace("__PARAMETER_TABLE__", _indented(parameter_table_text()))
+    .replace("__ACTION_TABLE__", _indented(action_table()))
+    .replace("__OBSERVATION_TABLE__", _indented(observation_table()))
 )

@@ -350,8 +350,10 @@ class EnvParams:
 
     @property
     def action_length(self) -> int:
-        """Entries in one state's MultiDiscrete action (see ``sd_env.spaces``)."""
-        return 3 + (self.n_states - 1 if self.alliances else 0)
+        """Entries in one state's MultiDiscrete action (see ``sd_env.layout.ActionLayout``)."""
+        from sd_env.layout import ActionLayout
+
+        return ActionLayout(self.n_states, self.alliances).length
 
     def replace(self, **changes: Any) -> EnvParams:
         """Return a copy with ``changes`` applied (and validated)."""

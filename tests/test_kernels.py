@@ -62,7 +62,8 @@ def test_threaded_kernels_give_the_serial_results(scenario):
         state, _ = core._unpack_step(serial, state.greedy, state.initial_wealth)
         noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
         view = (state.wealth, state.stocks, state.alive, state.greedy, state.commitments, state.attacks, state.year,
-                noise, derived.weapon_visibility, derived.confusion, params.max_cycles, state.home_wealth)
+                noise, derived.weapon_visibility, derived.confusion, params.max_cycles, state.home_wealth,
+                derived.observation_offsets)
         np.testing.assert_array_equal(kernels.SERIAL.observe(*view), kernels.THREADED.observe(*view))
         np.testing.assert_array_equal(
             kernels.SERIAL.apparent(state.stocks, noise, derived.weapon_visibility, derived.confusion),
@@ -89,7 +90,8 @@ def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
                               state.initial_wealth)
     seen = core._kernels(batch).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                         state.attacks, state.year, noise, derived.weapon_visibility,
-                                        derived.confusion, params.max_cycles, state.home_wealth)
+                                        derived.confusion, params.max_cycles, state.home_wealth,
+                                        derived.observation_offsets)
     for b in sorted({0, batch // 2, batch - 1, *range(0, batch, 61)}):
         row = slice(b, b + 1)
         single = core.CoreState(*(field[row] for field in state))
@@ -103,7 +105,7 @@ def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
             kernels.SERIAL.observe(state.wealth[row], state.stocks[row], state.alive[row], state.greedy[row],
                                    state.commitments[row], state.attacks[row], state.year[row], noise[row],
                                    derived.weapon_visibility, derived.confusion, params.max_cycles,
-                                   state.home_wealth[row]),
+                                   state.home_wealth[row], derived.observation_offsets),
         )
 
 
