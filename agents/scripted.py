@@ -41,7 +41,7 @@ class DovePolicy(Policy):
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = self.empty_actions(observations.shape[0])
-        actions[:, 0] = self.burden_level(self.burden)
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
         return self.keep_commitments(actions, observations)
 
 
@@ -60,8 +60,8 @@ class DefenderPolicy(Policy):
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = self.empty_actions(observations.shape[0])
-        actions[:, 0] = self.burden_level(self.burden)
-        actions[:, 1] = self.most_defensive_system
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        actions[:, self.action_layout.procurement] = self.most_defensive_system
         return self.keep_commitments(actions, observations)
 
 
@@ -110,9 +110,9 @@ class HawkPolicy(Policy):
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = self.empty_actions(observations.shape[0])
-        actions[:, 0] = self.burden_level(self.burden)
-        actions[:, 1] = self.most_offensive_system
-        actions[:, 2] = attack_best_target(self, observations, self.attack_threshold)
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        actions[:, self.action_layout.procurement] = self.most_offensive_system
+        actions[:, self.action_layout.attack] = attack_best_target(self, observations, self.attack_threshold)
         return self.keep_commitments(actions, observations)
 
 
@@ -132,10 +132,10 @@ class ReciprocatorPolicy(Policy):
         own_total = observations[:, layout.own_stocks].sum(axis=1)
         rival_total = layout.rival_stocks(observations).sum(axis=2).max(axis=1)
         needed = np.maximum(rival_total - (1.0 - params.depreciation) * own_total, 0.0)
-        actions[:, 0] = self.burden_level(needed * np.mean(params.weapon_costs) / wealth)
+        actions[:, self.action_layout.burden] = self.burden_level(needed * np.mean(params.weapon_costs) / wealth)
         attacked_me = layout.rival_flag(observations, "attacked_me") > 0.5
         retaliate = attacked_me.any(axis=1)
-        actions[:, 2] = np.where(retaliate, np.argmax(attacked_me, axis=1) + 1, 0)
+        actions[:, self.action_layout.attack] = np.where(retaliate, np.argmax(attacked_me, axis=1) + 1, 0)
         return self.keep_commitments(actions, observations)
 
 
@@ -169,7 +169,7 @@ class RichardsonPolicy(Policy):
         change = self.reaction * rival_total - self.fatigue * own_total + self.grievance
         target = np.maximum(own_total + change, 0.0)
         spending = np.maximum(target - (1.0 - params.depreciation) * own_total, 0.0) * np.mean(params.weapon_costs)
-        actions[:, 0] = self.burden_level(spending / wealth)
+        actions[:, self.action_layout.burden] = self.burden_level(spending / wealth)
         return self.keep_commitments(actions, observations)
 
 
@@ -250,13 +250,13 @@ class DeterrerPolicy(Policy):
         denial_burden = np.maximum(shortfall, 0.0) * cost_per_defense / wealth
         denial_feasible = denial_burden <= params.max_burden
         preempt = ~denial_feasible & (threat.max(axis=1) > self.preemption_threshold)
-        actions[:, 0] = np.where(
+        actions[:, self.action_layout.burden] = np.where(
             denial_feasible,
             self.burden_level(denial_burden),
             np.where(preempt, self.burden_level(self.preemption_burden), 0),
         )
-        actions[:, 1] = np.where(preempt, self.most_offensive_system, system)
-        actions[:, 2] = np.where(preempt, np.argmax(threat, axis=1) + 1, 0)
+        actions[:, self.action_layout.procurement] = np.where(preempt, self.most_offensive_system, system)
+        actions[:, self.action_layout.attack] = np.where(preempt, np.argmax(threat, axis=1) + 1, 0)
         return self.keep_commitments(actions, observations)
 
 
