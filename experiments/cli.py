@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,8 +55,6 @@ def command_dilemma(args: argparse.Namespace) -> int:
     from agents.scripted import make_policy
     from experiments.atomic import write_text_atomic
     from experiments.dilemma import TYPE_KEYS, dilemma_tables
-
-    from pathlib import Path
 
     params = make_params(args.scenario, **parse_assignments(args.set))
     stances = [s.strip() for s in args.stances.split(",") if s.strip()]

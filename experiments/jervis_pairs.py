@@ -47,6 +47,7 @@ from experiments.config import load_config
 from experiments.measures import summarize
 from experiments.rollout import rollout
 from experiments.train import train
+from sd_env.scenarios import make_params
 
 WORLDS = ("jervis-1", "jervis-3", "jervis-2", "jervis-4")
 #: The population of the ``population`` regime and of the evaluation against it: greedy rivals play hawk,
@@ -68,26 +69,26 @@ CONFIG = Path(__file__).parent / "configs" / "quickstart.yaml"
 
 
 def run_one(regime: str, world: str, seed: int, output_dir: Path, episodes: int, timesteps: int) -> list[dict]:
-    """Train (or resume, or reuse a finished) run and evaluate it; one row per evaluation setting."""
+    """Train (or resume, or reuse a finished) run and evaluate its policy; one row per evaluation setting."""
     name = f"{regime}-{world}-seed{seed}"
     overrides = [f"scenario={world}", f"seed={seed}", f"name={name}", f"output_dir={output_dir}",
                  "progress_bar=false", "checkpoint_every=500000", f"total_timesteps={max(timesteps, 1)}",
                  *REGIMES[regime]]
     started = time.perf_counter()
-    if regime == "deterrer":
-        params = load_config(CONFIG, [f"scenario={world}"]).env_params()
-        learned = make_policy("deterrer", params, seed=seed)
+    if regime == "deterrer":  # no training: the scripted reference
+        params = make_params(world)
+        policy = make_policy("deterrer", params, seed=seed)
     else:
         config = load_config(CONFIG, overrides)
         if not (config.run_dir / "metrics.json").is_file():
             train(config, resume=(config.run_dir / "config.yaml").is_file())
         params = config.env_params()
-        learned = SB3Policy.load(config.run_dir / "policy.zip", params)
+        policy = SB3Policy.load(config.run_dir / "policy.zip", params)
     seconds = time.perf_counter() - started
     evaluation_seed = 10_000 + seed  # held out: training used seeds near ``seed``
     settings = {
-        "self-play": [learned] * params.n_states,
-        "vs population": [learned] + [_population(params, seed)] * (params.n_states - 1),
+        "self-play": [policy] * params.n_states,
+        "vs population": [policy] + [_population(params, seed)] * (params.n_states - 1),
     }
     rows = []
     for setting, seats in settings.items():
