@@ -1,16 +1,23 @@
-"""Evaluate a policy: self-play measures and play against scripted baselines."""
+"""Evaluate a policy: self-play measures and play against scripted baselines; the final metrics of a run."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from agents.base import Policy
 from agents.scripted import make_policy
+from experiments.atomic import write_text_atomic
 from experiments.measures import summarize
 from experiments.rollout import rollout
 from sd_env.params import EnvParams
+
+if TYPE_CHECKING:
+    from experiments.config import TrainConfig
 
 #: Columns of the evaluation table, in order.
 COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attacks_per_episode", "eliminations_per_episode"]
@@ -47,3 +54,18 @@ def evaluate_against(
         others = summarize(result, seats=list(range(1, params.n_states)))
         rows[f"vs {name}"] = {**focal, "opponent_welfare": others["welfare"]}
     return pd.DataFrame(rows).T[COLUMNS]
+
+
+def write_final_metrics(
+    config: TrainConfig, params: EnvParams, learned: list[Policy], run_dir: Path, **facts: Any
+) -> dict[str, Any]:
+    """Evaluate the learned policies and write ``metrics.json``: ``facts`` (steps, timings), then the evaluation.
+
+    State_0's policy plays the scripted opponents; the self-play row seats every
+    learned policy in its own seat (or state_0's everywhere when there is one).
+    """
+    table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
+                             seed=config.seed + 1, self_play=learned if len(learned) > 1 else None)
+    metrics = {**facts, "evaluation": table.round(4).to_dict(orient="index")}
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    return metrics

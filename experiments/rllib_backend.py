@@ -18,7 +18,7 @@ import numpy as np
 
 from agents.base import Policy
 from experiments.config import ConfigError, TrainConfig
-from experiments.train import write_final_metrics
+from experiments.evaluate import write_final_metrics
 from sd_env.params import EnvParams
 
 ENV_NAME = "sd_env_security_dilemma"

@@ -31,12 +31,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.base import Policy
 from agents.learned import PoolPolicy, SB3Policy
 from agents.scripted import make_policy
 from experiments.atomic import write_bytes_atomic, write_text_atomic
 from experiments.config import ConfigError, TrainConfig, config_from_dict
-from experiments.evaluate import evaluate_against
+from experiments.evaluate import write_final_metrics
 from sd_env.params import EnvParams
 
 CHECKPOINT_PATTERN = re.compile(r"^ppo_(\d+)_steps\.zip$")
@@ -142,21 +141,6 @@ def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: P
     if checkpoint is not None:
         return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
     return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **_ppo_kwargs(config))
-
-
-def write_final_metrics(
-    config: TrainConfig, params: EnvParams, learned: list[Policy], run_dir: Path, **facts: Any
-) -> dict[str, Any]:
-    """Evaluate the learned policies and write ``metrics.json``: ``facts`` (steps, timings), then the evaluation.
-
-    State_0's policy plays the scripted opponents; the self-play row seats every
-    learned policy in its own seat (or state_0's everywhere when there is one).
-    """
-    table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
-                             seed=config.seed + 1, self_play=learned if len(learned) > 1 else None)
-    metrics = {**facts, "evaluation": table.round(4).to_dict(orient="index")}
-    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
-    return metrics
 
 
 def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence) -> None:
