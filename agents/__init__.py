@@ -1,7 +1,7 @@
 """Policies that play sd-env: one batched interface shared by scripted baselines and learned agents."""
 
-from agents.base import Policy
-from agents.scripted import (
+from sd_env.policy import Policy
+from sd_env.stances import (
     SCRIPTED_POLICIES,
     DefenderPolicy,
     DeterrerPolicy,

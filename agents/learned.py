@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.base import Policy
+from sd_env.policy import Policy
 from sd_env.params import EnvParams
 
 

@@ -222,7 +222,7 @@ class SecurityDilemmaVecEnv(VecEnv):
 
     def _reseed_opponents(self, seed: int) -> None:
         # Imported here: agents.base is light, but keep this module importable on its own.
-        from agents.base import Policy
+        from sd_env.policy import Policy
 
         for k, (policy, _) in enumerate(self._opponent_groups):
             if isinstance(policy, Policy):

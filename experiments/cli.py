@@ -52,7 +52,7 @@ def command_params(args: argparse.Namespace) -> int:
 def command_dilemma(args: argparse.Namespace) -> int:
     import json
 
-    from agents.scripted import make_policy
+    from sd_env.stances import make_policy
     from experiments.atomic import write_text_atomic
     from experiments.dilemma import TYPE_KEYS, dilemma_tables
 

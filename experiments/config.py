@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from agents.scripted import SCRIPTED_POLICIES, is_policy_name, make_policy
+from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 

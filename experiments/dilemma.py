@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from agents.scripted import make_policy
+from sd_env.stances import make_policy
 from experiments.rollout import rollout
 from sd_env.params import EnvParams
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from agents.base import Policy
-from agents.scripted import make_policy
+from sd_env.policy import Policy
+from sd_env.stances import make_policy
 from experiments.atomic import write_text_atomic
 from experiments.measures import summarize
 from experiments.rollout import rollout

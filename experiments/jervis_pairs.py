@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from agents.learned import SB3Policy
-from agents.scripted import make_policy
+from sd_env.stances import make_policy
 from experiments.atomic import write_text_atomic
 from experiments.config import load_config
 from experiments.measures import summarize

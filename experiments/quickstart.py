@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.scripted import make_policy
+from sd_env.stances import make_policy
 from experiments.config import load_config
 from experiments.evaluate import self_play_row
 from experiments.train import train

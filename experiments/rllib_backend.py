@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Policy
+from sd_env.policy import Policy
 from experiments.config import ConfigError, TrainConfig
 from experiments.evaluate import write_final_metrics
 from sd_env.params import EnvParams

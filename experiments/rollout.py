@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.base import Policy
+from sd_env.policy import Policy
 from sd_env import core
 from sd_env.params import EnvParams
 

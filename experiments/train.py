@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from agents.learned import PoolPolicy, SB3Policy
-from agents.scripted import make_policy
+from sd_env.stances import make_policy
 from experiments.atomic import write_bytes_atomic, write_text_atomic
 from experiments.config import ConfigError, TrainConfig, config_from_dict
 from experiments.evaluate import write_final_metrics

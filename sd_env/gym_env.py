@@ -19,20 +19,25 @@ import numpy as np
 
 from sd_env import core
 from sd_env.infos import agent_info
+from sd_env.policy import Policy
 from sd_env.render import render_frame
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_space
+from sd_env.stances import make_policy
 
 #: An opponent maps rival observations (M, observation_length) to actions (M, action_length).
 Opponent = Callable[[np.ndarray], np.ndarray]
 
+#: Opponent names besides the scripted stances of ``sd_env.stances`` ("restraint" is the dove).
 BUILT_IN_OPPONENTS = ("random", "restraint")
 
 
 class SecurityDilemmaGymEnv(gymnasium.Env):
-    """``state_0`` against opponents: ``"random"`` (uniform actions), ``"restraint"`` (no arms, no
-    attacks, commitments kept), a callable, or an object with an ``act`` method such as an
-    ``agents.Policy``. Terminates when ``state_0`` is eliminated, truncates after ``max_cycles``."""
+    """``state_0`` against opponents: a scripted stance by name (``"random"``, ``"restraint"`` or
+    ``"dove"``, ``"hawk"``, ``"deterrer"``, ``"hawk/dove"``, ``"defender:burden=0.3"``... as in
+    ``sd_env.stances.make_policy``), a callable, or an object with an ``act`` method such as an
+    ``agents.Policy``. A named opponent is reseeded from the environment's generator at every reset.
+    Terminates when ``state_0`` is eliminated, truncates after ``max_cycles``."""
 
     metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 2}
 
@@ -49,10 +54,14 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.action_space = action_space(self.params)
         self.observation_space = observation_space(self.params)
+        self._named_opponent: Policy | None = None
         if isinstance(opponent, str):
-            if opponent not in BUILT_IN_OPPONENTS:
-                raise ValueError(f"unknown opponent {opponent!r}; use one of {BUILT_IN_OPPONENTS}, a callable or a Policy")
-            self._opponent: Opponent = self._random if opponent == "random" else self._restraint
+            try:
+                self._named_opponent = make_policy("dove" if opponent == "restraint" else opponent, self.params)
+            except ValueError as error:
+                raise ValueError(f"unknown opponent {opponent!r} ({error}); give a stance name such as "
+                                 f"{', '.join(BUILT_IN_OPPONENTS)} or hawk, a callable or a Policy") from None
+            self._opponent: Opponent = self._named_opponent.act
         elif hasattr(opponent, "act"):
             self._opponent = opponent.act
         elif callable(opponent):
@@ -65,23 +74,10 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
         self._buffers = (core.StepBuffers(self.params, 1), core.StepBuffers(self.params, 1))
         self._next_buffer = 0
 
-    def _random(self, observations: np.ndarray) -> np.ndarray:
-        bounds = core.action_upper_bounds(self.params)
-        return self.np_random.integers(0, bounds, size=(observations.shape[0], len(bounds)), dtype=np.int64)
-
-    def _restraint(self, observations: np.ndarray) -> np.ndarray:
-        from sd_env.spaces import action_layout, observation_layout
-
-        layout = action_layout(self.params)
-        actions = np.zeros((observations.shape[0], layout.length), dtype=np.int64)
-        actions[:, layout.procurement] = self.params.n_systems  # spread evenly
-        if self.params.alliances:  # keep the commitments in force
-            in_force = observation_layout(self.params).rival_flag(observations, "my_commitment") > 0.5
-            actions[:, layout.commitments] = in_force
-        return actions
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        if self._named_opponent is not None:  # its own draws flow from the environment's seed too
+            self._named_opponent.reset(int(self.np_random.integers(2**63)))
         self._state = core.reset(self.params, 1, self.np_random)
         self._observations = core.observe(self.params, self._state, self.np_random)[0]
         return self._observations[0], agent_info(self._state, None, 0)

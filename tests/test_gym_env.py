@@ -44,3 +44,31 @@ def test_gym_step_rejects_actions_outside_the_space():
 def test_unknown_opponent_is_rejected():
     with pytest.raises(ValueError, match="unknown opponent"):
         gymnasium.make("sd_env:SecurityDilemma-v0", opponent="tit-for-tat")
+
+
+def _episode(opponent: str, seed: int, years: int = 30) -> list:
+    env = gymnasium.make("sd_env:SecurityDilemma-v0", scenario="jervis-1", max_cycles=years, opponent=opponent)
+    observation, _ = env.reset(seed=seed)
+    trace = [observation]
+    restraint = np.array([0, env.unwrapped.params.n_systems, 0], dtype=np.int64)
+    for _ in range(years):
+        observation, reward, terminated, truncated, info = env.step(restraint)
+        trace.append((observation, reward, info["attacked_by"]))
+        if terminated or truncated:
+            break
+    return trace
+
+
+@pytest.mark.parametrize("opponent", ["random", "restraint", "hawk", "hawk/dove", "defender:burden=0.3"])
+def test_named_opponents_are_the_scripted_stances_and_follow_the_seed(opponent):
+    first, second, other = _episode(opponent, 3), _episode(opponent, 3), _episode(opponent, 4)
+    assert len(first) == len(second)
+    for a, b in zip(first[1:], second[1:]):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(first[1:], other[1:]))
+    attacks = sum(step[2] for step in first[1:])
+    if opponent in ("restraint", "defender:burden=0.3"):
+        assert attacks == 0  # restrained stances never attack
+    if opponent == "hawk":
+        assert attacks > 0

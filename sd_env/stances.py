@@ -1,0 +1,352 @@
+"""Scripted baseline policies, each a stance from the security-dilemma literature.
+
+They live in ``sd_env`` so that the environment's own adapters (the Gymnasium
+opponents) use them too; ``agents.scripted`` re-exports them.
+
+All are batched (one call acts for many states), ego-centric, and read only
+what the acting state observes. Where a policy estimates war odds it calls
+the model's own contest function, never a copy of it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from sd_env.policy import Policy
+from sd_env.contest import success_probability
+from sd_env.params import EnvParams
+
+
+class RandomPolicy(Policy):
+    """Uniform over the action space: the floor any learner must beat."""
+
+    name = "random"
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        count = observations.shape[0]
+        return self.rng.integers(0, self.action_bounds, size=(count, len(self.action_bounds)), dtype=np.int64)
+
+
+class DovePolicy(Policy):
+    """Restraint: spend (almost) nothing on arms and never attack.
+
+    The spiral model's prescription (Jervis 1976): reassure rivals by not
+    arming. Keeps whatever alliance commitments are in force.
+    """
+
+    name = "dove"
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.0) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        return self.keep_commitments(actions, observations)
+
+
+class DefenderPolicy(Policy):
+    """Purely defensive arming: a moderate burden, all on the most defensive system, never attacks.
+
+    Jervis's (1978) way out of the dilemma where defence can be told apart:
+    security without threatening anyone.
+    """
+
+    name = "defender"
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        actions[:, self.action_layout.procurement] = self.most_defensive_system
+        return self.keep_commitments(actions, observations)
+
+
+def estimated_success(policy: Policy, observations: np.ndarray) -> np.ndarray:
+    """The acting state's estimate of its chance to win an attack on each rival, shape (M, N-1).
+
+    Own offence is known exactly; the rival's defence is read off its
+    apparent (noisy, type-blurred) stocks plus its territory. Dead rivals get 0.
+    """
+    params, layout = policy.params, policy.layout
+    weights = np.asarray(params.weapon_offense_weights)
+    own_offense = observations[:, layout.own_stocks] @ weights
+    rival_defense = (
+        layout.rival_stocks(observations) @ (1.0 - weights)
+        + params.territorial_defense * layout.rival_flag(observations, "wealth")
+    )
+    probability = success_probability(
+        own_offense[:, None], rival_defense, params.offense_defense_balance, params.contest_decisiveness
+    )
+    return probability * (layout.rival_flag(observations, "alive") > 0.5)
+
+
+def attack_best_target(policy: Policy, observations: np.ndarray, threshold: float) -> np.ndarray:
+    """Attack component: the rival with the best estimated odds if those exceed ``threshold``, else 0."""
+    odds = estimated_success(policy, observations)
+    best = np.argmax(odds, axis=1)
+    favourable = odds[np.arange(len(best)), best] > threshold
+    return np.where(favourable, best + 1, 0)
+
+
+class HawkPolicy(Policy):
+    """Arming: a heavy burden, all on the most offensive system, attacking when the odds favour it.
+
+    The deterrence model's worst case and the offensive realist's stance
+    (Mearsheimer 2001): maximise relative power and use it.
+    """
+
+    name = "hawk"
+
+    def __init__(
+        self, params: EnvParams, seed: int | None = None, burden: float = 0.3, attack_threshold: float = 0.5
+    ) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+        self.attack_threshold = attack_threshold
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        actions[:, self.action_layout.procurement] = self.most_offensive_system
+        actions[:, self.action_layout.attack] = attack_best_target(self, observations, self.attack_threshold)
+        return self.keep_commitments(actions, observations)
+
+
+class ReciprocatorPolicy(Policy):
+    """Matches the largest rival's observed buildup, and strikes back at whoever attacked it last year.
+
+    Tit-for-tat in arms (Axelrod 1984; Downs, Rocke & Siverson 1985): arms to
+    the level it sees, spread over all systems, never attacks first.
+    """
+
+    name = "reciprocator"
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        own_total = observations[:, layout.own_stocks].sum(axis=1)
+        rival_total = layout.rival_stocks(observations).sum(axis=2).max(axis=1)
+        needed = np.maximum(rival_total - (1.0 - params.depreciation) * own_total, 0.0)
+        actions[:, self.action_layout.burden] = self.burden_level(needed * np.mean(params.weapon_costs) / wealth)
+        attacked_me = layout.rival_flag(observations, "attacked_me") > 0.5
+        retaliate = attacked_me.any(axis=1)
+        actions[:, self.action_layout.attack] = np.where(retaliate, np.argmax(attacked_me, axis=1) + 1, 0)
+        return self.keep_commitments(actions, observations)
+
+
+class RichardsonPolicy(Policy):
+    """Richardson's (1960) reaction process: change arms by k * rival - a * own + g.
+
+    ``reaction`` k (defence), ``fatigue`` a (economic burden) and
+    ``grievance`` g (arms units a year) are the coefficients of his equations;
+    own and rival levels are total stocks (the rival's as observed). Never attacks.
+    """
+
+    name = "richardson"
+
+    def __init__(
+        self,
+        params: EnvParams,
+        seed: int | None = None,
+        reaction: float = 0.3,
+        fatigue: float = 0.2,
+        grievance: float = 0.05,
+    ) -> None:
+        super().__init__(params, seed)
+        self.reaction, self.fatigue, self.grievance = reaction, fatigue, grievance
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        own_total = observations[:, layout.own_stocks].sum(axis=1)
+        rival_total = layout.rival_stocks(observations).sum(axis=2).max(axis=1)
+        change = self.reaction * rival_total - self.fatigue * own_total + self.grievance
+        target = np.maximum(own_total + change, 0.0)
+        spending = np.maximum(target - (1.0 - params.depreciation) * own_total, 0.0) * np.mean(params.weapon_costs)
+        actions[:, self.action_layout.burden] = self.burden_level(spending / wealth)
+        return self.keep_commitments(actions, observations)
+
+
+def estimated_threat(policy: Policy, observations: np.ndarray) -> np.ndarray:
+    """The acting state's estimate of each rival's chance to win an attack on it, shape (M, N-1).
+
+    The rival's offence is read off its apparent (noisy, type-blurred) stocks
+    with the true offensive weights; own defence (arms defence plus territory)
+    is known exactly. Dead rivals get 0.
+    """
+    params, layout = policy.params, policy.layout
+    weights = np.asarray(params.weapon_offense_weights)
+    own_defense = (
+        observations[:, layout.own_stocks] @ (1.0 - weights)
+        + params.territorial_defense * observations[:, layout.own_wealth]
+    )
+    rival_offense = layout.rival_stocks(observations) @ weights
+    probability = success_probability(
+        rival_offense, own_defense[:, None], params.offense_defense_balance, params.contest_decisiveness
+    )
+    return probability * (layout.rival_flag(observations, "alive") > 0.5)
+
+
+class DeterrerPolicy(Policy):
+    """A security seeker's best response to what it observes: deterrence by denial, else by pre-emption.
+
+    It reads each rival's apparent offence and estimates that rival's chance
+    of beating its defence. Where defence can hold the most threatening rival's
+    chance at ``target_risk`` within the largest burden, it buys the shortfall
+    in its most defensive system (deterrence by denial; Snyder 1961). Where it
+    cannot (offence dominance), defensive arms are futile, and it buys
+    nothing until a rival's threat exceeds ``preemption_threshold``; then it
+    arms offensively (``preemption_burden`` on its most offensive system) and
+    strikes that rival first (Jervis 1978: when offence has the advantage,
+    "the best defence is a good offence"; Van Evera 1999 on windows and
+    pre-emption). It never attacks a rival it does not fear. Because it acts
+    on *apparent* offence, it is the stance whose returns distinguishability
+    and noise change most: a rival's fortifications that cannot be told from
+    armour look like a threat.
+    """
+
+    name = "deterrer"
+
+    def __init__(
+        self,
+        params: EnvParams,
+        seed: int | None = None,
+        target_risk: float = 0.2,
+        preemption_threshold: float = 0.7,
+        preemption_burden: float = 0.5,
+    ) -> None:
+        super().__init__(params, seed)
+        for name, value in (("target_risk", target_risk), ("preemption_threshold", preemption_threshold)):
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+        self.target_risk = target_risk
+        self.preemption_threshold = preemption_threshold
+        self.preemption_burden = preemption_burden
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        layout, params = self.layout, self.params
+        weights = np.asarray(params.weapon_offense_weights)
+        actions = self.empty_actions(observations.shape[0])
+        wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
+        threat = estimated_threat(self, observations)
+        rival_offense = (layout.rival_stocks(observations) @ weights).max(axis=1)
+        # Invert p = 1 / (1 + (D / (theta O))^m) for D at p = target_risk.
+        needed_defense = (
+            params.offense_defense_balance
+            * rival_offense
+            * ((1.0 - self.target_risk) / self.target_risk) ** (1.0 / params.contest_decisiveness)
+        )
+        own_stocks = observations[:, layout.own_stocks]
+        arms_defense_next = (1.0 - params.depreciation) * (own_stocks @ (1.0 - weights))
+        shortfall = needed_defense - params.territorial_defense * wealth - arms_defense_next
+        system = self.most_defensive_system
+        cost_per_defense = params.weapon_costs[system] / max(1.0 - weights[system], 1e-9)
+        denial_burden = np.maximum(shortfall, 0.0) * cost_per_defense / wealth
+        denial_feasible = denial_burden <= params.max_burden
+        preempt = ~denial_feasible & (threat.max(axis=1) > self.preemption_threshold)
+        actions[:, self.action_layout.burden] = np.where(
+            denial_feasible,
+            self.burden_level(denial_burden),
+            np.where(preempt, self.burden_level(self.preemption_burden), 0),
+        )
+        actions[:, self.action_layout.procurement] = np.where(preempt, self.most_offensive_system, system)
+        actions[:, self.action_layout.attack] = np.where(preempt, np.argmax(threat, axis=1) + 1, 0)
+        return self.keep_commitments(actions, observations)
+
+
+class TypeConditionalPolicy(Policy):
+    """Plays one stance as a greedy state and another as a security seeker (it reads its own type).
+
+    Written ``GREEDY/SEEKER`` in stance lists, e.g. ``hawk/dove``: the rival
+    population of the spiral model (Jervis 1976; Kydd 1997), in which some
+    states are aggressors and the rest are not, and nobody can see which.
+    """
+
+    def __init__(self, params: EnvParams, seed: int | None = None, *, greedy: str, seeker: str) -> None:
+        super().__init__(params, seed)
+        self.greedy_policy = make_policy(greedy, params, seed)
+        self.seeker_policy = make_policy(seeker, params, None if seed is None else seed + 1)
+        self.name = f"{greedy}/{seeker}"
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self.greedy_policy.reset(seed)
+        self.seeker_policy.reset(None if seed is None else seed + 1)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        is_greedy = observations[:, self.layout.own_greedy] > 0.5
+        actions = self.empty_actions(observations.shape[0])
+        for mask, policy in ((is_greedy, self.greedy_policy), (~is_greedy, self.seeker_policy)):
+            if mask.any():
+                actions[mask] = policy.act(observations[mask])
+        return actions
+
+
+SCRIPTED_POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls
+    for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy]
+}
+
+
+def parse_stance(spec: str) -> tuple[str, dict[str, float]]:
+    """``NAME`` or ``NAME:KEY=VALUE[:KEY=VALUE...]`` -> (name, options); values are numbers.
+
+    For example ``defender:burden=0.3`` is a defender that spends 30% of its wealth on arms.
+    """
+    name, *assignments = [part.strip() for part in spec.strip().split(":")]
+    options: dict[str, float] = {}
+    for assignment in assignments:
+        key, equals, text = assignment.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not equals or not key.strip() or value is None:
+            raise ValueError(f"stance option {assignment!r} in {spec!r} must be KEY=NUMBER, e.g. defender:burden=0.3")
+        options[key.strip()] = int(value) if text.strip().lstrip("-").isdigit() else value
+    return name, options
+
+
+def is_policy_name(name: str) -> bool:
+    """Whether ``name`` is a scripted stance (with options or not) or a ``GREEDY/SEEKER`` pair of them."""
+    parts = name.split("/")
+    try:
+        return len(parts) in (1, 2) and all(parse_stance(part)[0] in SCRIPTED_POLICIES for part in parts)
+    except ValueError:
+        return False
+
+
+def make_policy(name: str, params: EnvParams, seed: int | None = None, **options) -> Policy:
+    """A scripted policy by name; an unknown name or option raises ``ValueError`` saying what is known.
+
+    ``GREEDY/SEEKER`` (e.g. ``hawk/dove``) names a :class:`TypeConditionalPolicy`;
+    ``NAME:KEY=VALUE`` (e.g. ``defender:burden=0.3``) sets a constructor option.
+    """
+    if "/" in name:
+        greedy, _, seeker = name.partition("/")
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be passed to the type-conditional stance {name!r}")
+        return TypeConditionalPolicy(params, seed, greedy=greedy.strip(), seeker=seeker.strip())
+    base, spec_options = parse_stance(name)
+    if base not in SCRIPTED_POLICIES:
+        raise ValueError(f"unknown policy {base!r}; known policies: {', '.join(SCRIPTED_POLICIES)}, "
+                         "or GREEDY/SEEKER pairs such as hawk/dove")
+    cls = SCRIPTED_POLICIES[base]
+    options = {**spec_options, **options}
+    known = set(inspect.signature(cls.__init__).parameters) - {"self", "params", "seed"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"policy {base!r} has no option {unknown[0]!r}; its options: {', '.join(sorted(known)) or 'none'}")
+    policy = cls(params, seed, **options)
+    if spec_options:
+        policy.name = name.strip()
+    return policy
