@@ -239,7 +239,7 @@ class VecEnvRunner(Runner):
 
 
 def make_sd_vec_env(scenario: str, num_envs: int, seed: int) -> tuple[Any, int, Callable[[], int]]:
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     env = SecurityDilemmaVecEnv(num_envs=num_envs, scenario=scenario, seed=seed)
 
@@ -455,7 +455,7 @@ def measure_ppo_share(
     import torch
     from stable_baselines3 import PPO
 
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
     from experiments.config import load_config
     from experiments.train import _ppo_kwargs
 

@@ -63,7 +63,7 @@ def bench_core(scenario: str, num_envs: int, steps: int, seed: int) -> float:
 
 
 def bench_vec_env(scenario: str, num_envs: int, steps: int, seed: int) -> tuple[float, float]:
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     env = SecurityDilemmaVecEnv(num_envs=num_envs, scenario=scenario, seed=seed)
     bank = action_bank(env.action_space.nvec, env.num_envs, 64, seed + 1)
@@ -78,7 +78,7 @@ def bench_vec_env(scenario: str, num_envs: int, steps: int, seed: int) -> tuple[
 def bench_ppo(scenario: str, num_envs: int, timesteps: int, n_steps: int, seed: int) -> dict[str, float]:
     from stable_baselines3 import PPO
 
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     env = SecurityDilemmaVecEnv(num_envs=num_envs, scenario=scenario)
     totals = {"step_async": 0.0, "step_wait": 0.0, "reset": 0.0}

@@ -157,7 +157,7 @@ def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool,
 
 def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
     """Shared PPO in self-play, or state_0 against a pool of scripted opponents. Returns [model]."""
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     opponents = None
     if config.algorithm == "pool_ppo":
@@ -188,7 +188,7 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     policies. Progress is saved after every (round, state) chunk, so
     ``--resume`` restarts at the first unfinished chunk.
     """
-    from agents.sb3_vec_env import SecurityDilemmaVecEnv
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     n = params.n_states
     chunk = max(config.total_timesteps // (config.rounds * n), 1)
