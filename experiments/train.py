@@ -105,23 +105,21 @@ def _sb3_callbacks():
             return True
 
     class SecurityMeasuresCallback(BaseCallback):
-        """Logs the environment's own measures to TensorBoard: military burden and attacks per year."""
+        """Logs the mean of every per-step measure of the environment (``sd_env.measures``) to TensorBoard
+        as ``security/<name>``, per rollout."""
 
         def _on_rollout_start(self) -> None:
-            self.burden: list[float] = []
-            self.attacks: list[float] = []
+            self.sums: dict[str, list[float]] = {}
 
         def _on_step(self) -> bool:
             measures = getattr(self.training_env, "last_measures", None)
-            if measures is not None:
-                self.burden.append(float(measures["military_burden"].mean()))
-                self.attacks.append(float(measures["attacks"].mean()))
+            for name, values in (measures or {}).items():
+                self.sums.setdefault(name, []).append(float(np.mean(values)))
             return True
 
         def _on_rollout_end(self) -> None:
-            if self.burden:
-                self.logger.record("security/military_burden", float(np.mean(self.burden)))
-                self.logger.record("security/attacks_per_state_year", float(np.mean(self.attacks)))
+            for name, means in self.sums.items():
+                self.logger.record(f"security/{name}", float(np.mean(means)))
 
     return AtomicCheckpointCallback, SecurityMeasuresCallback
 

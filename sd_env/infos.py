@@ -8,15 +8,13 @@ at reset too.
 from __future__ import annotations
 
 from sd_env.core import CoreState, StepOutcome
+from sd_env.measures import STEP_MEASURES
 
-#: The keys of every info dict, with their meaning.
+#: The keys of every info dict, with their meaning: the own type, then every per-step measure
+#: (``sd_env.measures.STEP_MEASURES``, the one declaration; neutral values at reset).
 INFO_KEYS = {
     "greedy": "the state's private type: True greedy, False security seeker (own type only)",
-    "military_burden": "share of wealth spent on arms this year (0 at reset)",
-    "welfare": "log(1 + consumption) this year (0 at reset)",
-    "attacks": "attacks the state launched this year",
-    "victories": "of those, the successful ones",
-    "attacked_by": "number of states that attacked it this year",
+    **{measure.name: f"{measure.description} ({measure.neutral} at reset)" for measure in STEP_MEASURES},
 }
 
 
@@ -25,6 +23,9 @@ def agent_infos(state: CoreState, outcome: StepOutcome | None, environment: int 
 
     Values are plain Python bools, floats and ints (read with one ``tolist``
     per array: this runs every step of the single-environment adapters).
+    The values are those of ``sd_env.measures.STEP_MEASURES``, computed here
+    without NumPy reductions because at a batch of one those cost a quarter
+    of a step; ``tests/test_measures_registry.py`` checks that both agree.
     """
     greedy = state.greedy[environment].tolist()
     if outcome is None:

@@ -27,6 +27,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from sd_env import core
+from sd_env.measures import step_measures
 from sd_env.params import EnvParams
 from sd_env.render import render_frame, render_image
 from sd_env.scenarios import make_params
@@ -84,8 +85,9 @@ class SecurityDilemmaVecEnv(VecEnv):
     observation, so that it restarts cleanly with everyone else.
 
     **Measures.** After every step, ``last_measures`` holds per-row arrays
-    (shape (rows,)) of ``military_burden``, ``welfare``, ``attacks`` (attacks
-    the row's state launched this step) and ``victories``. They are arrays,
+    (shape (rows,)) of every per-step measure of ``sd_env.measures``
+    (``military_burden``, ``welfare``, ``attacks`` the row's state launched
+    this step, ``victories``, ``attacked_by``...). They are arrays,
     not entries of every row's info dict, because building and reading
     thousands of small dicts a step costs more than the step itself.
 
@@ -316,12 +318,7 @@ class SecurityDilemmaVecEnv(VecEnv):
         self._episode_return += rewards
         self._episode_length += was_alive
 
-        self.last_measures = {
-            "military_burden": outcome.burden[:, seats].ravel(),
-            "welfare": outcome.welfare[:, seats].ravel(),
-            "attacks": outcome.attacks.sum(axis=2)[:, seats].ravel(),
-            "victories": outcome.victories.sum(axis=2)[:, seats].ravel(),
-        }
+        self.last_measures = {name: values[:, seats].ravel() for name, values in step_measures(outcome).items()}
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         row_observations = self._rows(observations)  # a new array; rows of reset environments replaced below
         done_rows = np.flatnonzero(dones)

@@ -113,7 +113,17 @@ def test_shared_ppo_run_writes_a_complete_run_directory(tmp_path):
     for checkpoint in checkpoints:
         assert zipfile.is_zipfile(checkpoint)
     assert not list(run.rglob("*.tmp")), "no temporary files left behind"
-    assert list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events
+    # Every per-step measure of the environment is logged, as security/<name>.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from sd_env.measures import STEP_MEASURES
+
+    accumulator = EventAccumulator(str(events[0].parent))
+    accumulator.Reload()
+    logged = {tag for tag in accumulator.Tags()["scalars"] if tag.startswith("security/")}
+    assert logged == {f"security/{measure.name}" for measure in STEP_MEASURES}
     assert (run / "policy.zip").is_file()
     on_disk = json.loads((run / "metrics.json").read_text())
     assert on_disk["timesteps"] == metrics["timesteps"] == [2048]
