@@ -9,7 +9,7 @@ mutual arming leaves everyone worse off than mutual restraint.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -95,23 +95,12 @@ class DilemmaTables:
             }
         return {
             "scenario": self.scenario,
-            "parameters": _json_parameters(self.params),
+            "parameters": asdict(self.params),  # tuples become JSON lists
             "episodes": self.episodes,
             "seed": self.seed,
             "stances": list(self.stances),
             "tables": tables,
         }
-
-
-def _json_parameters(params: EnvParams) -> dict:
-    """Every parameter of ``params`` as JSON values (tuples as lists)."""
-
-    def plain(value):
-        if isinstance(value, tuple):
-            return [plain(v) for v in value]
-        return value
-
-    return {f.name: plain(getattr(params, f.name)) for f in fields(params)}
 
 
 def dilemma_tables(

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.learned import SB3Policy
+from agents.learned import PoolPolicy, SB3Policy
 from sd_env.stances import make_policy
 from experiments.atomic import write_text_atomic
 from experiments.config import load_config
@@ -99,9 +99,7 @@ def run_one(regime: str, world: str, seed: int, output_dir: Path, episodes: int,
     return rows
 
 
-def _population(params, seed: int):
-    from agents.learned import PoolPolicy
-
+def _population(params, seed: int) -> PoolPolicy:
     return PoolPolicy(params, [make_policy(name, params, seed=seed) for name in POPULATION])
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from sd_env.layout import ACTION_FIRST_COMMITMENT
+
 DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
 DEFAULT_WEAPON_OFFENSE_WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0)
 
@@ -351,9 +353,8 @@ class EnvParams:
     @property
     def action_length(self) -> int:
         """Entries in one state's MultiDiscrete action (see ``sd_env.layout.ActionLayout``)."""
-        from sd_env.layout import ActionLayout
-
-        return ActionLayout(self.n_states, self.alliances).length
+        # Plain arithmetic, not an ActionLayout: core.check_actions reads this on every step.
+        return ACTION_FIRST_COMMITMENT + (self.n_states - 1 if self.alliances else 0)
 
     def replace(self, **changes: Any) -> EnvParams:
         """Return a copy with ``changes`` applied (and validated)."""

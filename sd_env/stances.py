@@ -176,6 +176,11 @@ class RichardsonPolicy(Policy):
         return self.keep_commitments(actions, observations)
 
 
+def apparent_rival_offense(policy: Policy, observations: np.ndarray) -> np.ndarray:
+    """Each rival's offence as the acting state reads it off the apparent stocks (true weights), (M, N-1)."""
+    return policy.layout.rival_stocks(observations) @ np.asarray(policy.params.weapon_offense_weights)
+
+
 def estimated_threat(policy: Policy, observations: np.ndarray) -> np.ndarray:
     """The acting state's estimate of each rival's chance to win an attack on it, shape (M, N-1).
 
@@ -189,7 +194,7 @@ def estimated_threat(policy: Policy, observations: np.ndarray) -> np.ndarray:
         observations[:, layout.own_stocks] @ (1.0 - weights)
         + params.territorial_defense * observations[:, layout.own_wealth]
     )
-    rival_offense = layout.rival_stocks(observations) @ weights
+    rival_offense = apparent_rival_offense(policy, observations)
     probability = success_probability(
         rival_offense, own_defense[:, None], params.offense_defense_balance, params.contest_decisiveness
     )
@@ -238,7 +243,7 @@ class DeterrerPolicy(Policy):
         actions = self.empty_actions(observations.shape[0])
         wealth = np.maximum(observations[:, layout.own_wealth], 1e-9)
         threat = estimated_threat(self, observations)
-        rival_offense = (layout.rival_stocks(observations) @ weights).max(axis=1)
+        rival_offense = apparent_rival_offense(self, observations).max(axis=1)
         # Invert p = 1 / (1 + (D / (theta O))^m) for D at p = target_risk.
         needed_defense = (
             params.offense_defense_balance
