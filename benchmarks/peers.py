@@ -445,7 +445,7 @@ def measure_ppo_share(
     """Share of PPO wall time inside the VecEnv (step_async + step_wait + reset), quickstart PPO settings.
 
     The VecEnv and PPO are built exactly as ``sd-env train`` builds them for
-    ``shared_ppo`` (``experiments.train._ppo_kwargs``), with
+    ``shared_ppo`` (``experiments.train.ppo_kwargs``), with
     ``torch.set_num_threads(config.torch_threads)`` (1 in the quickstart). One
     warm-up rollout, then ``repeats`` runs of ``rollouts`` rollouts each
     (``model.learn``, which also resets the VecEnv); the median share is reported.
@@ -457,7 +457,7 @@ def measure_ppo_share(
 
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
     from experiments.config import load_config
-    from experiments.train import _ppo_kwargs
+    from experiments.train import ppo_kwargs
 
     config = load_config(config_path, overrides=overrides)
     torch.set_num_threads(config.torch_threads)
@@ -465,7 +465,7 @@ def measure_ppo_share(
     totals = {"step_async": 0.0, "step_wait": 0.0, "reset": 0.0}
     for name in totals:  # instance attributes shadow the methods that VecEnv.step() and PPO call
         setattr(env, name, timed(getattr(env, name), totals, name))
-    model = PPO("MlpPolicy", env, seed=config.seed, device="cpu", verbose=0, **_ppo_kwargs(config))
+    model = PPO("MlpPolicy", env, seed=config.seed, device="cpu", verbose=0, **ppo_kwargs(config))
     rollout = config.ppo.n_steps * env.num_envs
     model.learn(total_timesteps=rollout)  # warm-up
     runs = []

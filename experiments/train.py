@@ -124,8 +124,12 @@ def _sb3_callbacks():
     return AtomicCheckpointCallback, SecurityMeasuresCallback
 
 
-def _ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
-    """Keyword arguments for SB3's ``PPO``: the config's PPO fields carry SB3's own names."""
+def ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """Keyword arguments for SB3's ``PPO`` from ``config.ppo``, as every SB3 run of ``sd-env train`` builds it.
+
+    The config's PPO fields carry SB3's own names; ``net_arch`` goes into ``policy_kwargs``.
+    ``benchmarks/peers.py`` builds its PPO with these too, so its share of PPO time is the training's.
+    """
     kwargs = asdict(config.ppo)
     net_arch = list(kwargs.pop("net_arch"))
     return {**kwargs, "policy_kwargs": {"net_arch": net_arch}}
@@ -138,7 +142,7 @@ def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: P
     tensorboard = str(run_dir / "tensorboard")
     if checkpoint is not None:
         return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
-    return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **_ppo_kwargs(config))
+    return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **ppo_kwargs(config))
 
 
 def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence) -> None:
