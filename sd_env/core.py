@@ -167,26 +167,22 @@ class _Derived:
         self.confusion = _frozen(confusion_matrix(params))
         self.upper = _frozen(action_upper_bounds(params))
         self.burden_scale = params.max_burden / (params.burden_levels - 1)
-        # The scalar parameters as the step kernel takes them (kernels.STEP_CONSTANTS order).
+        # The scalar parameters as the step kernel reads them: one record, fields by name.
         surprise_state, surprise_system, surprise_amount, surprise_year = (
             (-1, 0, 0.0, 0) if params.surprise_deployment is None else params.surprise_deployment
         )
-        scalars = {
+        derived_values = {
             "burden_scale": self.burden_scale,
-            "contest_decisiveness": params.contest_decisiveness,
             "surprise_amount": surprise_amount,
             "alliances": int(params.alliances),
             "surprise_state": surprise_state,
             "surprise_system": surprise_system,
             "surprise_year": surprise_year,
         }
-        self.step_constants = _frozen(np.array(
-            [float(scalars[name] if name in scalars else getattr(params, name)) for name in kernels.STEP_CONSTANTS]
-        ))
-        self.step_integer_constants = _frozen(np.array(
-            [int(scalars[name] if name in scalars else getattr(params, name)) for name in kernels.STEP_INTEGER_CONSTANTS],
-            dtype=np.int64,
-        ))
+        record = np.zeros(1, dtype=kernels.STEP_PARAMETERS)
+        for name in kernels.STEP_PARAMETERS.names:
+            record[0][name] = derived_values[name] if name in derived_values else getattr(params, name)
+        self.step_parameters = _frozen(record)
         self.observation_length = observation_length(params)
         #: Where the observation kernels write each field (``sd_env.layout``).
         self.observation_offsets = _frozen(ObservationLayout(params.n_states, params.n_systems).kernel_offsets())
@@ -355,8 +351,7 @@ def _step(
     # The only draws of a step: one uniform number per (attacker, victim) pair, used where an attack is made.
     draws = rng.random((batch, n, n))
     packed = _kernels(batch).step(
-        *state, actions, draws, derived.offense_weights, derived.weapon_costs,
-        derived.step_constants, derived.step_integer_constants,
+        *state, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_parameters,
     )
     return _unpack_step(packed, state.greedy, state.initial_wealth)
 
@@ -431,8 +426,8 @@ def step_and_observe_into(
     observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
     kernels.step_observe_into(
         state.wealth, stocks, state.alive, state.greedy, state.commitments, state.initial_wealth, state.year,
-        state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_constants,
-        derived.step_integer_constants, noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
+        state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_parameters,
+        noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
         derived.observation_offsets,
     )
     new_state = CoreState(out.wealth, out.stocks, out.alive, state.greedy, out.commitments, out.attacks,
@@ -445,14 +440,12 @@ def _unpack_step(packed, greedy: np.ndarray, initial_wealth: np.ndarray) -> tupl
 
     ``greedy`` and ``initial_wealth`` are the stepped state's (a step does not change them).
     """
-    per_state, stocks, flags, pairs, probability, year, truncated = packed[:7]
-    wealth, rewards, welfare, burden, spending, consumption, home_wealth = per_state
-    alive, eliminated = flags
-    commitments, attacks, victories, joins, reneges = pairs
+    out = kernels.unpack_step_outputs(packed)
     # Positional, in field order (keywords cost a microsecond per call at batch one).
-    new_state = CoreState(wealth, stocks, alive, greedy, commitments, attacks, initial_wealth, year, home_wealth)
-    outcome = StepOutcome(rewards, welfare, burden, spending, consumption, attacks, victories, probability, joins,
-                          reneges, eliminated, truncated)
+    new_state = CoreState(out.wealth, out.stocks, out.alive, greedy, out.commitments, out.attacks, initial_wealth,
+                          out.year, out.home_wealth)
+    outcome = StepOutcome(out.rewards, out.welfare, out.burden, out.spending, out.consumption, out.attacks,
+                          out.victories, out.probability, out.joins, out.reneges, out.eliminated, out.truncated)
     return new_state, outcome
 
 

@@ -56,7 +56,7 @@ def test_threaded_kernels_give_the_serial_results(scenario):
         actions = random_actions(params, batch, rng)
         draws = rng.random((batch, params.n_states, params.n_states))
         arguments = (*state, actions, draws, derived.offense_weights, derived.weapon_costs,
-                     derived.step_constants, derived.step_integer_constants)
+                     derived.step_parameters)
         serial = kernels.SERIAL.step(*arguments)
         assert_same_arrays(serial, kernels.THREADED.step(*arguments))
         state, _ = core._unpack_step(serial, state.greedy, state.initial_wealth)
@@ -84,8 +84,7 @@ def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
     actions = random_actions(params, batch, rng)
     draws = rng.random((batch, params.n_states, params.n_states))
     noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
-    constants = (derived.offense_weights, derived.weapon_costs, derived.step_constants,
-                 derived.step_integer_constants)
+    constants = (derived.offense_weights, derived.weapon_costs, derived.step_parameters)
     whole = core._unpack_step(core._kernels(batch).step(*state, actions, draws, *constants), state.greedy,
                               state.initial_wealth)
     seen = core._kernels(batch).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
@@ -248,3 +247,58 @@ def test_step_into_refuses_to_overwrite_the_state_it_reads():
                                              rng, out)
     with pytest.raises(ValueError, match="two StepBuffers in turn"):
         core.step_and_observe_into(params, state, random_actions(params, 2, rng), rng, out)
+
+
+def test_the_phases_of_a_year_follow_the_sections_of_the_model_document():
+    """kernels.PHASES names, in order, the section of docs/model.md each phase computes; the block function
+    calls exactly those phases in that order, and the document has those sections in that order."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    document = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    year = document[document.index("## One year"):document.index("## Reset")]
+    headings = re.findall(r"^### (.+)$", year, flags=re.MULTILINE)
+    sections = [section for section, _ in kernels.PHASES]
+    matched = [next(index for index, heading in enumerate(headings) if heading.startswith(section))
+               for section in sections]
+    assert matched == sorted(matched), "phases out of the document's order"
+    assert set(matched) == set(range(len(headings))), "a section of the year has no phase"
+    source = inspect.getsource(kernels._step_block)
+    called = re.findall(r"^    (_\w+)\(start, stop", source, flags=re.MULTILINE)
+    assert called == ["_start_year"] + [name for _, name in kernels.PHASES]
+
+
+def test_the_named_step_outputs_are_the_declared_rows_of_the_packed_arrays():
+    """The compiled views and the Python unpacking both follow STEP_OUTPUT_PACKING, field by field."""
+    packed = kernels.step_outputs(3, 4, 2)
+    compiled = kernels._step_output_views(*packed)
+    unpacked = kernels.unpack_step_outputs(packed)
+    assert compiled._fields == unpacked._fields == kernels.StepOutputs._fields
+    for (array_name, rows), array in zip(kernels.STEP_OUTPUT_PACKING, packed):
+        for position, name in enumerate(rows or (array_name,)):
+            expected = array if rows is None else array[position]
+            for views in (compiled, unpacked):
+                view = getattr(views, name)
+                assert view.shape == expected.shape and view.dtype == expected.dtype, name
+                assert view.__array_interface__["data"][0] == expected.__array_interface__["data"][0], name
+
+
+@pytest.mark.parametrize("scenario", ["bilateral", "missile-crisis", "pre-1914"])
+def test_the_step_parameter_record_holds_the_parameters_by_name(scenario):
+    """Every field of the kernel's parameter record is the parameter of that name, or derived as documented."""
+    params = make_params(scenario)
+    record = core._derived(params).step_parameters[0]
+    assert set(kernels.STEP_PARAMETERS.names) == set(kernels.STEP_CONSTANTS) | set(kernels.STEP_INTEGER_CONSTANTS)
+    derived = {"burden_scale", "surprise_amount", "surprise_state", "surprise_system", "surprise_year", "alliances"}
+    for name in kernels.STEP_PARAMETERS.names:
+        if name not in derived:
+            assert record[name] == getattr(params, name), name
+    assert record["burden_scale"] == params.max_burden / (params.burden_levels - 1)
+    assert record["alliances"] == int(params.alliances)
+    surprise = params.surprise_deployment
+    if surprise is None:
+        assert record["surprise_state"] == -1
+    else:
+        assert (record["surprise_state"], record["surprise_system"], record["surprise_amount"],
+                record["surprise_year"]) == tuple(surprise)
