@@ -111,6 +111,27 @@ def command_quickstart(args: argparse.Namespace) -> int:
     return run_quickstart(args)
 
 
+def command_history(args: argparse.Namespace) -> int:
+    import json
+
+    from experiments.arms_races import history_text, parse_years, run_history
+    from experiments.atomic import write_text_atomic
+
+    if args.json and Path(args.json).is_dir():
+        raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. history.json")
+    list_years = None if args.list_years is None else parse_years(args.list_years, "--list-years")
+    report = run_history(
+        args.nmc, args.rivalries, races_path=args.races, wars_path=args.wars, growth=args.growth, years=args.years,
+        tolerance=args.tolerance, rule=args.rule, list_years=list_years, war_years=args.war_years,
+        richardson=args.richardson,
+    )
+    print(history_text(report, show=args.show))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
@@ -160,6 +181,37 @@ def build_parser() -> argparse.ArgumentParser:
     quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override an environment parameter")
     quickstart.set_defaults(handler=command_quickstart)
+
+    history = commands.add_parser(
+        "history", help="find mutual military buildups in historical rivalries (COW data) and score them"
+    )
+    history.add_argument("--nmc", required=True, metavar="FILE",
+                         help="COW National Material Capabilities CSV (NMC-70-abridged.csv, correlatesofwar.org)")
+    history.add_argument("--rivalries", required=True, metavar="FILE",
+                         help="strategic rivalries CSV: ccode1,ccode2,styear,endyear (Thompson & Dreyer 2012)")
+    history.add_argument("--races", metavar="FILE",
+                         help="arms races to score against: race_id,ccode1,ccode2,styear,endyear (GRH 2005)")
+    history.add_argument("--wars", metavar="FILE",
+                         help="COW inter-state war dyad-years CSV: war onsets after buildups vs other rivalry-years")
+    history.add_argument("--growth", type=float, default=0.08,
+                         help="yearly growth that counts as arming, relative (default: %(default)s = 8%%)")
+    history.add_argument("--years", type=int, default=3, help="consecutive years of mutual arming (default: %(default)s)")
+    history.add_argument("--rule", choices=("either", "same"), default="either",
+                         help="either: a side arms when its milex or its milper grows (default); same: both sides "
+                              "in the same series")
+    history.add_argument("--tolerance", type=int, default=2,
+                         help="years by which a listed race's dates are widened on each side (default: %(default)s)")
+    history.add_argument("--list-years", metavar="FIRST-LAST",
+                         help="years the race list covers; buildups outside them do not count in precision "
+                              "(GRH 2005: 1816-1993)")
+    history.add_argument("--war-years", type=int, default=5,
+                         help="years after a buildup in which a war onset counts (default: %(default)s)")
+    history.add_argument("--richardson", action="extend", nargs="+", default=[], metavar="SPEC",
+                         help="Richardson fits of two blocs, BLOC:BLOC@FIRST-LAST[/milper] with COW codes joined "
+                              "by +, e.g. 220+365:255+300@1909-1913")
+    history.add_argument("--show", type=int, default=10, help="unlisted buildups to print (default: %(default)s)")
+    history.add_argument("--json", metavar="OUT", help="also write the whole report to this JSON file")
+    history.set_defaults(handler=command_history)
     return parser
 
 
