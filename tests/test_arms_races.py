@@ -1,0 +1,430 @@
+"""Arms-race measures on yearly series (experiments.arms_races) and ``sd-env history``.
+
+Known answers on constructed series first; the check against the historical
+record (COW data in ../shared/data, never shipped with the project) last,
+skipped where the data are absent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import arms_races as ar
+from experiments.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def grown(rates: list[float], start: float = 100.0) -> np.ndarray:
+    """Levels that start at ``start`` and grow by each rate in turn."""
+    return start * np.cumprod([1.0, *[1.0 + rate for rate in rates]])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# mutual_buildups: the GRH coding on two series
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_three_years_of_eight_percent_is_a_buildup_and_two_is_not():
+    three = grown([0.08, 0.08, 0.08])
+    assert ar.mutual_buildups(three, three) == [(1, 3)]
+    two = grown([0.0, 0.08, 0.08, 0.0])
+    assert ar.mutual_buildups(two, two) == []
+    assert ar.mutual_buildups(two, two, years=2) == [(2, 3)]
+
+
+def test_seven_point_nine_percent_is_not_arming():
+    slow = grown([0.079] * 5)
+    assert ar.mutual_buildups(slow, slow) == []
+    assert ar.mutual_buildups(slow, slow, growth=0.079) == [(1, 5)]
+
+
+def test_a_one_sided_buildup_is_not_mutual():
+    assert ar.mutual_buildups(grown([0.2] * 5), grown([0.0] * 5)) == []
+    # Both must grow in the same years: alternating years are no mutual run.
+    x, y = grown([0.1, 0.0, 0.1, 0.0, 0.1, 0.0]), grown([0.0, 0.1, 0.0, 0.1, 0.0, 0.1])
+    assert ar.mutual_buildups(x, y, years=1) == []
+
+
+def test_runs_are_maximal_and_each_is_reported():
+    x = grown([0.1, 0.1, 0.1, 0.1, 0.0, 0.1, 0.1, 0.1, 0.0])
+    assert ar.mutual_buildups(x, x) == [(1, 4), (6, 8)]
+
+
+def test_nan_breaks_a_run():
+    x = grown([0.1] * 6)
+    x[3] = np.nan  # growth into year 3 and out of it is unknown
+    assert ar.mutual_buildups(x, grown([0.1] * 6)) == []
+    assert ar.mutual_buildups(x, grown([0.1] * 6), years=2) == [(1, 2), (5, 6)]
+
+
+@pytest.mark.parametrize("bad_level", [0.0, -5.0])
+def test_a_zero_or_negative_level_leaves_growth_undefined_and_breaks_a_run(bad_level):
+    x = grown([0.1] * 6)
+    x[3] = bad_level
+    assert np.isnan(ar.growth_rates(x)[[3, 4]]).all()
+    assert ar.mutual_buildups(x, grown([0.1] * 6)) == []
+
+
+def test_growth_rates_of_known_levels():
+    rates = ar.growth_rates([100.0, 110.0, 99.0, np.nan, 50.0])
+    assert np.isnan(rates[0]) and np.isnan(rates[3]) and np.isnan(rates[4])
+    assert rates[1] == pytest.approx(0.1) and rates[2] == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize("x, y, kwargs, message", [
+    ([1.0, 2.0, 3.0], [1.0, 2.0], {}, "same length"),
+    ([[1.0, 2.0]], [[1.0, 2.0]], {}, "1-D"),
+    ([1.0, 2.0], [1.0, 2.0], {"growth": -1.0}, "growth must be"),
+    ([1.0, 2.0], [1.0, 2.0], {"growth": float("nan")}, "growth must be"),
+    ([1.0, 2.0], [1.0, 2.0], {"years": 0}, "years must be"),
+    ([1.0, 2.0], [1.0, 2.0], {"years": 2.5}, "years must be"),
+])
+def test_mutual_buildups_rejects_bad_input_in_one_line(x, y, kwargs, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        ar.mutual_buildups(x, y, **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Richardson's model
+# ---------------------------------------------------------------------------------------------------------------
+
+def simulate_richardson(k, a, g, l, b, h, years=400, noise=1.0, seed=0):  # noqa: E741
+    rng = np.random.default_rng(seed)
+    x, y = np.empty(years), np.empty(years)
+    x[0], y[0] = 10.0, 30.0
+    for t in range(years - 1):
+        x[t + 1] = x[t] + k * y[t] - a * x[t] + g + noise * rng.normal()
+        y[t + 1] = y[t] + l * x[t] - b * y[t] + h + noise * rng.normal()
+    return x, y
+
+
+def test_richardson_fit_recovers_a_constructed_system():
+    truth = {"k": 0.2, "a": 0.4, "g": 5.0, "l": 0.3, "b": 0.5, "h": 3.0}
+    x, y = simulate_richardson(**truth)
+    fit = ar.richardson_fit(x, y)
+    assert fit.n_years == len(x) - 1
+    for name, value in truth.items():
+        estimate, error = getattr(fit, name), getattr(fit, f"{name}_se")
+        assert 0 < error < 0.5 * abs(value)
+        assert abs(estimate - value) < 4 * error, (name, estimate, value, error)
+    assert fit.stable  # a*b = 0.2 > k*l = 0.06
+    x_star, y_star = fit.equilibrium
+    assert x_star == pytest.approx((0.5 * 5 + 0.2 * 3) / 0.14, rel=0.1)
+    record = fit.to_dict()
+    assert record["stable"] is True and set(truth) <= set(record)
+
+
+def test_richardson_stability_is_a_b_against_k_l():
+    values = dict(g=0.0, h=0.0, k_se=0.0, a_se=0.0, g_se=0.0, l_se=0.0, b_se=0.0, h_se=0.0, n_years=10)
+    assert not ar.RichardsonFit(k=0.9, a=0.1, l=0.9, b=0.1, **values).stable
+    assert ar.RichardsonFit(k=0.1, a=0.9, l=0.1, b=0.9, **values).stable
+
+
+def test_richardson_fit_drops_years_with_nan_and_needs_four_changes():
+    x, y = simulate_richardson(0.2, 0.4, 5.0, 0.3, 0.5, 3.0, years=30)
+    x[10] = np.nan
+    assert ar.richardson_fit(x, y).n_years == 29 - 2
+    with pytest.raises(ValueError, match="at least 4 yearly changes"):
+        ar.richardson_fit(x[:4], y[:4])
+    with pytest.raises(ValueError, match="same length"):
+        ar.richardson_fit(x, y[:-1])
+
+
+def test_richardson_combined_fit_recovers_rate_and_zero_point():
+    rate, zero_point = 0.73, 194.0
+    levels = [250.0]
+    for _ in range(6):  # s[t+1] - s[t] = rate * ((s[t] + s[t+1]) / 2 - zero_point), solved for s[t+1]
+        levels.append((levels[-1] * (1 + rate / 2) - rate * zero_point) / (1 - rate / 2))
+    fit = ar.richardson_combined_fit(levels)
+    assert fit.rate == pytest.approx(rate) and fit.zero_point == pytest.approx(zero_point)
+    assert fit.r_squared == pytest.approx(1.0) and fit.n_years == 6
+    noisy = np.array(levels) + np.random.default_rng(1).normal(0, 0.5, len(levels))
+    assert ar.richardson_combined_fit(noisy).zero_point == pytest.approx(zero_point, rel=0.05)
+    with pytest.raises(ValueError, match="at least 3 yearly changes"):
+        ar.richardson_combined_fit(levels[:3])
+
+
+def test_reaction_test_sees_reaction_and_refuses_what_it_cannot_fit():
+    x, y = simulate_richardson(0.2, 0.4, 5.0, 0.3, 0.5, 3.0, years=60)
+    assert ar.reaction_test(x, y) is True
+    x, y = simulate_richardson(-0.2, 0.4, 50.0, -0.3, 0.5, 30.0, years=60)
+    assert ar.reaction_test(x, y) is False
+    assert ar.reaction_test([1.0, 2.0, np.nan, 4.0], [1.0, 2.0, 3.0, 4.0]) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Synthetic COW files: loaders, the coding of rivalry dyads, scoring, the command
+# ---------------------------------------------------------------------------------------------------------------
+
+YEARS = np.arange(1900, 1931)
+
+
+def flat_with_growth(growth_years: dict[int, float], start: float = 100.0) -> np.ndarray:
+    """A level that stays flat except in ``growth_years`` (year: rate)."""
+    return start * np.cumprod([1.0 + growth_years.get(int(year), 0.0) for year in YEARS])
+
+
+@pytest.fixture
+def cow_files(tmp_path: Path) -> dict[str, Path]:
+    """NMC, rivalries, races and wars for three states (2 AAA, 20 BBB, 40 CCC), 1900-1930.
+
+    AAA and BBB: a milex buildup 1905-1907; milex growth 1912-1913 and 1915-1916 broken by the change of
+    currency in 1914, bridged by milper growth in 1914 (a buildup only under the "either" rule); CCC arms
+    1920-1925 alone.
+    """
+    levels = {
+        (2, "milex"): flat_with_growth({1905: 0.1, 1906: 0.1, 1907: 0.1, 1912: 0.1, 1913: 0.1, 1915: 0.1, 1916: 0.1,
+                                        1914: 5.0}),
+        (20, "milex"): flat_with_growth({1905: 0.2, 1906: 0.2, 1907: 0.2, 1912: 0.1, 1913: 0.1, 1915: 0.1, 1916: 0.1,
+                                         1914: -0.5}),
+        (2, "milper"): flat_with_growth({1914: 0.5}),
+        (20, "milper"): flat_with_growth({1914: 0.3}),
+        (40, "milex"): flat_with_growth({year: 0.1 for year in range(1920, 1926)}),
+        (40, "milper"): flat_with_growth({}),
+    }
+    rows = [{"stateabb": abb, "ccode": code, "year": int(year), "milex": round(levels[(code, "milex")][i]),
+             "milper": round(levels[(code, "milper")][i]), "irst": -9, "pec": -9, "tpop": 1.0, "upop": 1.0,
+             "cinc": 0.1, "version": 7}
+            for code, abb in ((2, "AAA"), (20, "BBB"), (40, "CCC")) for i, year in enumerate(YEARS)]
+    nmc = pd.DataFrame(rows)
+    nmc.loc[(nmc.ccode == 40) & (nmc.year == 1900), "milex"] = -9
+    paths = {name: tmp_path / f"{name}.csv" for name in ("nmc", "rivalries", "races", "wars")}
+    nmc.to_csv(paths["nmc"], index=False)
+    pd.DataFrame([
+        {"rivalryno": 1, "rivalryname": "AAA-BBB", "ccode1": 20, "ccode2": 2, "styear": 1906, "endyear": 1930},
+        {"rivalryno": 2, "rivalryname": "AAA-CCC", "ccode1": 2, "ccode2": 40, "styear": 1900, "endyear": 1930},
+        {"rivalryno": 3, "rivalryname": "Venice-AAA", "ccode1": 2, "ccode2": 324, "styear": 1500, "endyear": 1700},
+    ]).to_csv(paths["rivalries"], index=False)
+    pd.DataFrame([
+        {"race_id": 1, "ccode1": 2, "ccode2": 20, "styear": 1903, "endyear": 1904},
+        {"race_id": 3, "ccode1": 2, "ccode2": 40, "styear": 1921, "endyear": 1923},
+    ]).to_csv(paths["races"], index=False)
+    pd.DataFrame([
+        {"warnum": 1, "ccode1": 2, "ccode2": 20, "year": 1910, "cowinteronset": 1},
+        {"warnum": 1, "ccode1": 20, "ccode2": 2, "year": 1910, "cowinteronset": 1},
+        {"warnum": 1, "ccode1": 2, "ccode2": 20, "year": 1911, "cowinteronset": 0},
+        {"warnum": 2, "ccode1": 2, "ccode2": 40, "year": 1928, "cowinteronset": -9},
+    ]).to_csv(paths["wars"], index=False)
+    return paths
+
+
+def test_loaders_read_the_standard_formats(cow_files):
+    nmc = ar.load_nmc(cow_files["nmc"])
+    assert list(nmc.columns) == ["ccode", "year", "milex", "milper", "stateabb"]
+    assert np.isnan(nmc.loc[(nmc.ccode == 40) & (nmc.year == 1900), "milex"]).all()  # -9 is missing
+    rivalries = ar.load_rivalries(cow_files["rivalries"], nmc)  # Venice (324) predates the NMC years: kept
+    assert (rivalries.ccode1 < rivalries.ccode2).all() and len(rivalries) == 3
+    races = ar.load_races(cow_files["races"], nmc)
+    assert races.race_id.tolist() == [1, 3]
+    wars = ar.load_wars(cow_files["wars"], nmc)
+    assert wars.to_dict("records") == [{"ccode1": 2, "ccode2": 20, "year": 1910}]  # one onset, unordered, -9 dropped
+
+
+def test_rivalries_recode_north_yemen_to_cow(tmp_path):
+    path = tmp_path / "rivalries.csv"
+    pd.DataFrame([
+        {"ccode1": 679, "ccode2": 680, "styear": 1967, "endyear": 1990},
+        {"ccode1": 670, "ccode2": 679, "styear": 1990, "endyear": 2000},
+    ]).to_csv(path, index=False)
+    rivalries = ar.load_rivalries(path)
+    assert rivalries[["ccode1", "ccode2"]].values.tolist() == [[678, 680], [670, 679]]
+
+
+def one_line_error(call) -> str:
+    with pytest.raises(ValueError) as caught:
+        call()
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_loaders_say_what_is_wrong_in_one_line(cow_files, tmp_path):
+    nmc = ar.load_nmc(cow_files["nmc"])
+    message = one_line_error(lambda: ar.load_nmc(tmp_path / "absent.csv"))
+    assert "absent.csv" in message and "no such file" in message and "NMC" in message
+    message = one_line_error(lambda: ar.load_rivalries(tmp_path))
+    assert "folder" in message
+    pd.DataFrame({"ccode1": [2], "ccode2": [20], "styear": [1900]}).to_csv(tmp_path / "short.csv", index=False)
+    message = one_line_error(lambda: ar.load_rivalries(tmp_path / "short.csv"))
+    assert "short.csv" in message and "missing column endyear" in message
+    pd.DataFrame({"ccode1": [2], "ccode2": ["France"], "styear": [1900], "endyear": [1901]}).to_csv(
+        tmp_path / "names.csv", index=False)
+    message = one_line_error(lambda: ar.load_races(tmp_path / "names.csv"))
+    assert "names.csv" in message and "ccode2" in message and "'France'" in message
+    (tmp_path / "binary.csv").write_bytes(b"\x00\xff\xfe\x00garbage\x00")
+    assert "binary.csv" in one_line_error(lambda: ar.load_nmc(tmp_path / "binary.csv"))
+    (tmp_path / "empty.csv").write_text("")
+    assert "not a CSV table" in one_line_error(lambda: ar.load_wars(tmp_path / "empty.csv"))
+    pd.DataFrame({"ccode1": [2], "ccode2": [999], "styear": [1900], "endyear": [1901]}).to_csv(
+        tmp_path / "unknown.csv", index=False)
+    message = one_line_error(lambda: ar.load_races(tmp_path / "unknown.csv", nmc))
+    assert "unknown.csv" in message and "999" in message and "no state in the NMC data" in message
+    pd.DataFrame({"ccode1": [2], "ccode2": [20], "styear": [1910], "endyear": [1901]}).to_csv(
+        tmp_path / "backwards.csv", index=False)
+    assert "styear must be <= endyear" in one_line_error(lambda: ar.load_rivalries(tmp_path / "backwards.csv"))
+
+
+def test_code_rivalry_buildups_either_and_same_series(cow_files):
+    nmc = ar.load_nmc(cow_files["nmc"])
+    rivalries = ar.load_rivalries(cow_files["rivalries"], nmc)
+    either = ar.code_rivalry_buildups(nmc, rivalries)
+    # AAA-BBB: 1905-1907 in milex (kept: it overlaps the rivalry from 1906 on); 1912-1916 only with milper's 1914;
+    # the milex jump into 1914 (pounds to dollars) is no growth. CCC arms alone.
+    assert [(b.ccode1, b.ccode2, b.first, b.last, b.series) for b in either] == [
+        (2, 20, 1905, 1907, "milex"), (2, 20, 1912, 1916, "mixed")]
+    assert either[0].rivalries == ("AAA-BBB",) and either[0].interdependent in (True, False, None)
+    same = ar.code_rivalry_buildups(nmc, rivalries, rule="same")
+    assert [(b.first, b.last) for b in same] == [(1905, 1907)]
+    assert ar.code_rivalry_buildups(nmc, rivalries, series=("milper",)) == []
+    assert [(b.first, b.last) for b in ar.code_rivalry_buildups(nmc, rivalries, years=4)] == [(1912, 1916)]
+    with pytest.raises(ValueError, match="rule must be"):
+        ar.code_rivalry_buildups(nmc, rivalries, rule="any")
+    late = rivalries.assign(styear=lambda frame: frame.styear.where(frame.rivalryname != "AAA-BBB", 1908))
+    assert [(b.first, b.last) for b in ar.code_rivalry_buildups(nmc, late)] == [(1912, 1916)]
+
+
+def buildup(first: int, last: int, ccode1: int = 2, ccode2: int = 20, interdependent: bool = True) -> ar.Buildup:
+    return ar.Buildup(ccode1, ccode2, first, last, ("AAA-BBB",), "milex", interdependent, "milex")
+
+
+def test_score_races_recall_precision_and_tolerance():
+    races = pd.DataFrame({"race_id": [1, 2, 3], "ccode1": [2, 2, 2], "ccode2": [20, 20, 40],
+                          "styear": [1910, 1950, 1920], "endyear": [1912, 1952, 1922]})
+    found = [buildup(1914, 1916), buildup(1930, 1933), buildup(1960, 1962), buildup(1921, 1923, 2, 40)]
+    score = ar.score_races(found, races, tolerance=2)
+    assert (score.races_listed, score.races_found) == (3, 2)
+    assert score.recall == pytest.approx(2 / 3)
+    assert (score.buildups_detected, score.buildups_matched) == (4, 2) and score.precision == pytest.approx(0.5)
+    assert [record["found"] for record in score.races] == [True, False, True]
+    assert score.races[0]["detected"] == [[1914, 1916, "milex"]]
+    assert [(b["first"], b["last"]) for b in score.unlisted_buildups] == [(1930, 1933), (1960, 1962)]
+    strict = ar.score_races(found, races, tolerance=1)
+    assert strict.races_found == 1 and strict.precision == pytest.approx(0.25)
+    covered = ar.score_races(found, races, tolerance=2, list_years=(1900, 1955))
+    assert covered.buildups_detected == 3 and covered.buildups_outside_list_years == 1
+    rivalries = pd.DataFrame({"ccode1": [2], "ccode2": [20]})
+    assert ar.score_races(found, races, 2, rivalries).races_without_rivalry == [3]
+    with pytest.raises(ValueError, match="tolerance"):
+        ar.score_races(found, races, tolerance=-1)
+    assert json.loads(json.dumps(ar.score_races([], races).to_dict()))["precision"] is None
+
+
+def test_war_onsets_after_buildups_against_other_rivalry_years():
+    rivalries = pd.DataFrame({"ccode1": [2], "ccode2": [20], "styear": [1900], "endyear": [1919]})
+    wars = pd.DataFrame({"ccode1": [2], "ccode2": [20], "year": [1910]})
+    result = ar.war_onsets_after_buildups([buildup(1903, 1905), buildup(1912, 1914)], rivalries, wars,
+                                          (1900, 2000), within=5)
+    assert (result.buildups, result.buildups_with_war) == (2, 1)  # 1903-1905 + 5 years reaches 1910
+    assert result.rivalry_years == 20 - 6
+    assert result.years_with_war == 5  # 1906-1910 see the 1910 onset within 5 years; 1905 is a buildup year
+    assert result.share_after_buildups == pytest.approx(0.5)
+
+
+def test_bloc_spec_syntax_and_the_currency_change():
+    spec = ar.parse_bloc_spec("220+365:255+300@1909-1913")
+    assert (spec.bloc1, spec.bloc2, spec.first, spec.last, spec.series) == ((220, 365), (255, 300), 1909, 1913, "milex")
+    assert str(spec) == "220+365:255+300@1909-1913"
+    assert ar.parse_bloc_spec(" 2 : 365 @ 1950-1960 / milper ").series == "milper"
+    assert "expected BLOC:BLOC@FIRST-LAST" in one_line_error(lambda: ar.parse_bloc_spec("220,365 vs 255"))
+    assert "in both blocs" in one_line_error(lambda: ar.parse_bloc_spec("220+255:255@1909-1913"))
+    assert "before the last" in one_line_error(lambda: ar.parse_bloc_spec("220:255@1913-1909"))
+    message = one_line_error(lambda: ar.parse_bloc_spec("220:255@1910-1916"))
+    assert "pounds" in message and "dollars" in message
+    assert ar.parse_bloc_spec("220:255@1910-1916/milper").series == "milper"
+
+
+def test_fit_blocs_sums_members_and_names_unknown_states(cow_files):
+    nmc = ar.load_nmc(cow_files["nmc"])
+    fit = ar.fit_blocs(nmc, "2+40:20@1901-1911")
+    expected = (ar.state_series(nmc, 2, np.arange(1901, 1912), "milex")
+                + ar.state_series(nmc, 40, np.arange(1901, 1912), "milex"))
+    assert np.allclose(fit.bloc1_levels, expected)
+    assert json.loads(json.dumps(fit.to_dict()))["combined"]["n_years"] == 10
+    assert "state 77 is not in the NMC data" in one_line_error(lambda: ar.fit_blocs(nmc, "2+77:20@1901-1911"))
+
+
+def test_history_command_prints_and_writes_the_json_contract(cow_files, tmp_path, capsys):
+    out = tmp_path / "reports" / "history.json"
+    argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]),
+            "--races", str(cow_files["races"]), "--wars", str(cow_files["wars"]), "--json", str(out),
+            "--richardson", "2+40:20@1901-1911", "--richardson", "20:2+40@1915-1930"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "recall" in printed and "precision" in printed and "Richardson fit 2+40:20@1901-1911" in printed
+    report = json.loads(out.read_text())
+    for key in ("races_listed", "races_found", "recall", "precision", "races", "unlisted_buildups", "filtered",
+                "parameters", "buildups", "wars", "richardson"):
+        assert key in report
+    assert (report["races_listed"], report["races_found"]) == (2, 1)  # 1903-1904 widened by 2 meets 1905-1907
+    assert report["parameters"]["growth"] == 0.08 and report["parameters"]["tolerance"] == 2
+    assert set(report["filtered"]) >= {"races_found", "recall", "precision", "races", "unlisted_buildups"}
+    assert [fit["spec"] for fit in report["richardson"]] == ["2+40:20@1901-1911", "20:2+40@1915-1930"]
+    assert report["wars"]["plain"]["buildups"] == 2
+
+
+def test_history_command_without_races_reports_buildups_only(cow_files, tmp_path, capsys):
+    out = tmp_path / "history.json"
+    assert main(["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]),
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["races_listed"] is None and report["recall"] is None and report["buildups_detected"] == 2
+    assert "buildups: 2 dyad-episodes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--richardson", "220:255@1909-1916"], "pounds"),
+    (["--richardson", "nonsense"], "expected BLOC:BLOC@FIRST-LAST"),
+    (["--growth", "-2"], "growth must be"),
+    (["--tolerance", "-1"], "--tolerance"),
+    (["--list-years", "1990-1816"], "--list-years"),
+    (["--races", "absent.csv"], "absent.csv: no such file"),
+])
+def test_history_command_bad_input_is_one_line_and_exit_2(cow_files, capsys, extra, expected):
+    argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]), *extra]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("sd-env history: error:") and expected in error
+
+
+def test_history_command_exit_code_from_a_shell(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "experiments.cli", "history", "--nmc", str(tmp_path / "x.csv"),
+                             "--rivalries", str(tmp_path / "y.csv")], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and "x.csv: no such file" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The historical record (COW data outside the project)
+# ---------------------------------------------------------------------------------------------------------------
+
+needs_data = pytest.mark.skipif(
+    not (DATA / "NMC-70-abridged.csv").is_file(),
+    reason=f"historical COW data not found in {DATA} (the project never ships it; see docs/history.md)",
+)
+
+
+@needs_data
+def test_grh_rule_finds_nine_in_ten_listed_races_within_two_years():
+    report = ar.run_history(DATA / "NMC-70-abridged.csv", DATA / "td_rivalries.csv",
+                            DATA / "grh_arms_races_sample.csv", tolerance=2)
+    assert report["races_listed"] >= 30
+    assert report["recall"] >= 0.9, [race for race in report["races"] if not race["found"]]
+    assert 0 < report["precision"] < 1 and report["filtered"]["buildups_detected"] <= len(report["buildups"])
+
+
+@needs_data
+def test_richardson_combined_fit_of_the_pre_1914_blocs():
+    nmc = ar.load_nmc(DATA / "NMC-70-abridged.csv")
+    fit = ar.fit_blocs(nmc, "220+365:255+300@1909-1913")
+    # Richardson (1960) found the blocs' summed spending rising along a line, with a positive rate and a zero
+    # point of about 194 million pounds; COW's series (thousands of pounds) give the same shape.
+    assert fit.combined.rate > 0 and fit.combined.r_squared > 0.9
+    assert 150_000 < fit.combined.zero_point < 240_000
