@@ -102,7 +102,8 @@ def update_blocks(
     path = Path(path)
     if not path.exists() and new_file_head is not None:
         if not check:
-            write_text_atomic(path, new_file_head + "\n\n".join(wrap(name, body) for name, body in blocks.items()) + "\n")
+            body = "\n\n".join(wrap(name, body) for name, body in blocks.items())
+            write_text_atomic(path, f"{new_file_head}{body}\n")
         return list(blocks)
     text = path.read_text(encoding="utf-8")
     stale = stale_blocks(text, blocks, comparable, source=str(path))

@@ -13,7 +13,8 @@ from experiments.generated_blocks import (
     wrap,
 )
 
-DOC = "# Title\n\nProse kept.\n\n<!-- a:start -->\nold a\n<!-- a:end -->\n\nMiddle.\n<!-- b:start -->\nold b\n<!-- b:end -->\nTail\n"
+DOC = ("# Title\n\nProse kept.\n\n<!-- a:start -->\nold a\n<!-- a:end -->\n\n"
+       "Middle.\n<!-- b:start -->\nold b\n<!-- b:end -->\nTail\n")
 
 
 def test_markers_and_wrap():
@@ -51,7 +52,9 @@ def test_check_detects_stale_blocks_and_writes_nothing(tmp_path):
     assert path.read_text() == DOC
     # Blank lines around a block do not make it stale; a comparable() that ignores a line does not either.
     assert stale_blocks(DOC, {"a": "\nold a\n\n"}) == []
-    ignore_provenance = lambda block: [line for line in block.strip().splitlines() if not line.startswith("old")]  # noqa: E731
+    def ignore_provenance(block: str) -> list[str]:
+        return [line for line in block.strip().splitlines() if not line.startswith("old")]
+
     assert stale_blocks(DOC, {"a": "old a (other machine)", "b": ""}, comparable=ignore_provenance) == []
 
 
