@@ -14,33 +14,20 @@ Agent-steps count one state acting for one year; environment-steps count one gam
 
 from __future__ import annotations
 
-import argparse
-import functools
-import os
-import platform
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
-import numpy as np
+if __name__ == "__main__" and not __package__:  # `python benchmarks/vec_env_speed.py`: import benchmarks as a package
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+import argparse  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
 
-def timed(function: Callable, totals: dict[str, float], name: str) -> Callable:
-    """``function`` that adds its wall time to ``totals[name]``."""
+import numpy as np  # noqa: E402
 
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            totals[name] += time.perf_counter() - start
-
-    return wrapper
-
-
-def action_bank(nvec: np.ndarray, rows: int, count: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, nvec, size=(count, rows, len(nvec)), dtype=np.int64)
+from benchmarks.harness import action_bank, time_methods  # noqa: E402
 
 
 def bench_core(scenario: str, num_envs: int, steps: int, seed: int) -> float:
@@ -81,9 +68,7 @@ def bench_ppo(scenario: str, num_envs: int, timesteps: int, n_steps: int, seed: 
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     env = SecurityDilemmaVecEnv(num_envs=num_envs, scenario=scenario)
-    totals = {"step_async": 0.0, "step_wait": 0.0, "reset": 0.0}
-    for name in totals:  # instance attributes shadow the methods VecEnv.step() and PPO call
-        setattr(env, name, timed(getattr(env, name), totals, name))
+    totals = time_methods(env, ("step_async", "step_wait", "reset"))
     batch_size = min(env.num_envs * n_steps, 256)
     model = PPO("MlpPolicy", env, seed=seed, n_steps=n_steps, batch_size=batch_size, device="cpu", verbose=0)
     start = time.perf_counter()
