@@ -1,4 +1,4 @@
-"""Package roles: sd_env < agents < experiments, and no import cycles between modules of the project."""
+"""Package roles: sd_env < agents < experiments < benchmarks, no import cycles, no private names imported."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"sd_env": 0, "agents": 1, "experiments": 2}
+#: benchmarks/ is a package of the repository (not installed) that may import all the others.
+LAYERS = {"sd_env": 0, "agents": 1, "experiments": 2, "benchmarks": 3}
 
 
 def project_imports() -> dict[str, set[str]]:
@@ -71,3 +72,16 @@ def test_no_import_cycles():
         if state.get(module) is None and visit(module, []):
             break
     assert cycle == [], " -> ".join(cycle)
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """``from module import _name`` reaches into another module's internals: make the name public instead."""
+    offences = []
+    for package in LAYERS:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                        and node.module.split(".")[0] in LAYERS:
+                    offences += [f"{path.relative_to(ROOT)} imports {node.module}.{alias.name}" for alias in node.names
+                                 if alias.name.startswith("_") and not alias.name.endswith("__")]
+    assert offences == []
