@@ -200,8 +200,14 @@ class RichardsonFit:
 
     @property
     def stable(self) -> bool:
-        """Richardson's stability condition ``a*b > k*l``: fatigue outweighs mutual reaction, the race settles."""
-        return self.a * self.b > self.k * self.l
+        """Richardson's stability condition ``a*b > k*l``: fatigue outweighs mutual reaction, the race settles.
+
+        Richardson took the fatigues ``a`` and ``b`` positive; with ``a + b > 0``
+        added, this is exactly the condition for the equilibrium of his
+        continuous model to attract (trace ``-(a+b) < 0``, determinant
+        ``a*b - k*l > 0``), so a fit with negative fatigue is not called stable.
+        """
+        return self.a * self.b > self.k * self.l and self.a + self.b > 0
 
     @property
     def equilibrium(self) -> tuple[float, float] | None:
@@ -1052,8 +1058,12 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
                          f"{_years_text(plain['styear'], plain['endyear']):<11}{episodes(plain['detected']):<40}"
                          f"{'yes' if kept['found'] else 'no'}{note}")
         unlisted = report["unlisted_buildups"]
-        lines += ["", f"buildups the list lacks: {len(unlisted)} (plain rule), "
-                      f"{len(filtered['unlisted_buildups'])} (filtered); the first {min(show, len(unlisted))}:"]
+        carried: dict[str, int] = {}
+        for b in unlisted:
+            carried[b["series"]] = carried.get(b["series"], 0) + 1
+        lines += ["", f"buildups the list lacks: {len(unlisted)} (plain rule; carried by "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(carried.items()))
+                      + f"), {len(filtered['unlisted_buildups'])} (filtered); the first {min(show, len(unlisted))}:"]
         for b in unlisted[:show]:
             lines.append(f"  {dyad(b['ccode1'], b['ccode2']):<9}{_years_text(b['first'], b['last']):<11}"
                          f"{b['series']:<14}{'; '.join(b['rivalries'])}")
@@ -1079,8 +1089,8 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
         lines += ["", f"Richardson fit {fit['spec']} ({fit['series']}, {unit}; x = first bloc, y = second bloc):",
                   f"  x[t+1]-x[t] = k*y - a*x + g:  {value('k')}, {value('a')}, {value('g')}",
                   f"  y[t+1]-y[t] = l*x - b*y + h:  {value('l')}, {value('b')}, {value('h')}",
-                  f"  stable (a*b > k*l): {'yes' if f['stable'] else 'no'} (a*b = {f['a'] * f['b']:.4g}, "
-                  f"k*l = {f['k'] * f['l']:.4g}); {f['n_years']} yearly changes",
+                  f"  stable (a*b > k*l, a+b > 0): {'yes' if f['stable'] else 'no'} (a*b = {f['a'] * f['b']:.4g}, "
+                  f"k*l = {f['k'] * f['l']:.4g}, a+b = {f['a'] + f['b']:.4g}); {f['n_years']} yearly changes",
                   f"  combined s = x+y, s[t+1]-s[t] = rate*((s[t]+s[t+1])/2 - zero_point): rate = {c['rate']:.4g} "
                   f"per year, zero_point = {c['zero_point']:.6g}, r² = "
                   + ("n/a" if c["r_squared"] is None else f"{c['r_squared']:.3f}")]

@@ -126,6 +126,8 @@ def test_richardson_stability_is_a_b_against_k_l():
     values = dict(g=0.0, h=0.0, k_se=0.0, a_se=0.0, g_se=0.0, l_se=0.0, b_se=0.0, h_se=0.0, n_years=10)
     assert not ar.RichardsonFit(k=0.9, a=0.1, l=0.9, b=0.1, **values).stable
     assert ar.RichardsonFit(k=0.1, a=0.9, l=0.1, b=0.9, **values).stable
+    # Negative fatigue: a*b > k*l, yet the equilibrium repels (trace -(a+b) > 0).
+    assert not ar.RichardsonFit(k=0.1, a=-0.9, l=0.1, b=-0.9, **values).stable
 
 
 def test_richardson_fit_drops_years_with_nan_and_needs_four_changes():
