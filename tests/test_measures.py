@@ -26,9 +26,11 @@ def hand_made_rollout(attacks: dict[int, list[tuple[int, int]]], greedy: list[bo
     for year, states in (dead or {}).items():
         alive[year:, 0, states] = False
     burden = np.tile(np.linspace(0.1, 0.1 * n, n), (years, 1, 1))
-    return Rollout(rewards=zeros, welfare=zeros, burden=burden, spending=zeros, arms=zeros, wealth=zeros,
-                   attacks=launched, victories=launched.copy(), eliminated=np.zeros((years, 1, n), dtype=bool),
-                   alive=alive, greedy=np.array([greedy]))
+    return Rollout(params=make_params("pre-1914", n_states=n), rewards=zeros, welfare=zeros, burden=burden,
+                   spending=zeros, stocks=np.zeros((years, 1, n, 2)), wealth=zeros, home_wealth=zeros,
+                   attacks=launched, victories=launched.copy(), success_probability=np.zeros((years, 1, n, n)),
+                   eliminated=np.zeros((years, 1, n), dtype=bool), alive=alive,
+                   observed_stocks=np.zeros((years, 1, n, n, 2)), greedy=np.array([greedy]))
 
 
 def test_spiral_wars_count_only_security_seekers_attacking_security_seekers():
@@ -97,3 +99,76 @@ def test_training_configs_accept_type_conditional_opponents(tmp_path):
     assert config.opponents == ["hawk/dove", "deterrer"]
     with pytest.raises(ConfigError, match="hawk/eagle"):
         load_config(None, ["opponents=[hawk/eagle]"])
+
+
+def test_every_registered_measure_gives_a_ratio_per_episode_and_summarize_reports_exactly_them():
+    from experiments.measures import EPISODE_MEASURES
+
+    params = make_params("pre-1914", max_cycles=6)
+    result = rollout(params, [make_policy("hawk", params)] * params.n_states, episodes=5, seed=2)
+    values = summarize(result)
+    assert list(values) == list(EPISODE_MEASURES)
+    for name, measure in EPISODE_MEASURES.items():
+        numerator, denominator = measure.ratio(result)
+        assert numerator.shape == denominator.shape == (5,), name
+        assert (denominator >= 0).all(), name
+        assert measure.description and measure.unit, name
+        per_episode = measure.per_episode(result)
+        finite = denominator > 0
+        np.testing.assert_allclose(per_episode[finite], numerator[finite] / denominator[finite])
+        if finite.any():
+            assert values[name] == pytest.approx(numerator.sum() / denominator.sum()), name
+
+
+def test_a_ratio_measure_weighs_episodes_by_their_denominators():
+    # Seeker 1 dies after year 0 in the second episode only: burden over living state-years pools the
+    # episodes' years, it does not average the episodes' means.
+    first = hand_made_rollout({}, greedy=[False, False], years=2)
+    burden = np.concatenate([first.burden, first.burden], axis=1)
+    alive = np.concatenate([first.alive, first.alive], axis=1)
+    alive[1:, 1, 1] = False
+    from dataclasses import replace
+
+    from experiments.measures import EPISODE_MEASURES
+
+    two = replace(first, burden=burden, alive=alive, rewards=np.zeros((2, 2, 2)), greedy=np.array([[False] * 2] * 2))
+    measure = EPISODE_MEASURES["military_burden"]
+    # Episode 0: 0.1, 0.2, 0.1, 0.2 (four living state-years); episode 1: 0.1, 0.2, 0.1 (three).
+    assert measure.value(two) == pytest.approx((0.6 + 0.4) / 7)
+    np.testing.assert_allclose(measure.per_episode(two), [0.15, 0.4 / 3])
+
+
+def test_bootstrap_intervals_are_seeded_and_cover_the_estimate():
+    from experiments.measures import Ratio, bootstrap_interval, measure_table
+
+    rng = np.random.default_rng(0)
+    ratio = Ratio(rng.normal(5.0, 1.0, 200), np.ones(200))
+    low, high = bootstrap_interval(ratio, seed=3)
+    assert (low, high) == bootstrap_interval(ratio, seed=3)
+    assert low < ratio.numerator.mean() < high
+    assert high - low == pytest.approx(2 * 1.96 / np.sqrt(200), rel=0.25)  # about the normal interval
+    assert np.isnan(bootstrap_interval(Ratio(np.ones(3), np.array([0.0, 0.0, 1.0])))[0])
+    with pytest.raises(ValueError, match="confidence"):
+        bootstrap_interval(ratio, confidence=1.5)
+    params = make_params("bilateral", max_cycles=5)
+    table = measure_table(rollout(params, [make_policy("hawk", params)] * 2, episodes=20, seed=1), seats=[0])
+    assert list(table.columns) == ["mean", "ci_low", "ci_high", "unit"]
+    finite = table.dropna(subset=["ci_low"])
+    assert ((finite.ci_low <= finite["mean"] + 1e-12) & (finite["mean"] <= finite.ci_high + 1e-12)).all()
+
+
+def test_a_measure_name_can_be_registered_only_once():
+    from experiments.measures import episode_measure
+
+    with pytest.raises(ValueError, match="registered twice"):
+        episode_measure("war_years", "share of years")(lambda result, seats: None)
+
+
+def test_rollouts_record_what_each_state_saw_of_the_others():
+    params = make_params("jervis-3", max_cycles=4)  # observation noise: seen stocks differ from true ones
+    result = rollout(params, [make_policy("hawk", params)] * 2, episodes=3, seed=0)
+    assert result.observed_stocks.shape == (4, 3, 2, 2, params.n_systems)
+    own = result.observed_stocks[:, :, [0, 1], [0, 1]]
+    np.testing.assert_allclose(own, result.stocks, rtol=1e-6)  # float32 observations of own stocks
+    assert not np.allclose(result.observed_stocks[:, :, 0, 1], result.stocks[:, :, 1])
+    np.testing.assert_allclose(result.arms, result.stocks.sum(axis=3))
