@@ -454,7 +454,10 @@ def load_rivalries(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.Data
 
 
 def load_races(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.DataFrame:
-    """A list of arms races (as in Gibler, Rider & Hutchison 2005): ``race_id``, ``ccode1 < ccode2``, ``styear``, ``endyear``."""
+    """A list of arms races (as in Gibler, Rider & Hutchison 2005).
+
+    Returns ``race_id`` (row numbers where the file has none), ``ccode1 < ccode2``, ``styear``, ``endyear``.
+    """
     frame = _read_csv(path, "a list of arms races", ("ccode1", "ccode2", "styear", "endyear"),
                       "race_id,ccode1,ccode2,styear,endyear as in Gibler, Rider & Hutchison 2005")
     frame = frame.copy()

@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="COW inter-state war dyad-years CSV: war onsets after buildups vs other rivalry-years")
     history.add_argument("--growth", type=float, default=0.08,
                          help="yearly growth that counts as arming, relative (default: %(default)s = 8%%)")
-    history.add_argument("--years", type=int, default=3, help="consecutive years of mutual arming (default: %(default)s)")
+    history.add_argument("--years", type=int, default=3,
+                         help="consecutive years of mutual arming (default: %(default)s)")
     history.add_argument("--rule", choices=("either", "same"), default="either",
                          help="either: a side arms when its milex or its milper grows (default); same: both sides "
                               "in the same series")

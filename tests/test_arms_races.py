@@ -430,3 +430,10 @@ def test_richardson_combined_fit_of_the_pre_1914_blocs():
     # point of about 194 million pounds; COW's series (thousands of pounds) give the same shape.
     assert fit.combined.rate > 0 and fit.combined.r_squared > 0.9
     assert 150_000 < fit.combined.zero_point < 240_000
+
+
+@needs_data
+def test_docs_history_numbers_are_current():
+    from experiments import history_doc
+
+    assert history_doc.main(["--check", "--data", str(DATA)]) == 0, "run python -m experiments.history_doc"
