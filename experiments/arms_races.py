@@ -164,7 +164,7 @@ def _least_squares(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, 
                          "choose years in which the series vary")
     residuals = target - design @ coefficients
     rss = float(residuals @ residuals)
-    sigma2 = rss / (n - p)
+    sigma2 = rss / (n - p) if n > p else float("nan")
     covariance = sigma2 * np.linalg.inv(design.T @ design)
     return coefficients, np.sqrt(np.clip(np.diag(covariance), 0.0, None)), rss
 
@@ -389,6 +389,8 @@ def load_nmc(path: str | Path) -> pd.DataFrame:
     columns = ("ccode", "year", "milex", "milper")
     frame = _read_csv(path, "a COW National Material Capabilities table", columns,
                       "NMC-70-abridged.csv from correlatesofwar.org", measured=SERIES)
+    if frame.empty:
+        raise ValueError(f"{path}: has a header but no state-years; NMC has one row per state-year")
     duplicated = frame.duplicated(["ccode", "year"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
@@ -747,7 +749,7 @@ class WarOnsets:
     ``buildups_with_war / buildups`` is the share of buildups with a war
     onset in the dyad from the buildup's first year to ``within`` years after
     its last; ``years_with_war / rivalry_years`` the share of rivalry-years
-    (within the NMC years, in no buildup) with an onset in the dyad in that
+    (both states in the NMC data, in no buildup) with an onset in the dyad in that
     year or the ``within`` years after. The buildup's window is longer (its
     own years plus ``within``), so the comparison favours finding wars after
     buildups by a factor of about ``(years + within) / (1 + within)``;
@@ -772,17 +774,17 @@ def war_onsets_after_buildups(
     buildups: Sequence[Buildup],
     rivalries: pd.DataFrame,
     wars: pd.DataFrame,
-    nmc_years: tuple[int, int],
+    nmc: pd.DataFrame,
     within: int = 5,
 ) -> WarOnsets:
     """Share of buildups followed by a war onset in the dyad within ``within`` years, beside other rivalry-years.
 
     Args:
         buildups: detected buildups.
-        rivalries: the rivalry table (its years, clipped to ``nmc_years``,
-            are the baseline's years).
+        rivalries: the rivalry table: its years in which both states have
+            a row in ``nmc`` (could be coded) are the baseline's years.
         wars: onsets as :func:`load_wars` returns.
-        nmc_years: first and last year of the capability data.
+        nmc: the capability data, as :func:`load_nmc` returns.
         within: years after a buildup's last year (or after a rivalry-year)
             in which an onset counts, >= 0.
     """
@@ -800,10 +802,12 @@ def war_onsets_after_buildups(
     for b in buildups:
         in_buildup.update((b.ccode1, b.ccode2, year) for year in range(b.first, b.last + 1))
         with_war += war_between((b.ccode1, b.ccode2), b.first, b.last + within)
+    present = set(zip(nmc["ccode"].astype(int), nmc["year"].astype(int)))
     dyad_years: set[tuple[int, int, int]] = set()
     for row in rivalries.itertuples(index=False):
-        for year in range(max(int(row.styear), nmc_years[0]), min(int(row.endyear), nmc_years[1]) + 1):
-            dyad_years.add((int(row.ccode1), int(row.ccode2), year))
+        c1, c2 = int(row.ccode1), int(row.ccode2)
+        dyad_years.update((c1, c2, year) for year in range(int(row.styear), int(row.endyear) + 1)
+                          if (c1, year) in present and (c2, year) in present)
     other = sorted(dyad_years - in_buildup)
     years_with_war = sum(war_between((c1, c2), year, year + within) for c1, c2, year in other)
     share_buildups = with_war / len(buildups) if buildups else float("nan")
@@ -997,8 +1001,8 @@ def run_history(
         report["buildups_detected"] = len(buildups)
     if wars is not None:
         report["wars"] = {
-            "plain": war_onsets_after_buildups(buildups, rivalries, wars, nmc_years, war_years).to_dict(),
-            "filtered": war_onsets_after_buildups(filtered, rivalries, wars, nmc_years, war_years).to_dict(),
+            "plain": war_onsets_after_buildups(buildups, rivalries, wars, nmc, war_years).to_dict(),
+            "filtered": war_onsets_after_buildups(filtered, rivalries, wars, nmc, war_years).to_dict(),
         }
     mentioned = {code for b in buildups for code in (b.ccode1, b.ccode2)}
     if races is not None:
@@ -1009,6 +1013,10 @@ def run_history(
 
 def _years_text(first: int, last: int) -> str:
     return f"{first}-{last}"
+
+
+def _ratio_text(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 def history_text(report: dict[str, object], show: int = 10) -> str:
@@ -1051,9 +1059,9 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
                   f"  {'rule':<10}{'listed':>7}{'found':>7}{'recall':>8}{'detected':>10}{'matched':>9}"
                   f"{'precision':>11}"]
         for label, score in (("plain", report), ("filtered", filtered)):
-            lines.append(f"  {label:<10}{score['races_listed']:>7}{score['races_found']:>7}{score['recall']:>8.3f}"
-                         f"{score['buildups_detected']:>10}{score['buildups_matched']:>9}"
-                         f"{(score['precision'] if score['precision'] is not None else float('nan')):>11.3f}")
+            lines.append(f"  {label:<10}{score['races_listed']:>7}{score['races_found']:>7}"
+                         f"{_ratio_text(score['recall']):>8}{score['buildups_detected']:>10}"
+                         f"{score['buildups_matched']:>9}{_ratio_text(score['precision']):>11}")
         lines += ["", f"  {'race':>5}  {'dyad':<9}{'years':<11}{'detected (plain rule)':<40}filtered"]
         for plain, kept in zip(report["races"], filtered["races"]):
             note = "" if plain["in_rivalries"] is not False else "  (dyad not in the rivalry file)"
@@ -1075,10 +1083,9 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
         lines += ["", f"war onsets in the dyad within {parameters['war_years']} years (Wallace 1979; Sample 1997):"]
         for label in ("plain", "filtered"):
             w = wars[label]
-            share_buildups = w["share_after_buildups"] if w["share_after_buildups"] is not None else float("nan")
-            share_other = w["share_after_other_years"] if w["share_after_other_years"] is not None else float("nan")
-            lines.append(f"  {label:<9} after {w['buildups_with_war']}/{w['buildups']} buildups ({share_buildups:.3f}) "
-                         f"vs {w['years_with_war']}/{w['rivalry_years']} other rivalry-years ({share_other:.3f})")
+            lines.append(f"  {label:<9} after {w['buildups_with_war']}/{w['buildups']} buildups "
+                         f"({_ratio_text(w['share_after_buildups'])}) vs {w['years_with_war']}/{w['rivalry_years']} "
+                         f"other rivalry-years ({_ratio_text(w['share_after_other_years'])})")
         lines.append("  (a buildup's window is its years plus the horizon; a rivalry-year's is one year plus it)")
     for fit in report["richardson"]:
         unit = ("thousands of personnel" if fit["series"] == "milper" else

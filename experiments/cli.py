@@ -119,6 +119,8 @@ def command_history(args: argparse.Namespace) -> int:
 
     if args.json and Path(args.json).is_dir():
         raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. history.json")
+    if args.show < 0:
+        raise ValueError(f"--show must be a number of buildups >= 0, got {args.show}")
     list_years = None if args.list_years is None else parse_years(args.list_years, "--list-years")
     report = run_history(
         args.nmc, args.rivalries, races_path=args.races, wars_path=args.wars, growth=args.growth, years=args.years,

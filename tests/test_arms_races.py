@@ -322,10 +322,11 @@ def test_score_races_recall_precision_and_tolerance():
 def test_war_onsets_after_buildups_against_other_rivalry_years():
     rivalries = pd.DataFrame({"ccode1": [2], "ccode2": [20], "styear": [1900], "endyear": [1919]})
     wars = pd.DataFrame({"ccode1": [2], "ccode2": [20], "year": [1910]})
-    result = ar.war_onsets_after_buildups([buildup(1903, 1905), buildup(1912, 1914)], rivalries, wars,
-                                          (1900, 2000), within=5)
+    # State 20 enters the data in 1901: 1900 is no rivalry-year that could have been coded.
+    nmc = pd.DataFrame([{"ccode": code, "year": year} for code in (2, 20) for year in range(1900 + (code == 20), 1950)])
+    result = ar.war_onsets_after_buildups([buildup(1903, 1905), buildup(1912, 1914)], rivalries, wars, nmc, within=5)
     assert (result.buildups, result.buildups_with_war) == (2, 1)  # 1903-1905 + 5 years reaches 1910
-    assert result.rivalry_years == 20 - 6
+    assert result.rivalry_years == 20 - 1 - 6
     assert result.years_with_war == 5  # 1906-1910 see the 1910 onset within 5 years; 1905 is a buildup year
     assert result.share_after_buildups == pytest.approx(0.5)
 
@@ -388,12 +389,23 @@ def test_history_command_without_races_reports_buildups_only(cow_files, tmp_path
     (["--tolerance", "-1"], "--tolerance"),
     (["--list-years", "1990-1816"], "--list-years"),
     (["--races", "absent.csv"], "absent.csv: no such file"),
+    (["--show", "-1"], "--show"),
 ])
 def test_history_command_bad_input_is_one_line_and_exit_2(cow_files, capsys, extra, expected):
     argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]), *extra]
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("sd-env history: error:") and expected in error
+
+
+def test_history_command_with_an_empty_race_list_and_an_empty_nmc(cow_files, tmp_path, capsys):
+    (tmp_path / "no_races.csv").write_text("race_id,ccode1,ccode2,styear,endyear\n")
+    argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"])]
+    assert main([*argv, "--races", str(tmp_path / "no_races.csv")]) == 0
+    assert "n/a" in capsys.readouterr().out  # recall of an empty list
+    (tmp_path / "no_states.csv").write_text("ccode,year,milex,milper\n")
+    argv[2] = str(tmp_path / "no_states.csv")
+    assert main(argv) == 2 and "no state-years" in capsys.readouterr().err
 
 
 def test_history_command_exit_code_from_a_shell(tmp_path):
