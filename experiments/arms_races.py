@@ -968,6 +968,8 @@ def run_history(
     _check_rule(growth, years)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
         raise ValueError(f"--tolerance must be a whole number of years >= 0, got {tolerance!r}")
+    if isinstance(war_years, bool) or not isinstance(war_years, (int, np.integer)) or war_years < 0:
+        raise ValueError(f"--war-years must be a whole number of years >= 0, got {war_years!r}")
     nmc = load_nmc(nmc_path)
     rivalries = load_rivalries(rivalries_path, nmc)
     races = None if races_path is None else load_races(races_path, nmc)

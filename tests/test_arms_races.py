@@ -390,6 +390,7 @@ def test_history_command_without_races_reports_buildups_only(cow_files, tmp_path
     (["--list-years", "1990-1816"], "--list-years"),
     (["--races", "absent.csv"], "absent.csv: no such file"),
     (["--show", "-1"], "--show"),
+    (["--war-years", "-1"], "--war-years"),
 ])
 def test_history_command_bad_input_is_one_line_and_exit_2(cow_files, capsys, extra, expected):
     argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]), *extra]
