@@ -29,7 +29,19 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from experiments.arms_races import (  # noqa: F401 - the yearly-series measures are part of this module's API
+    DEFAULT_GROWTH,
+    DEFAULT_YEARS,
+    growing,
+    growth_rates,
+    mutual_buildups,
+    richardson_combined_fit,
+    richardson_fit,
+    runs,
+)
 from experiments.rollout import Rollout
+from sd_env import core
+from sd_env.contest import success_probability
 
 
 class Ratio(NamedTuple):
@@ -228,6 +240,277 @@ def equality(result: Rollout, seats: np.ndarray) -> Ratio:
 def peace(result: Rollout, seats: np.ndarray) -> Ratio:
     """Share of years without war."""
     return Ratio((~_war_years(result)).sum(axis=0).astype(np.float64), _years(result))
+
+
+# ---------------------------------------------------------------------------
+# Arms growth, war onsets and first strikes
+
+
+def _dyads(n_states: int, seats: np.ndarray) -> list[tuple[int, int]]:
+    """Unordered pairs (i < j) with at least one member among the seats."""
+    chosen = set(int(seat) for seat in seats)
+    return [(i, j) for i in range(n_states) for j in range(i + 1, n_states) if i in chosen or j in chosen]
+
+
+def _dyad_at_war(result: Rollout) -> np.ndarray:
+    """(T, B, N, N) bool, symmetric: i attacked j or j attacked i this year."""
+    return result.attacks | result.attacks.transpose(0, 1, 3, 2)
+
+
+def _onsets(result: Rollout) -> np.ndarray:
+    """(T, B, N, N) bool, symmetric: a war between i and j this year, none the year before."""
+    war = _dyad_at_war(result)
+    before = np.zeros_like(war)
+    before[1:] = war[:-1]
+    return war & ~before
+
+
+@episode_measure("arms_growth", "share per year")
+def arms_growth(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Mean yearly relative growth of the seats' total arms stock, over years a seat lived with arms.
+
+    ``arms[t] / arms[t-1] - 1`` for each seat alive at the start of years t-1 and t and holding arms at t-1.
+    """
+    arms = result.arms[:, :, seats]
+    alive = result.alive[:, :, seats]
+    counted = alive[1:] & alive[:-1] & (arms[:-1] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        growth = np.where(counted, arms[1:] / np.where(counted, arms[:-1], 1.0) - 1.0, 0.0)
+    return Ratio(growth.sum(axis=(0, 2)), _per_episode_count(counted))
+
+
+@episode_measure("war_onsets_per_episode", "wars")
+def war_onsets_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Wars begun per episode in dyads with a seat: years of war between two states after a year of peace."""
+    onsets = _onsets(result)
+    count = np.zeros(result.episodes)
+    for i, j in _dyads(result.params.n_states, seats):
+        count += onsets[:, :, i, j].sum(axis=0)
+    return Ratio(count, np.ones(result.episodes))
+
+
+@episode_measure("first_strikes_per_episode", "attacks")
+def first_strikes_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Attacks by the seats that began a war: on a rival with whom there was no war the year before.
+
+    Where both sides strike in the same year of an onset, both count.
+    """
+    onsets = _onsets(result)[:, :, seats, :]
+    return Ratio(_per_episode_count(result.attacks[:, :, seats, :] & onsets), np.ones(result.episodes))
+
+
+# ---------------------------------------------------------------------------
+# Mutual military buildups (Gibler, Rider & Hutchison 2005) in the simulated series
+
+
+def _buildup_runs(result: Rollout, episode: int, i: int, j: int, growth: float, years: int) -> list[tuple[int, int]]:
+    """Mutual buildups of dyad (i, j) in one episode: years in a GRH run of arms spending *or* of arms stocks.
+
+    Spending is the analogue of the COW military expenditure, the stock that of military personnel; GRH
+    count a buildup in either series. Runs of the two series that overlap or touch are one buildup.
+    """
+    in_buildup = np.zeros(result.years, dtype=bool)
+    for series in (result.spending, result.arms):
+        x, y = series[:, episode, i], series[:, episode, j]
+        both = growing(growth_rates(x), growth) & growing(growth_rates(y), growth)
+        for first, last in runs(both, years):
+            in_buildup[first:last + 1] = True
+    return runs(in_buildup, years)
+
+
+def dyad_buildups(
+    result: Rollout, seats: Sequence[int] | None = None, growth: float = DEFAULT_GROWTH, years: int = DEFAULT_YEARS
+) -> list[tuple[int, int, int, int, int]]:
+    """Every mutual buildup of the rollout in a dyad with a seat: ``(episode, i, j, first, last)``.
+
+    ``first`` and ``last`` are the inclusive years whose values grew (see
+    :func:`experiments.arms_races.mutual_buildups`).
+    """
+    chosen = np.arange(result.params.n_states) if seats is None else np.asarray(list(seats))
+    found = []
+    for i, j in _dyads(result.params.n_states, chosen):
+        for episode in range(result.episodes):
+            found.extend((episode, i, j, first, last) for first, last in _buildup_runs(result, episode, i, j,
+                                                                                      growth, years))
+    return found
+
+
+@episode_measure("buildups_per_episode", "buildups", references="Gibler, Rider & Hutchison (2005)")
+def buildups_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Mutual military buildups per episode in dyads with a seat.
+
+    A buildup: both states' arms spending (or both stocks) grew by at least 8% a year for at least three
+    consecutive years, the rule Gibler, Rider & Hutchison (2005) apply to the historical record.
+    """
+    count = np.zeros(result.episodes)
+    for episode, *_ in dyad_buildups(result, seats):
+        count[episode] += 1
+    return Ratio(count, np.ones(result.episodes))
+
+
+@episode_measure("buildup_years", "share of dyad-years", references="Gibler, Rider & Hutchison (2005)")
+def buildup_years(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Share of dyad-years (dyads with a seat, both alive) inside a mutual military buildup."""
+    inside = np.zeros(result.episodes)
+    for episode, _, _, first, last in dyad_buildups(result, seats):
+        inside[episode] += last - first + 1
+    living = np.zeros(result.episodes)
+    for i, j in _dyads(result.params.n_states, seats):
+        living += (result.alive[:, :, i] & result.alive[:, :, j]).sum(axis=0)
+    return Ratio(inside, living)
+
+
+@episode_measure("wars_after_buildups", "share of buildups", references="Wallace (1979); Sample (1997)")
+def wars_after_buildups(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Share of mutual buildups followed by war between the two within five years of the buildup's end.
+
+    A war during the buildup counts too. Wallace (1979) and Sample (1997) find that rivalries with
+    mutual buildups escalate to war more often than those without.
+    """
+    war = _dyad_at_war(result)
+    followed, total = np.zeros(result.episodes), np.zeros(result.episodes)
+    for episode, i, j, first, last in dyad_buildups(result, seats):
+        total[episode] += 1
+        followed[episode] += war[first:last + 1 + WAR_WINDOW_YEARS, episode, i, j].any()
+    return Ratio(followed, total)
+
+
+#: Years after a buildup's end within which a war counts as following it (``wars_after_buildups``).
+WAR_WINDOW_YEARS = 5
+
+
+# ---------------------------------------------------------------------------
+# Security: chances of surviving attacks, true and as seen
+
+
+def threat(result: Rollout) -> np.ndarray:
+    """(T, B, N, N): ``[t, b, i, j]`` the true chance that j would beat i if it attacked at the start of year t.
+
+    One on one: j's offence against i's homeland defence (arms defence plus
+    territory), without allies, as the contest of ``docs/model.md`` section 2.
+    """
+    params = result.params
+    defense = core.total_defense(params, result.stocks, result.wealth)
+    attack = core.offense(params, result.stocks)
+    return success_probability(attack[:, :, None, :], defense[:, :, :, None], params.offense_defense_balance,
+                               params.contest_decisiveness)
+
+
+def estimated_threat(result: Rollout) -> np.ndarray:
+    """(T, B, N, N): ``[t, b, i, j]`` the chance that j would beat i, as i estimates it from what it saw.
+
+    i knows its own defence exactly and reads j's offence off j's apparent
+    (noisy, type-blurred) stocks with the true offensive weights, as the
+    scripted deterrer does (``sd_env.stances.estimated_threat``).
+    """
+    params = result.params
+    defense = core.total_defense(params, result.stocks, result.wealth)
+    seen_attack = core.offense(params, result.observed_stocks)
+    return success_probability(seen_attack, defense[:, :, :, None], params.offense_defense_balance,
+                               params.contest_decisiveness)
+
+
+def _pair_years(result: Rollout, seats: np.ndarray) -> np.ndarray:
+    """(T, B, S, N) bool: seat s and rival j both alive at the start of the year."""
+    return _living_pairs(result, seats)
+
+
+@episode_measure("offense_share_error", "share of arms")
+def offense_share_error(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Misperception of intentions: mean gap between a rival's true and observed offence share.
+
+    Over (seat, living rival holding arms) pair-years: |offence / arms as the seat saw the rival's
+    stocks - the same of its true stocks|. Zero with perfect intelligence and fully distinguishable arms.
+    """
+    params = result.params
+    true_arms = result.arms
+    seen = result.observed_stocks[:, :, seats]  # (T, B, S, N, K)
+    seen_arms = seen.sum(axis=4)
+    counted = _pair_years(result, seats) & (true_arms[:, :, None, :] > 0) & (seen_arms > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        true_share = core.offense(params, result.stocks) / true_arms
+        seen_share = core.offense(params, seen) / seen_arms
+        gap = np.where(counted, np.abs(seen_share - true_share[:, :, None, :]), 0.0)
+    return Ratio(gap.sum(axis=(0, 2, 3)), _per_episode_count(counted))
+
+
+@episode_measure("war_odds_error", "probability")
+def war_odds_error(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Misperception of danger: mean error in the chance a seat gives a rival of beating it.
+
+    Over (seat, living rival) pair-years: |chance estimated from what the seat saw - true chance|,
+    one on one, without allies.
+    """
+    counted = _pair_years(result, seats)
+    gap = np.abs(estimated_threat(result) - threat(result))[:, :, seats]
+    return Ratio(np.where(counted, gap, 0.0).sum(axis=(0, 2, 3)), _per_episode_count(counted))
+
+
+# ---------------------------------------------------------------------------
+# The four definitions of the security dilemma (Collins 1997; see docs/measures.md)
+
+
+@episode_measure("harm_to_rival_security", "probability", references="Herz (1950); Jervis (1978)")
+def harm_to_rival_security(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Harm to others' security: how much a seat's own arms change lowered its rivals' chance of surviving.
+
+    Over (seat, rival) pair-years where both lived through the year: the rival's chance of surviving an
+    attack by the seat with the seat's arms of the year before, minus the same with its arms of this year
+    (the rival's own arms and wealth held at this year's). Positive where the seat's buildup made its
+    rivals less secure, whatever it intended.
+    """
+    params = result.params
+    lived = result.alive[1:] & result.alive[:-1]  # (T-1, B, N)
+    counted = lived[:, :, seats, None] & lived[:, :, None, :]
+    counted[:, :, np.arange(len(seats)), seats] = False
+    defense = core.total_defense(params, result.stocks[1:], result.wealth[1:])[:, :, None, :]  # rival j's, now
+    attack = core.offense(params, result.stocks[:, :, seats])  # (T, B, S)
+
+    def beaten(offense_of_seat: np.ndarray) -> np.ndarray:
+        return success_probability(offense_of_seat[:, :, :, None], defense, params.offense_defense_balance,
+                                   params.contest_decisiveness)
+
+    harm = beaten(attack[1:]) - beaten(attack[:-1])  # survival before minus survival now
+    return Ratio(np.where(counted, harm, 0.0).sum(axis=(0, 2, 3)), _per_episode_count(counted))
+
+
+@episode_measure("self_defeating_buildups", "share of buildups", references="Jervis (1978); Glaser (1997)")
+def self_defeating_buildups(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Self-defeat: share of mutual buildups that left both sides less secure than before.
+
+    For each mutual buildup of a dyad with a seat: did both states' chances of surviving an attack by the
+    other fall between the start of the buildup's first year and the start of the year after it ended
+    (when its last purchases had arrived)?
+    """
+    danger = threat(result)
+    worse, total = np.zeros(result.episodes), np.zeros(result.episodes)
+    for episode, i, j, first, last in dyad_buildups(result, seats):
+        before, after = first - 1, min(last + 1, result.years - 1)
+        if not (result.alive[after, episode, i] and result.alive[after, episode, j]):
+            continue  # a side eliminated: no longer a question of how secure it feels
+        total[episode] += 1
+        worse[episode] += (danger[after, episode, i, j] > danger[before, episode, i, j]
+                           and danger[after, episode, j, i] > danger[before, episode, j, i])
+    return Ratio(worse, total)
+
+
+@episode_measure("seeker_arming_read_as_threat", "share of pair-years", references="Jervis (1978); Kydd (1997)")
+def seeker_arming_read_as_threat(result: Rollout, seats: np.ndarray) -> Ratio:
+    """Uncertainty of intentions: share of a security seeker's arming that a rival reads as a greater threat.
+
+    Over (security seeker among the seats whose true arms grew this year, living rival) pair-years: the
+    rival's estimate of the seeker's chance of beating it, from what it saw, rose. Where arms can be told
+    apart and are seen clearly, a seeker buying defence does not raise it.
+    """
+    arms = result.arms[:, :, seats]
+    seeker = _seekers(result)[None, :, seats, None]
+    lived = result.alive[1:] & result.alive[:-1]
+    counted = (arms[1:] > arms[:-1])[:, :, :, None] & seeker & lived[:, :, seats, None] & lived[:, :, None, :]
+    counted[:, :, np.arange(len(seats)), seats] = False
+    # [t, b, j, i]: j's estimate of i's chance of beating it; transposed to [t, b, i, j] for seat i.
+    estimate = estimated_threat(result).transpose(0, 1, 3, 2)[:, :, seats, :]
+    rose = estimate[1:] > estimate[:-1]
+    return Ratio(_per_episode_count(rose & counted), _per_episode_count(counted))
 
 
 def summarize(result: Rollout, seats: Sequence[int] | None = None) -> dict[str, float]:

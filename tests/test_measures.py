@@ -26,11 +26,13 @@ def hand_made_rollout(attacks: dict[int, list[tuple[int, int]]], greedy: list[bo
     for year, states in (dead or {}).items():
         alive[year:, 0, states] = False
     burden = np.tile(np.linspace(0.1, 0.1 * n, n), (years, 1, 1))
-    return Rollout(params=make_params("pre-1914", n_states=n), rewards=zeros, welfare=zeros, burden=burden,
-                   spending=zeros, stocks=np.zeros((years, 1, n, 2)), wealth=zeros, home_wealth=zeros,
+    params = make_params("bilateral", n_states=n)
+    k = params.n_systems
+    return Rollout(params=params, rewards=zeros, welfare=zeros, burden=burden,
+                   spending=zeros, stocks=np.zeros((years, 1, n, k)), wealth=zeros, home_wealth=zeros,
                    attacks=launched, victories=launched.copy(), success_probability=np.zeros((years, 1, n, n)),
                    eliminated=np.zeros((years, 1, n), dtype=bool), alive=alive,
-                   observed_stocks=np.zeros((years, 1, n, n, 2)), greedy=np.array([greedy]))
+                   observed_stocks=np.zeros((years, 1, n, n, k)), greedy=np.array([greedy]))
 
 
 def test_spiral_wars_count_only_security_seekers_attacking_security_seekers():
