@@ -78,6 +78,9 @@ def command_dilemma(args: argparse.Namespace) -> int:
             verdict = "yes" if table.is_security_dilemma("dove", "hawk") else "no"
             print(f"security dilemma (hawk best response to dove and to hawk, hawk-hawk worse than dove-dove): "
                   f"{verdict}")
+            gap = table.no_good_policy()
+            print(f"no good policy against a hawk (dove exposed, best response {gap['best_against_arming']} "
+                  f"still {gap['gap']:.2f} below dove-dove): {'yes' if gap['holds'] else 'no'}")
             print("best responses: " + ", ".join(f"to {c}: {table.best_response(c)}" for c in stances))
     if args.json:
         write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
@@ -100,8 +103,11 @@ def command_train(args: argparse.Namespace) -> int:
     if evaluation:
         import pandas as pd
 
-        print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return):\n")
-        print(pd.DataFrame(evaluation).T.round(3).to_string())
+        from experiments.evaluate import COLUMNS
+
+        print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return; every measure "
+              "is in metrics.json):\n")
+        print(pd.DataFrame(evaluation).T[COLUMNS].astype(float).round(3).to_string())
     return 0
 
 

@@ -53,6 +53,23 @@ class PayoffTable:
             and self.value(arming, arming) < self.value(restraint, restraint)
         )
 
+    def no_good_policy(self, restraint: str = "dove", arming: str = "hawk") -> dict[str, float | str | bool]:
+        """The fourth definition of the security dilemma: no policy is good against a rival who arms.
+
+        Not arming leaves a state exposed (restraint against ``arming`` earns
+        less than mutual restraint) and arming leaves it no safer (the best
+        stance of the table against ``arming`` still earns less than mutual
+        restraint). ``gap`` is mutual restraint's return minus that best
+        return (reward units): positive where no stance recovers what the
+        rival's arming costs. ``holds`` is whether both parts hold.
+        """
+        best = self.best_response(arming)
+        mutual_restraint = self.value(restraint, restraint)
+        exposed = self.value(restraint, arming) < mutual_restraint
+        gap = mutual_restraint - self.value(best, arming)
+        return {"best_against_arming": best, "best_return": self.value(best, arming),
+                "mutual_restraint_return": mutual_restraint, "gap": gap, "holds": bool(exposed and gap > 0)}
+
     def to_text(self, decimals: int = 2) -> str:
         """The table as text, each cell ``mean ± standard error``; rows: own stance, columns: rivals' stance."""
         cells = self.mean.round(decimals).astype(str) + " ± " + self.standard_error.round(decimals).astype(str)
@@ -84,7 +101,9 @@ class DilemmaTables:
         """The tables in the documented JSON form (a user-facing contract: see ``sd-env dilemma --json``).
 
         ``{"scenario", "parameters", "episodes", "seed", "stances", "tables": {TYPE: {ROW: {COL: {"mean",
-        "se"}}}}}``; a cell is null where no focal state of that type played it.
+        "se"}}}}, "no_good_policy": {TYPE: {...} | null}}``; a cell is null where no focal state of that type
+        played it; ``no_good_policy`` (:meth:`PayoffTable.no_good_policy`, dove against hawk) is null where
+        the table lacks those stances or a cell.
         """
         tables: dict[str, dict] = {}
         for key in TYPE_KEYS:
@@ -93,6 +112,12 @@ class DilemmaTables:
                 row: {column: None if table is None else table.cell(row, column) for column in self.stances}
                 for row in self.stances
             }
+        no_good_policy = {}
+        for key in TYPE_KEYS:
+            table = self.tables.get(key)
+            usable = (table is not None and {"dove", "hawk"} <= set(self.stances)
+                      and not table.mean.isna().to_numpy().any())
+            no_good_policy[key] = table.no_good_policy() if usable else None
         return {
             "scenario": self.scenario,
             "parameters": asdict(self.params),  # tuples become JSON lists
@@ -100,6 +125,7 @@ class DilemmaTables:
             "seed": self.seed,
             "stances": list(self.stances),
             "tables": tables,
+            "no_good_policy": no_good_policy,
         }
 
 

@@ -1,6 +1,7 @@
-"""Write the generated blocks of ``docs/model.md``: the parameter table and every scenario's dilemma tables.
+"""Write the generated blocks of the docs: parameters and dilemma tables (model.md), the measures (measures.md).
 
-    python -m experiments.docs_tables [--episodes 200] [--seed 0] [--doc docs/model.md] [--check]
+    python -m experiments.docs_tables [--episodes 200] [--seed 0] [--doc docs/model.md]
+                                      [--measures-doc docs/measures.md] [--check]
 
 Each block replaces whatever stands between its two marker lines
 (``experiments.generated_blocks``, the writer ``benchmarks/peers.py`` uses too), so the
@@ -16,13 +17,14 @@ import platform
 import sys
 
 from experiments.dilemma import dilemma_tables
+from experiments.measures import measures_markdown
 from experiments.generated_blocks import MissingMarkersError, markers, update_blocks
 from sd_env import __version__
 from sd_env.params import parameter_table_markdown
 from sd_env.scenarios import SCENARIOS, make_params
 
 #: Names of the generated blocks (``experiments.generated_blocks``) and their marker lines.
-TABLES, PARAMETERS = "dilemma-tables", "parameters"
+TABLES, PARAMETERS, MEASURES = "dilemma-tables", "parameters", "measures"
 START, END = markers(TABLES)
 PARAMETERS_START, PARAMETERS_END = markers(PARAMETERS)
 STANCES = ("dove", "defender", "hawk", "deterrer", "hawk/dove")
@@ -93,25 +95,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--doc", default="docs/model.md")
+    parser.add_argument("--measures-doc", default="docs/measures.md")
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a generated block in --doc differs from what the code computes")
+                        help="write nothing; exit 1 if a generated block differs from what the code computes")
     args = parser.parse_args(argv)
-    try:
-        stale = update_blocks(args.doc, generated_blocks(args.episodes, args.seed), check=args.check,
-                              comparable=_comparable)
-    except MissingMarkersError as error:
-        print(f"docs_tables: error: {error}", file=sys.stderr)
-        return 2
-    if args.check:
+    documents = {args.doc: generated_blocks(args.episodes, args.seed), args.measures_doc: {MEASURES: measures_markdown()}}
+    stale_documents = []
+    for document, blocks in documents.items():
+        try:
+            stale = update_blocks(document, blocks, check=args.check, comparable=_comparable)
+        except MissingMarkersError as error:
+            print(f"docs_tables: error: {error}", file=sys.stderr)
+            return 2
         if stale:
             names = ", ".join(markers(name)[0] for name in stale)
-            print(f"docs_tables: {args.doc} is stale: the blocks after {names} differ from what the code "
-                  f"computes; run python -m experiments.docs_tables --episodes {args.episodes} --seed {args.seed}",
-                  file=sys.stderr)
+            stale_documents.append(f"{document} (the blocks after {names})")
+    if args.check:
+        if stale_documents:
+            print(f"docs_tables: stale: {'; '.join(stale_documents)} differ from what the code computes; run "
+                  f"python -m experiments.docs_tables --episodes {args.episodes} --seed {args.seed}", file=sys.stderr)
             return 1
-        print(f"the generated blocks of {args.doc} are up to date")
+        print(f"the generated blocks of {', '.join(documents)} are up to date")
         return 0
-    print(f"wrote the parameter table and the dilemma tables of {len(SCENARIOS)} scenarios into {args.doc}")
+    print(f"wrote the parameter table and the dilemma tables of {len(SCENARIOS)} scenarios into {args.doc}, "
+          f"the measures into {args.measures_doc}")
     return 0
 
 

@@ -12,15 +12,20 @@ import pandas as pd
 from sd_env.policy import Policy
 from sd_env.stances import make_policy
 from experiments.atomic import write_text_atomic
-from experiments.measures import summarize
+from experiments.measures import EPISODE_MEASURES, summarize
 from experiments.rollout import rollout
 from sd_env.params import EnvParams
 
 if TYPE_CHECKING:
     from experiments.config import TrainConfig
 
-#: Columns of the evaluation table, in order.
+#: The headline columns of the evaluation table, first and in this order; every other measure of the
+#: registry (``experiments.measures.EPISODE_MEASURES``) follows.
 COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attacks_per_episode", "eliminations_per_episode"]
+
+
+def _columns() -> list[str]:
+    return COLUMNS + [name for name in EPISODE_MEASURES if name not in COLUMNS]
 
 
 def self_play_row(params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int) -> dict[str, float]:
@@ -43,7 +48,8 @@ def evaluate_against(
     seat i when given (independent learners). Columns: the focal
     state's mean episode return (``welfare``), the others' mean return,
     the focal state's military burden, the share of years with war, the
-    focal state's attacks and eliminations per episode.
+    focal state's attacks and eliminations per episode, then every other
+    measure of the registry (of the focal state where it is per seat).
     """
     seats = list(self_play) if self_play is not None else [policy] * params.n_states
     rows = {"self-play": self_play_row(params, seats, episodes, seed)}
@@ -53,7 +59,7 @@ def evaluate_against(
         focal = summarize(result, seats=[0])
         others = summarize(result, seats=list(range(1, params.n_states)))
         rows[f"vs {name}"] = {**focal, "opponent_welfare": others["welfare"]}
-    return pd.DataFrame(rows).T[COLUMNS]
+    return pd.DataFrame(rows).T[_columns()]
 
 
 def write_final_metrics(
@@ -66,6 +72,8 @@ def write_final_metrics(
     """
     table = evaluate_against(learned[0], params, config.opponents, episodes=config.eval_episodes,
                              seed=config.seed + 1, self_play=learned if len(learned) > 1 else None)
-    metrics = {**facts, "evaluation": table.round(4).to_dict(orient="index")}
+    evaluation = {row: {name: (None if value != value else value) for name, value in values.items()}
+                  for row, values in table.astype(float).round(4).to_dict(orient="index").items()}
+    metrics = {**facts, "evaluation": evaluation}
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
     return metrics

@@ -569,3 +569,21 @@ def measure_records() -> list[dict[str, object]]:
          "references": m.references}
         for m in EPISODE_MEASURES.values()
     ]
+
+
+def measures_markdown() -> str:
+    """Markdown tables of every per-step measure (``sd_env.measures``) and every episode measure (the registry)."""
+    from sd_env.measures import STEP_MEASURES
+
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["**Per step** (one number per state and year: infos, `last_measures`, TensorBoard `security/<name>`):",
+             "", "| name | unit | what it measures |", "|---|---|---|"]
+    lines += [f"| `{m.name}` | {m.unit} | {escape(m.description)} |" for m in STEP_MEASURES]
+    lines += ["", "**Per episode** (`summarize`, evaluation tables, `metrics.json`, `drift.csv`, TensorBoard "
+              "`measures/<name>`; *seats*: about the given seats, *game*: about the whole game):", "",
+              "| name | unit | of | what it measures | references |", "|---|---|---|---|---|"]
+    lines += [f"| `{m.name}` | {m.unit} | {'seats' if m.per_seat else 'game'} | {escape(m.description)} | "
+              f"{escape(m.references) or '–'} |" for m in EPISODE_MEASURES.values()]
+    return "\n".join(lines) + "\n"

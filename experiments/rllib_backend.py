@@ -18,6 +18,7 @@ import numpy as np
 
 from sd_env.policy import Policy
 from experiments.config import ConfigError, TrainConfig
+from experiments.drift import record_drift
 from experiments.evaluate import write_final_metrics
 from sd_env.params import EnvParams
 
@@ -119,6 +120,15 @@ def _save_checkpoint_atomic(algorithm, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _learned_policies(algorithm, config: TrainConfig, params: EnvParams) -> list[Policy]:
+    """The policy of every seat, as the algorithm holds them now."""
+    modules = [
+        algorithm.get_module(SHARED_POLICY if config.algorithm == "shared_ppo" else f"state_{i}")
+        for i in range(params.n_states)
+    ]
+    return [RLlibModulePolicy(module, params) for module in modules]
+
+
 def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, ray_address: str | None) -> dict[str, Any]:
     """Train with RLlib PPO until ``total_timesteps`` agent-steps; checkpoints in ``checkpoints/rllib``."""
     try:
@@ -150,16 +160,15 @@ def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, ray_addre
             history.append({"agent_steps": steps,
                             "episode_return_mean": result.get("env_runners", {}).get("episode_return_mean")})
             if steps - last_saved >= config.checkpoint_every or steps >= config.total_timesteps:
+                # Drift first, as the SB3 backend does: a run killed between the two replaces the row.
+                record_drift(run_dir, params, _learned_policies(algorithm, config, params), config.eval_episodes,
+                             config.seed + 1, steps)
                 _save_checkpoint_atomic(algorithm, checkpoint)
                 last_saved = steps
             if steps >= config.total_timesteps:
                 break
         training_seconds = time.perf_counter() - started
-        modules = [
-            algorithm.get_module(SHARED_POLICY if config.algorithm == "shared_ppo" else f"state_{i}")
-            for i in range(params.n_states)
-        ]
-        learned = [RLlibModulePolicy(module, params) for module in modules]
+        learned = _learned_policies(algorithm, config, params)
         metrics = write_final_metrics(
             config,
             params,

@@ -37,7 +37,7 @@ def test_dilemma_json_is_the_documented_contract(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "focal state a security seeker" in printed and "focal state greedy" in printed
     data = json.loads(out.read_text())
-    assert set(data) == {"scenario", "parameters", "episodes", "seed", "stances", "tables"}
+    assert set(data) == {"scenario", "parameters", "episodes", "seed", "stances", "tables", "no_good_policy"}
     assert data["scenario"] == "jervis-1" and data["episodes"] == 8 and data["seed"] == 3
     assert data["stances"] == stances
     assert data["parameters"]["offense_defense_balance"] == 3.0 and data["parameters"]["max_cycles"] == 20

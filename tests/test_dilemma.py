@@ -142,3 +142,37 @@ def test_type_tables_split_the_pooled_one_and_a_missing_type_gives_none():
     none_greedy = dilemma_tables(make_params("bilateral", greedy_prior=0.0, max_cycles=10), ("dove",), episodes=4)
     assert none_greedy.tables["greedy"] is None
     assert none_greedy.to_json()["tables"]["greedy"] == {"dove": {"dove": None}}
+
+
+def test_no_good_policy_holds_where_restraint_is_exposed_and_arming_recovers_less_than_mutual_restraint():
+    import pandas as pd
+
+    from experiments.dilemma import PayoffTable
+
+    stances = ["dove", "hawk"]
+
+    def table(values):
+        mean = pd.DataFrame(values, index=stances, columns=stances)
+        return PayoffTable(mean, mean * 0.0)
+
+    dilemma = table([[10.0, 1.0], [12.0, 4.0]]).no_good_policy()  # rows: own; columns: rivals
+    assert dilemma == {"best_against_arming": "hawk", "best_return": 4.0, "mutual_restraint_return": 10.0,
+                       "gap": 6.0, "holds": True}
+    # Defence dominant: a dove facing a hawk does as well as in mutual restraint; nothing to recover.
+    assert table([[10.0, 10.0], [9.0, 8.0]]).no_good_policy()["holds"] is False
+    # Arming recovers more than mutual restraint gave: arming is a good policy, no dilemma of this kind.
+    assert table([[10.0, 1.0], [12.0, 11.0]]).no_good_policy()["holds"] is False
+
+
+def test_dilemma_json_reports_no_good_policy_per_type(tmp_path):
+    import json
+
+    from experiments.cli import main
+
+    out = tmp_path / "tables.json"
+    assert main(["dilemma", "--scenario", "jervis-1", "--episodes", "8", "--set", "max_cycles=10",
+                 "--json", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert set(written["no_good_policy"]) == {"all", "security_seeker", "greedy"}
+    pooled = written["no_good_policy"]["all"]
+    assert pooled["gap"] == pytest.approx(pooled["mutual_restraint_return"] - pooled["best_return"])

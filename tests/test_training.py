@@ -11,7 +11,8 @@ import yaml
 
 from experiments.cli import main
 from experiments.config import ConfigError, load_config
-from experiments.train import latest_checkpoint, train
+from experiments.sb3_backend import latest_checkpoint
+from experiments.train import train
 
 TINY = [
     "total_timesteps=2048",
@@ -124,6 +125,18 @@ def test_shared_ppo_run_writes_a_complete_run_directory(tmp_path):
     accumulator.Reload()
     logged = {tag for tag in accumulator.Tags()["scalars"] if tag.startswith("security/")}
     assert logged == {f"security/{measure.name}" for measure in STEP_MEASURES}
+    # Drift: every episode measure of the registry at every checkpoint, in drift.csv and as measures/<name>.
+    from experiments.drift import read_drift
+    from experiments.measures import EPISODE_MEASURES
+
+    drift = read_drift(run)
+    steps = sorted(int(checkpoint.name.split("_")[1]) for checkpoint in checkpoints)
+    assert drift["timesteps"].tolist() == steps
+    assert list(drift.columns) == ["timesteps", *EPISODE_MEASURES]
+    assert drift["military_burden"].between(0, 1).all() and drift["war_years"].between(0, 1).all()
+    logged = {tag for tag in accumulator.Tags()["scalars"] if tag.startswith("measures/")}
+    assert {"measures/military_burden", "measures/war_years", "measures/welfare"} <= logged
+    assert len(accumulator.Scalars("measures/military_burden")) == len(steps)
     assert (run / "policy.zip").is_file()
     on_disk = json.loads((run / "metrics.json").read_text())
     assert on_disk["timesteps"] == metrics["timesteps"] == [2048]
@@ -154,6 +167,11 @@ def test_interrupted_then_resumed_run_ends_with_the_same_steps(tmp_path):
     assert not (tmp_path / "interrupted" / "metrics.json").exists()
     resumed = train(config, resume=True)
     assert resumed["timesteps"] == uninterrupted["timesteps"] == [2048]
+    # The drift rows of the resumed run are those of an uninterrupted one: one per checkpoint, none twice.
+    from experiments.drift import read_drift
+
+    assert read_drift(tmp_path / "interrupted")["timesteps"].tolist() == \
+        read_drift(tmp_path / "straight")["timesteps"].tolist()
 
 
 def test_resume_refuses_a_changed_config(tmp_path):
@@ -186,6 +204,9 @@ def test_independent_ppo_trains_one_policy_per_state_and_resumes(tmp_path):
     assert len(metrics["timesteps"]) == 2
     progress = json.loads((run / "checkpoints" / "independent_progress.json").read_text())
     assert progress["completed"] == 4  # 2 rounds x 2 states
+    from experiments.drift import read_drift
+
+    assert len(read_drift(run)) == 4  # one drift row per chunk learned
     again = train(config, resume=True)  # everything done: resuming trains nothing more
     assert again["timesteps"] == metrics["timesteps"]
 
@@ -216,3 +237,8 @@ def test_rllib_backend_trains_one_iteration(tmp_path):
     assert (tmp_path / "rllib" / "checkpoints" / "rllib").is_dir()
     evaluation = metrics["evaluation"]
     assert np.isfinite(evaluation["self-play"]["welfare"])
+    from experiments.drift import read_drift
+
+    drift = read_drift(tmp_path / "rllib")
+    assert drift["timesteps"].tolist() == metrics["timesteps"]  # the one checkpoint
+    assert np.isfinite(drift["military_burden"]).all()
