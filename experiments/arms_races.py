@@ -551,6 +551,36 @@ class Buildup:
 RULES: tuple[str, ...] = ("either", "same")
 
 
+def combined_buildups(
+    first_side: Sequence[np.ndarray], second_side: Sequence[np.ndarray], years: int = DEFAULT_YEARS,
+    rule: str = "either",
+) -> list[tuple[int, int]]:
+    """Mutual buildups of two sides each measured by several series (GRH: expenditure or personnel).
+
+    ``first_side[s]`` and ``second_side[s]`` are yearly masks of the years in
+    which series ``s`` of that side grew by at least the threshold (see
+    :func:`growing`), in the same order on both sides. With ``rule="either"``
+    a side arms in a year when any of its series grew, and a buildup is a run
+    of at least ``years`` years in which both sides arm; with ``rule="same"``
+    a buildup is a run of one series growing on both sides, and runs of
+    different series that overlap or touch are one buildup. Runs as
+    :func:`mutual_buildups` returns them. The historical coding
+    (:func:`code_rivalry_buildups`) and the simulated one
+    (``experiments.measures``) both call this.
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
+    if len(first_side) != len(second_side) or not first_side:
+        raise ValueError("both sides need the same, non-empty list of series")
+    if rule == "either":
+        return runs(np.logical_or.reduce(list(first_side)) & np.logical_or.reduce(list(second_side)), years)
+    covered = np.zeros(len(first_side[0]), dtype=bool)
+    for mine, theirs in zip(first_side, second_side):
+        for first, last in runs(np.asarray(mine) & np.asarray(theirs), years):
+            covered[first:last + 1] = True
+    return runs(covered, years)
+
+
 def code_rivalry_buildups(
     nmc: pd.DataFrame,
     rivalries: pd.DataFrame,
@@ -603,15 +633,8 @@ def code_rivalry_buildups(
         levels = {(side, column): state_series(nmc, code, all_years, column)
                   for side, code in ((1, ccode1), (2, ccode2)) for column in SERIES}
         grew = {key: growing(_series_growth(value, all_years, key[1]), growth) for key, value in levels.items()}
-        if rule == "either":
-            arming = [np.logical_or.reduce([grew[(side, column)] for column in series]) for side in (1, 2)]
-            episodes = runs(arming[0] & arming[1], years)
-        else:
-            covered = np.zeros(all_years.size, dtype=bool)
-            for column in series:
-                for first_index, last_index in runs(grew[(1, column)] & grew[(2, column)], years):
-                    covered[first_index:last_index + 1] = True
-            episodes = runs(covered, years)
+        episodes = combined_buildups([grew[(1, column)] for column in series],
+                                     [grew[(2, column)] for column in series], years, rule)
         for first_index, last_index in episodes:
             first, last = int(all_years[first_index]), int(all_years[last_index])
             names = tuple(name for start, end, name in spans if first <= end and last >= start)

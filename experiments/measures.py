@@ -32,6 +32,7 @@ import pandas as pd
 from experiments.arms_races import (  # noqa: F401 - the yearly-series measures are part of this module's API
     DEFAULT_GROWTH,
     DEFAULT_YEARS,
+    combined_buildups,
     growing,
     growth_rates,
     mutual_buildups,
@@ -304,18 +305,15 @@ def first_strikes_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
 
 
 def _buildup_runs(result: Rollout, episode: int, i: int, j: int, growth: float, years: int) -> list[tuple[int, int]]:
-    """Mutual buildups of dyad (i, j) in one episode: years in a GRH run of arms spending *or* of arms stocks.
+    """Mutual buildups of dyad (i, j) in one episode, coded as ``sd-env history`` codes the historical record.
 
-    Spending is the analogue of the COW military expenditure, the stock that of military personnel; GRH
-    count a buildup in either series. Runs of the two series that overlap or touch are one buildup.
+    Arms spending is the analogue of COW's military expenditure, the arms stock that of military personnel;
+    a state arms in a year when either grew by at least ``growth`` (GRH's "expenditure or personnel",
+    ``experiments.arms_races.combined_buildups`` with its default rule).
     """
-    in_buildup = np.zeros(result.years, dtype=bool)
-    for series in (result.spending, result.arms):
-        x, y = series[:, episode, i], series[:, episode, j]
-        both = growing(growth_rates(x), growth) & growing(growth_rates(y), growth)
-        for first, last in runs(both, years):
-            in_buildup[first:last + 1] = True
-    return runs(in_buildup, years)
+    grew = [[growing(growth_rates(series[:, episode, side]), growth) for series in (result.spending, result.arms)]
+            for side in (i, j)]
+    return combined_buildups(grew[0], grew[1], years)
 
 
 def dyad_buildups(
@@ -339,8 +337,8 @@ def dyad_buildups(
 def buildups_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
     """Mutual military buildups per episode in dyads with a seat.
 
-    A buildup: both states' arms spending (or both stocks) grew by at least 8% a year for at least three
-    consecutive years, the rule Gibler, Rider & Hutchison (2005) apply to the historical record.
+    A buildup: both states armed (their arms spending or their arms stock grew by at least 8%) in each of at
+    least three consecutive years, the rule Gibler, Rider & Hutchison (2005) apply to the historical record.
     """
     count = np.zeros(result.episodes)
     for episode, *_ in dyad_buildups(result, seats):

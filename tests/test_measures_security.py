@@ -93,6 +93,16 @@ def test_a_mutual_buildup_is_three_years_of_eight_percent_growth_on_both_sides()
     assert value(built(fields), "buildups_per_episode") == 0
 
 
+def test_a_state_arms_in_a_year_when_its_spending_or_its_stock_grew_as_in_the_historical_coding():
+    fields = blank(6)
+    # Both sides' spending grows 10% in years 1 and 2, their stocks 10% in year 3: three years of arming.
+    fields["spending"][:, 0, :] = np.array([1.0, 1.1, 1.21, 1.21, 1.21, 1.21])[:, None]
+    stock = np.array([1.0, 1.0, 1.0, 1.1, 1.1, 1.1])
+    fields["stocks"][:, 0, 0] = np.outer(stock, DEFENSIVE)
+    fields["stocks"][:, 0, 1] = np.outer(stock, DEFENSIVE)
+    assert dyad_buildups(built(fields)) == [(0, 0, 1, 1, 3)]
+
+
 def test_self_defeat_counts_buildups_that_left_both_sides_less_secure():
     # Offensive arms outgrow territorial defence: each side's chance of beating the other rises.
     assert value(buildup_rollout(offensive=True), "self_defeating_buildups") == 1.0
