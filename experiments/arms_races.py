@@ -343,6 +343,79 @@ def reaction_test(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
     return fit.k > 0 and fit.l > 0
 
 
+def outgrows_system(rates: Sequence[float] | np.ndarray, system: Sequence[float] | np.ndarray,
+                    growth: float = DEFAULT_GROWTH) -> np.ndarray:
+    """Years in which a series arms *beyond the state system*: growth >= ``growth`` and above the system's growth.
+
+    ``rates`` are the series' yearly growth rates (:func:`growth_rates`),
+    ``system`` the growth of the whole state system in the same years (the
+    median state's, :func:`system_growth`). A year counts when the series
+    grew by at least ``growth`` (as :func:`growing`) and by strictly more
+    than the system; where the system's growth is undefined (NaN) the
+    second condition holds. Growth that every state shows (a world war,
+    the inflation of the 1970s in current-dollar spending) is thus no
+    evidence of a rivalry-specific buildup.
+    """
+    rates = _as_series(rates, "rates")
+    system = _as_series(system, "system")
+    if rates.shape != system.shape:
+        raise ValueError(f"rates and system must cover the same years, got {rates.size} and {system.size} years")
+    with np.errstate(invalid="ignore"):
+        above = ~(rates <= system) | np.isnan(system)
+    return growing(rates, growth) & above
+
+
+def buildups_beyond_system(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    system: Sequence[float] | np.ndarray,
+    growth: float = DEFAULT_GROWTH,
+    years: int = DEFAULT_YEARS,
+) -> list[tuple[int, int]]:
+    """Mutual buildups in which both sides also outgrow the state system every year (see :func:`outgrows_system`).
+
+    Like :func:`mutual_buildups` on the levels ``x`` and ``y``, with the
+    further condition that each side's growth exceeds ``system`` (the
+    system's growth rate of the same series, year by year, NaN where
+    undefined). Every run returned lies inside a run of
+    :func:`mutual_buildups`.
+    """
+    x = _as_series(x, "x")
+    y = _as_series(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be yearly series of the same length, got {x.size} and {y.size} years")
+    _check_rule(growth, years)
+    return runs(outgrows_system(growth_rates(x), system, growth) & outgrows_system(growth_rates(y), system, growth),
+                years)
+
+
+def mobilisation_years(
+    ccode1: int, ccode2: int, first: int, last: int, opponents: dict[tuple[int, int], set[int]],
+) -> list[int]:
+    """Years of a buildup in which either side fights a war in which it is not fighting the other (Diehl 1983).
+
+    ``opponents[(state, year)]`` is the set of states ``state`` is at war
+    with in ``year`` (:func:`war_opponents`). A year from ``first`` to
+    ``last`` is a mobilisation year when ``ccode1`` is at war that year and
+    not with ``ccode2``, or the other way round: its growth is then
+    mobilisation for a war with a third party rather than arming against
+    the rival. War years against the rival are not mobilisation years.
+    """
+    years = []
+    for year in range(first, last + 1):
+        for state, rival in ((ccode1, ccode2), (ccode2, ccode1)):
+            enemies = opponents.get((state, year))
+            if enemies and rival not in enemies:
+                years.append(year)
+                break
+    return years
+
+
+def war_test(ccode1: int, ccode2: int, first: int, last: int, opponents: dict[tuple[int, int], set[int]]) -> bool:
+    """The ``war`` filter: True unless more than half of the years ``first``-``last`` are :func:`mobilisation_years`."""
+    return 2 * len(mobilisation_years(ccode1, ccode2, first, last, opponents)) <= last - first + 1
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Loaders of the standard formats
 # --------------------------------------------------------------------------------------------------------------
@@ -486,6 +559,35 @@ def load_wars(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.DataFrame
             .drop_duplicates().sort_values(["ccode1", "ccode2", "year"]).reset_index(drop=True))
 
 
+def load_war_years(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every year of war of COW's inter-state war dyad-years (v4.0): ``warnum`` (0 where absent), ``ccode1 < ccode2``, ``year``.
+
+    Each row of the file is a dyad at war in a year; where the file has
+    ``cowinterongoing``, only rows with 1 are kept. Used by the ``war``
+    filter (:func:`war_opponents`, :func:`mobilisation_years`).
+    """
+    frame = _read_csv(path, "COW inter-state war dyad-years", ("ccode1", "ccode2", "year", "cowinteronset"),
+                      "cow_interstate_war_dyad_years.csv from correlatesofwar.org")
+    _check_codes(frame, path, nmc, "the war dyad-year")
+    if "cowinterongoing" in frame.columns:
+        frame = frame[pd.to_numeric(frame["cowinterongoing"], errors="coerce") == 1]
+    warnum = (pd.to_numeric(frame["warnum"], errors="coerce").fillna(0).astype(np.int64)
+              if "warnum" in frame.columns else pd.Series(0, index=frame.index, dtype=np.int64))
+    low, high = frame[["ccode1", "ccode2"]].min(axis=1), frame[["ccode1", "ccode2"]].max(axis=1)
+    return (pd.DataFrame({"warnum": warnum, "ccode1": low, "ccode2": high, "year": frame["year"]})
+            .drop_duplicates().sort_values(["ccode1", "ccode2", "year"]).reset_index(drop=True))
+
+
+def war_opponents(war_years: pd.DataFrame) -> dict[tuple[int, int], set[int]]:
+    """``{(state, year): states it is at war with that year}`` from :func:`load_war_years`."""
+    opponents: dict[tuple[int, int], set[int]] = {}
+    for row in war_years.itertuples(index=False):
+        c1, c2, year = int(row.ccode1), int(row.ccode2), int(row.year)
+        opponents.setdefault((c1, year), set()).add(c2)
+        opponents.setdefault((c2, year), set()).add(c1)
+    return opponents
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The coding on every rivalry dyad
 # --------------------------------------------------------------------------------------------------------------
@@ -501,6 +603,40 @@ def _series_growth(levels: np.ndarray, years: np.ndarray, column: str) -> np.nda
     if column == "milex":
         rates[years == MILEX_CURRENCY_CHANGE_YEAR] = np.nan  # pounds to dollars: not a growth
     return rates
+
+
+def system_growth(nmc: pd.DataFrame, column: str, years: np.ndarray | None = None) -> np.ndarray:
+    """Growth of the whole state system: the median growth of ``column`` over all states with a defined growth.
+
+    For each of ``years`` (default: every NMC year), the median, over all
+    states of ``nmc``, of the growth of their ``column`` (``milex`` or
+    ``milper``) into that year, as :func:`growth_rates` defines it (a
+    missing, zero or negative level leaves a state's growth undefined, and
+    ``milex`` growth into 1914 is undefined for all: pounds to dollars).
+    NaN where no state has a defined growth. The median state's growth is
+    the common shock that the ``system`` filter removes
+    (:func:`outgrows_system`): one state, one vote, robust to the few
+    states at war or in collapse.
+    """
+    if column not in SERIES:
+        raise ValueError(f"column must be one of {', '.join(SERIES)}, got {column!r}")
+    if years is None:
+        years = np.arange(int(nmc["year"].min()), int(nmc["year"].max()) + 1)
+    years = np.asarray(years)
+    wide = nmc.pivot(index="year", columns="ccode", values=column)
+    wide = wide.reindex(np.arange(min(int(years.min()) - 1, int(wide.index.min())),
+                                  max(int(years.max()), int(wide.index.max())) + 1))
+    levels = wide.to_numpy(dtype=float)
+    previous = np.vstack([np.full((1, levels.shape[1]), np.nan), levels[:-1]])
+    defined = (previous > 0) & (levels > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(defined, levels / previous - 1.0, np.nan)
+    if column == "milex":
+        rates[wide.index.to_numpy() == MILEX_CURRENCY_CHANGE_YEAR] = np.nan
+    counts = np.isfinite(rates).sum(axis=1)
+    medians = np.full(rates.shape[0], np.nan)
+    medians[counts > 0] = np.nanmedian(rates[counts > 0], axis=1)
+    return pd.Series(medians, index=wide.index).reindex(years).to_numpy(dtype=float)
 
 
 def _fit_window_years(first: int, last: int, margin: int, column: str) -> tuple[int, int]:
@@ -524,7 +660,10 @@ class Buildup:
     together do (a side grew in expenditure one year, in personnel
     another). ``interdependent`` is the result of :func:`reaction_test`
     around the run (None where it could not be fitted), ``reaction_series``
-    the series it was fitted on.
+    the series it was fitted on. ``filters`` holds each interdependence
+    filter's verdict, ``(name, True/False/None)`` pairs for the names of
+    :data:`FILTERS` (None: could not be computed, e.g. ``war`` without war
+    data); :meth:`passes` reads it.
     """
 
     ccode1: int
@@ -535,14 +674,22 @@ class Buildup:
     series: str
     interdependent: bool | None = None
     reaction_series: str | None = None
+    filters: tuple[tuple[str, bool | None], ...] = ()
 
     @property
     def years(self) -> int:
         return self.last - self.first + 1
 
+    def passes(self, name: str) -> bool | None:
+        """The verdict of filter ``name`` (``reaction`` is :attr:`interdependent`); None if it was not computed."""
+        if name == "reaction":
+            return self.interdependent
+        return dict(self.filters).get(name)
+
     def to_dict(self) -> dict[str, object]:
         record = asdict(self)
         record["rivalries"] = list(self.rivalries)
+        record["filters"] = {"reaction": self.interdependent, **dict(self.filters)}
         return record
 
 
@@ -588,6 +735,7 @@ def code_rivalry_buildups(
     years: int = DEFAULT_YEARS,
     series: Sequence[str] = SERIES,
     rule: str = "either",
+    war_years: pd.DataFrame | None = None,
 ) -> list[Buildup]:
     """Run the mutual-buildup coding on every rivalry dyad (Gibler, Rider & Hutchison 2005).
 
@@ -607,10 +755,16 @@ def code_rivalry_buildups(
     year. A dyad with several rivalries (e.g. Britain-Germany 1 and 2) is
     coded once.
 
-    Each buildup also gets the interdependence filter, :func:`reaction_test`
-    on the dyad's levels over the run widened by ``years`` on each side
-    (within one milex currency); fitted on milex, or on milper where the
-    run is a milper one or milex cannot be fitted.
+    Each buildup also gets the interdependence filters (:data:`FILTERS`):
+    ``reaction``, :func:`reaction_test` on the dyad's levels over the run
+    widened by ``years`` on each side (within one milex currency), fitted on
+    milex, or on milper where the run is a milper one or milex cannot be
+    fitted; ``system``, whether the run contains a run of at least ``years``
+    years in which both sides arm beyond the state system
+    (:func:`outgrows_system` against :func:`system_growth` of the same
+    series, combined across series by ``rule`` as the plain coding is);
+    ``war``, :func:`war_test` with the opponents of ``war_years`` (as
+    :func:`load_war_years` returns; None without them).
 
     Returns:
         The buildups (dyad-episodes), sorted by dyad and first year.
@@ -629,12 +783,19 @@ def code_rivalry_buildups(
             (int(row.styear), int(row.endyear), str(row.rivalryname)))
     found: list[Buildup] = []
     all_years = np.arange(first_year, last_year + 1)
+    system = {column: system_growth(nmc, column, all_years) for column in SERIES}
+    opponents = None if war_years is None else war_opponents(war_years)
     for (ccode1, ccode2), spans in sorted(periods.items()):
         levels = {(side, column): state_series(nmc, code, all_years, column)
                   for side, code in ((1, ccode1), (2, ccode2)) for column in SERIES}
-        grew = {key: growing(_series_growth(value, all_years, key[1]), growth) for key, value in levels.items()}
+        rates = {key: _series_growth(value, all_years, key[1]) for key, value in levels.items()}
+        grew = {key: growing(value, growth) for key, value in rates.items()}
         episodes = combined_buildups([grew[(1, column)] for column in series],
                                      [grew[(2, column)] for column in series], years, rule)
+        beyond = {key: outgrows_system(value, system[key[1]], growth) for key, value in rates.items()}
+        beyond_episodes = (combined_buildups([beyond[(1, column)] for column in series],
+                                             [beyond[(2, column)] for column in series], years, rule)
+                           if episodes else [])
         for first_index, last_index in episodes:
             first, last = int(all_years[first_index]), int(all_years[last_index])
             names = tuple(name for start, end, name in spans if first <= end and last >= start)
@@ -652,7 +813,10 @@ def code_rivalry_buildups(
                 if verdict is not None:
                     interdependent, fitted_on = verdict, column
                     break
-            found.append(Buildup(ccode1, ccode2, first, last, names, label, interdependent, fitted_on))
+            beyond_system = any(first_index <= start and end <= last_index for start, end in beyond_episodes)
+            at_war = None if opponents is None else war_test(ccode1, ccode2, first, last, opponents)
+            found.append(Buildup(ccode1, ccode2, first, last, names, label, interdependent, fitted_on,
+                                 (("system", beyond_system), ("war", at_war))))
     return found
 
 
@@ -941,6 +1105,21 @@ def fit_blocs(nmc: pd.DataFrame, spec: BlocSpec | str) -> BlocFit:
 #: What the interdependence filter tests, as written into reports.
 FILTER_DESCRIPTION = ("Richardson reaction coefficients k > 0 and l > 0, fitted on the dyad's levels over the run "
                       "widened by `years` on each side (Richardson 1960)")
+#: The interdependence filters, by name, as written into reports (see ``docs/history.md``).
+FILTERS: dict[str, str] = {
+    "reaction": FILTER_DESCRIPTION,
+    "system": ("each side's growth also above the median state's growth of the same series that year, for >= "
+               "`years` consecutive years within the run (a common shock is no race)"),
+    "war": ("no more than half of the run's years are years in which either side fights a war, but not against "
+            "the other (mobilisation for a third war is no race; Diehl 1983)"),
+}
+#: The filter chosen on principle before any scoring (``docs/history.md``).
+PRIMARY_FILTER = "system"
+#: Seed of the one split of a race list into a selection half and a check half (:func:`split_races`).
+SPLIT_SEED = 2005
+#: A filter keeps recall when its recall is at least this share of the plain rule's (with higher precision,
+#: the criterion of success fixed before scoring, ``docs/history.md``).
+RECALL_KEPT = 0.9
 #: Keys of a :class:`RaceScore` that a report carries for each rule (the rest are parameters).
 SCORE_KEYS: tuple[str, ...] = ("races_listed", "races_found", "recall", "buildups_detected", "buildups_matched",
                                "precision", "buildups_outside_list_years", "races", "unlisted_buildups",
@@ -952,6 +1131,37 @@ def _score_record(score: RaceScore | None) -> dict[str, object]:
         return dict.fromkeys(SCORE_KEYS)
     record = score.to_dict()
     return {key: record[key] for key in SCORE_KEYS}
+
+
+#: Keys of the short scores of the split (:func:`run_history`, ``split``).
+SUMMARY_KEYS: tuple[str, ...] = ("races_listed", "races_found", "recall", "buildups_detected", "buildups_matched",
+                                 "precision")
+
+
+def split_races(race_ids: Iterable[int], seed: int = SPLIT_SEED) -> tuple[list[int], list[int]]:
+    """Split race ids once into a *selection* half (the larger if odd) and a *check* half, by a seeded permutation.
+
+    The ids are sorted and permuted with ``numpy.random.default_rng(seed)``;
+    the first half of the permutation is the selection half. Filters are
+    compared only on the selection half; the check half tests the choice.
+    """
+    ids = sorted({int(race_id) for race_id in race_ids})
+    order = np.random.default_rng(seed).permutation(len(ids))
+    half = (len(ids) + 1) // 2
+    return sorted(ids[i] for i in order[:half]), sorted(ids[i] for i in order[half:])
+
+
+def filter_succeeds(filtered: dict[str, object], plain: dict[str, object], recall_kept: float = RECALL_KEPT) -> bool:
+    """The criterion fixed before scoring: higher precision than the plain rule, recall >= ``recall_kept`` x plain's."""
+    values = [filtered.get("precision"), plain.get("precision"), filtered.get("recall"), plain.get("recall")]
+    if any(value is None or not math.isfinite(value) for value in values):
+        return False
+    return filtered["precision"] > plain["precision"] and filtered["recall"] >= recall_kept * plain["recall"]
+
+
+def _summary(score: RaceScore) -> dict[str, object]:
+    record = score.to_dict()
+    return {key: record[key] for key in SUMMARY_KEYS}
 
 
 def parse_years(text: str, option: str) -> tuple[int, int]:
@@ -974,20 +1184,35 @@ def run_history(
     list_years: tuple[int, int] | None = None,
     war_years: int = 5,
     richardson: Sequence[str] = (),
+    filter_name: str = "reaction",
 ) -> dict[str, object]:
     """Everything ``sd-env history`` reports, as a JSON-ready dict.
 
-    Keys: ``parameters``; ``rivalries`` (counts); ``buildups`` (every
-    detected dyad-episode, :meth:`Buildup.to_dict`); the scoring of the
-    plain rule at the top level (:data:`SCORE_KEYS`: ``races_listed``,
-    ``races_found``, ``recall``, ``precision``, ``races``,
-    ``unlisted_buildups``, ...; None without ``races_path``); ``filtered``,
-    the same keys for the buildups that pass the interdependence filter;
+    Keys: ``parameters`` (``filter``, the description of the filter
+    ``filter_name``, and ``filter_name``); ``rivalries`` (counts);
+    ``buildups`` (every detected dyad-episode, :meth:`Buildup.to_dict`);
+    the scoring of the plain rule at the top level (:data:`SCORE_KEYS`:
+    ``races_listed``, ``races_found``, ``recall``, ``precision``,
+    ``races``, ``unlisted_buildups``, ...; None without ``races_path``);
+    ``filtered``, the same keys for the buildups that pass the filter
+    ``filter_name`` (one of :data:`FILTERS`; ``war`` needs ``wars_path``);
+    ``filters``, the same keys and a ``description`` for every filter that
+    could be computed (``war`` only with ``wars_path``); ``split`` (None
+    without races): the race ids of the selection and check halves
+    (:func:`split_races`), the short scores (:data:`SUMMARY_KEYS`, and for
+    filters ``succeeds``, :func:`filter_succeeds`) of the plain rule and
+    every filter on ``whole``, ``selection`` and ``check``, and the filter
+    ``recommended`` on the selection half (the primary,
+    :data:`PRIMARY_FILTER`, unless it fails there and another succeeds);
     ``wars`` (``{"plain", "filtered"}`` of :class:`WarOnsets`, or None);
     ``richardson`` (:class:`BlocFit` records); ``names`` (COW code to
     state abbreviation, for the dyads mentioned).
     """
     specs = [parse_bloc_spec(spec) for spec in richardson]  # a bad spec fails before any file is read
+    if filter_name not in FILTERS:
+        raise ValueError(f"--filter must be one of {', '.join(FILTERS)}, got {filter_name!r}")
+    if filter_name == "war" and wars_path is None:
+        raise ValueError("--filter war needs the COW war dyad-years: give --wars FILE")
     _check_rule(growth, years)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
         raise ValueError(f"--tolerance must be a whole number of years >= 0, got {tolerance!r}")
@@ -997,13 +1222,45 @@ def run_history(
     rivalries = load_rivalries(rivalries_path, nmc)
     races = None if races_path is None else load_races(races_path, nmc)
     wars = None if wars_path is None else load_wars(wars_path, nmc)
+    war_dyad_years = None if wars_path is None else load_war_years(wars_path, nmc)
     fits = [fit_blocs(nmc, spec) for spec in specs]
-    buildups = code_rivalry_buildups(nmc, rivalries, growth, years, rule=rule)
-    filtered = [b for b in buildups if b.interdependent]
+    buildups = code_rivalry_buildups(nmc, rivalries, growth, years, rule=rule, war_years=war_dyad_years)
+    available = [name for name in FILTERS if name != "war" or war_dyad_years is not None]
+    kept = {name: [b for b in buildups if b.passes(name)] for name in available}
+    filtered = kept[filter_name]
     nmc_years = (int(nmc["year"].min()), int(nmc["year"].max()))
     coded = rivalries[rivalries["endyear"] >= nmc_years[0] + 1]
-    plain_score = None if races is None else score_races(buildups, races, tolerance, rivalries, list_years)
-    filtered_score = None if races is None else score_races(filtered, races, tolerance, rivalries, list_years)
+
+    def score(selected: Sequence[Buildup], listed: pd.DataFrame | None = races) -> RaceScore | None:
+        return None if listed is None else score_races(selected, listed, tolerance, rivalries, list_years)
+
+    plain_score = score(buildups)
+    scores = {name: score(kept[name]) for name in available}
+    filtered_score = scores[filter_name]
+    filter_records = {}
+    for name in available:
+        filter_records[name] = {**_score_record(scores[name]), "description": FILTERS[name]}
+        if races is None:
+            filter_records[name]["buildups_detected"] = len(kept[name])
+    split = None
+    if races is not None:
+        selection, check = split_races(races["race_id"])
+        halves = {"whole": races, "selection": races[races["race_id"].isin(selection)],
+                  "check": races[races["race_id"].isin(check)]}
+        split_scores: dict[str, dict[str, dict[str, object]]] = {}
+        for half, listed in halves.items():
+            plain_summary = _summary(score(buildups, listed))
+            split_scores[half] = {"plain": plain_summary}
+            for name in available:
+                summary = _summary(score(kept[name], listed))
+                split_scores[half][name] = {**summary, "succeeds": filter_succeeds(summary, plain_summary)}
+        recommended = PRIMARY_FILTER
+        if not split_scores["selection"][PRIMARY_FILTER]["succeeds"]:
+            winners = [name for name in available if name != PRIMARY_FILTER and split_scores["selection"][name]["succeeds"]]
+            if winners:
+                recommended = max(winners, key=lambda name: split_scores["selection"][name]["precision"])
+        split = {"seed": SPLIT_SEED, "selection": selection, "check": check, "primary": PRIMARY_FILTER,
+                 "recall_kept": RECALL_KEPT, "recommended": recommended, "scores": split_scores}
     names = nmc.drop_duplicates("ccode", keep="last").set_index("ccode")["stateabb"].to_dict()
     report: dict[str, object] = {
         "parameters": {
@@ -1012,13 +1269,15 @@ def run_history(
             "wars": None if wars_path is None else str(wars_path),
             "growth": growth, "years": years, "tolerance": tolerance, "rule": rule, "series": list(SERIES),
             "list_years": None if list_years is None else list(list_years), "war_years": war_years,
-            "filter": FILTER_DESCRIPTION, "nmc_years": list(nmc_years),
+            "filter": FILTERS[filter_name], "filter_name": filter_name, "nmc_years": list(nmc_years),
         },
         "rivalries": {"in_file": len(rivalries), "in_nmc_years": len(coded),
                       "dyads": len(set(zip(coded["ccode1"], coded["ccode2"])))},
         "buildups": [b.to_dict() for b in buildups],
         **_score_record(plain_score),
-        "filtered": {**_score_record(filtered_score), "buildups_detected": len(filtered)},
+        "filtered": filter_records[filter_name],
+        "filters": filter_records,
+        "split": split,
         "wars": None,
         "richardson": [fit.to_dict() for fit in fits],
     }
@@ -1069,13 +1328,27 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
     by_series: dict[str, int] = {}
     for b in buildups:
         by_series[b["series"]] = by_series.get(b["series"], 0) + 1
-    passing = sum(b["interdependent"] is True for b in buildups)
-    unfitted = sum(b["interdependent"] is None for b in buildups)
+    chosen = parameters.get("filter_name", "reaction")
+    available = list(report.get("filters") or {chosen: None})
+
+    def verdict(b: dict[str, object], name: str) -> bool | None:
+        return b["interdependent"] if name == "reaction" else (b.get("filters") or {}).get(name)
+
+    passing = sum(verdict(b, chosen) is True for b in buildups)
+    unfitted = sum(verdict(b, chosen) is None for b in buildups)
     lines.append(f"buildups: {len(buildups)} dyad-episodes in {len({(b['ccode1'], b['ccode2']) for b in buildups})} "
                  f"dyads (carried by " + ", ".join(f"{k} {v}" for k, v in sorted(by_series.items())) + ")")
-    lines.append(f"interdependence filter ({parameters['filter']}): {passing} pass, "
-                 f"{len(buildups) - passing - unfitted} fail, {unfitted} could not be fitted")
+    lines.append(f"interdependence filter {chosen} ({parameters['filter']}): {passing} pass, "
+                 f"{len(buildups) - passing - unfitted} fail, {unfitted} could not be computed")
+    others = [name for name in available if name != chosen]
+    if others:
+        lines.append("  other filters: " + ", ".join(
+            f"{name} {sum(verdict(b, name) is True for b in buildups)} pass" for name in others))
     filtered = report["filtered"]
+    split = report.get("split")
+    half_of = {}
+    if split:
+        half_of = {**dict.fromkeys(split["selection"], "sel"), **dict.fromkeys(split["check"], "chk")}
     if report["races_listed"] is not None:
         period = ("" if parameters["list_years"] is None else
                   f", precision over buildups overlapping {parameters['list_years'][0]}-{parameters['list_years'][1]}")
@@ -1083,23 +1356,49 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
                       f"their dates{period}:",
                   f"  {'rule':<10}{'listed':>7}{'found':>7}{'recall':>8}{'detected':>10}{'matched':>9}"
                   f"{'precision':>11}"]
-        for label, score in (("plain", report), ("filtered", filtered)):
+        for label, score in (("plain", report), (f"{chosen}", filtered)):
             lines.append(f"  {label:<10}{score['races_listed']:>7}{score['races_found']:>7}"
                          f"{_ratio_text(score['recall']):>8}{score['buildups_detected']:>10}"
                          f"{score['buildups_matched']:>9}{_ratio_text(score['precision']):>11}")
-        lines += ["", f"  {'race':>5}  {'dyad':<9}{'years':<11}{'detected (plain rule)':<40}filtered"]
-        for plain, kept in zip(report["races"], filtered["races"]):
+        if split:
+            lines += ["", f"plain rule and filters on the whole sample and its halves (split seed {split['seed']}; "
+                          f"selection half: races {' '.join(map(str, split['selection']))}; check half: races "
+                          f"{' '.join(map(str, split['check']))}):",
+                      f"  {'rule':<10}" + "".join(f"{half + ': found':>15}{'recall':>8}{'precision':>11}"
+                                                  for half in ("whole", "selection", "check")) + "  succeeds"]
+            for name in ["plain", *available]:
+                row = f"  {name:<10}"
+                for half in ("whole", "selection", "check"):
+                    s = split["scores"][half][name]
+                    row += (f"{str(s['races_found']) + '/' + str(s['races_listed']):>15}{_ratio_text(s['recall']):>8}"
+                            f"{_ratio_text(s['precision']):>11}")
+                if name != "plain":
+                    row += "  " + "/".join("yes" if split["scores"][half][name]["succeeds"] else "no"
+                                           for half in ("whole", "selection", "check"))
+                lines.append(row)
+            chk = split["scores"]["check"][split["recommended"]]
+            lines.append(f"  succeeds: precision above the plain rule's and recall >= {split['recall_kept']:g} x "
+                         f"its (whole/selection/check); recommended on the selection half: {split['recommended']} "
+                         f"(primary: {split['primary']}), which on the check half "
+                         + ("succeeds" if chk["succeeds"] else "fails"))
+        per_filter = {name: (report["filters"][name]["races"] if report.get("filters") else filtered["races"])
+                      for name in available}
+        header = "".join(f"{name:>9}" for name in available)
+        lines += ["", f"  {'race':>5}  {'dyad':<9}{'years':<11}{'half':<6}{'detected (plain rule)':<40}{header}"]
+        for index, plain in enumerate(report["races"]):
             note = "" if plain["in_rivalries"] is not False else "  (dyad not in the rivalry file)"
+            marks = "".join(f"{'yes' if per_filter[name][index]['found'] else 'no':>9}" for name in available)
             lines.append(f"  {plain['race_id']:>5}  {dyad(plain['ccode1'], plain['ccode2']):<9}"
-                         f"{_years_text(plain['styear'], plain['endyear']):<11}{episodes(plain['detected']):<40}"
-                         f"{'yes' if kept['found'] else 'no'}{note}")
+                         f"{_years_text(plain['styear'], plain['endyear']):<11}"
+                         f"{half_of.get(plain['race_id'], '-'):<6}{episodes(plain['detected']):<40}{marks}{note}")
         unlisted = report["unlisted_buildups"]
         carried: dict[str, int] = {}
         for b in unlisted:
             carried[b["series"]] = carried.get(b["series"], 0) + 1
         lines += ["", f"buildups the list lacks: {len(unlisted)} (plain rule; carried by "
                       + ", ".join(f"{k} {v}" for k, v in sorted(carried.items()))
-                      + f"), {len(filtered['unlisted_buildups'])} (filtered); the first {min(show, len(unlisted))}:"]
+                      + f"), {len(filtered['unlisted_buildups'])} (filter {chosen}); the first "
+                      + f"{min(show, len(unlisted))}:"]
         for b in unlisted[:show]:
             lines.append(f"  {dyad(b['ccode1'], b['ccode2']):<9}{_years_text(b['first'], b['last']):<11}"
                          f"{b['series']:<14}{'; '.join(b['rivalries'])}")
@@ -1108,7 +1407,7 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
         lines += ["", f"war onsets in the dyad within {parameters['war_years']} years (Wallace 1979; Sample 1997):"]
         for label in ("plain", "filtered"):
             w = wars[label]
-            lines.append(f"  {label:<9} after {w['buildups_with_war']}/{w['buildups']} buildups "
+            lines.append(f"  {label if label == 'plain' else chosen:<9} after {w['buildups_with_war']}/{w['buildups']} buildups "
                          f"({_ratio_text(w['share_after_buildups'])}) vs {w['years_with_war']}/{w['rivalry_years']} "
                          f"other rivalry-years ({_ratio_text(w['share_after_other_years'])})")
         lines.append("  (a buildup's window is its years plus the horizon; a rivalry-year's is one year plus it)")

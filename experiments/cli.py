@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
@@ -131,7 +132,7 @@ def command_history(args: argparse.Namespace) -> int:
     report = run_history(
         args.nmc, args.rivalries, races_path=args.races, wars_path=args.wars, growth=args.growth, years=args.years,
         tolerance=args.tolerance, rule=args.rule, list_years=list_years, war_years=args.war_years,
-        richardson=args.richardson,
+        richardson=args.richardson, filter_name=args.filter,
     )
     print(history_text(report, show=args.show))
     if args.json:
@@ -218,10 +219,58 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--richardson", action="extend", nargs="+", default=[], metavar="SPEC",
                          help="Richardson fits of two blocs, BLOC:BLOC@FIRST-LAST[/milper] with COW codes joined "
                               "by +, e.g. 220+365:255+300@1909-1913")
+    history.add_argument("--filter", choices=("reaction", "system", "war"), default="reaction",
+                         help="interdependence filter reported as `filtered`: reaction (Richardson k > 0 and l > 0, "
+                              "the default), system (growth beyond the median state's; the primary), war (not mostly "
+                              "war with a third party; needs --wars); see docs/history.md")
     history.add_argument("--show", type=int, default=10, help="unlisted buildups to print (default: %(default)s)")
     history.add_argument("--json", metavar="OUT", help="also write the whole report to this JSON file")
     history.set_defaults(handler=command_history)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of environment parameters x seeds (trained or fixed policies) into one table",
+        description="Run every cell of a sweep config (grid x seeds), training or playing fixed policies, and "
+                    "write OUTPUT/NAME/results.csv with every measure. Rerunning a killed sweep finishes the "
+                    "missing rows and redoes none.")
+    sweep.add_argument("--config", required=True, help="sweep config (YAML): name, scenario, grid, seeds, "
+                                                       "train or policies, eval_episodes")
+    sweep.add_argument("--output-dir", default="sweeps", help="folder of sweeps (default: sweeps)")
+    sweep.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local worker processes (default) or Ray tasks")
+    sweep.add_argument("--workers", type=_positive_int, default=None,
+                       help="parallel cells (default: every core); with Ray, the CPUs of the local Ray")
+    sweep.add_argument("--ray-address", default=None, help="address of a running Ray cluster (with --executor ray)")
+    sweep.add_argument("--format", choices=("csv", "parquet"), default="csv", help="results table format")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=command_sweep)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    from experiments.sweep import load_sweep_config, run_sweep, sweep_summary
+
+    if args.ray_address and args.executor != "ray":
+        raise ValueError("--ray-address needs --executor ray")
+    config = load_sweep_config(args.config)
+    started = time.perf_counter()
+    table = run_sweep(config, args.output_dir, executor=args.executor, workers=args.workers,
+                      ray_address=args.ray_address, fmt=args.format, progress=not args.no_progress)
+    folder = Path(args.output_dir) / config.name
+    print(f"sweep {config.name!r}: {len(table)} rows ({len(config.cells())} cells x {len(config.seeds)} seeds) "
+          f"in {folder}/results.{args.format}; this call took {time.perf_counter() - started:.1f} s")
+    print("\nMean over seeds (every measure is in the results table):\n")
+    print(sweep_summary(table, config).round(3).to_string(index=False))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
