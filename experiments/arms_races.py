@@ -389,6 +389,54 @@ def buildups_beyond_system(
                 years)
 
 
+#: Fewest usable years (a year with both sides' growth beyond the system in it and the year before) for
+#: :func:`response_test`: three coefficients per equation and some degrees of freedom.
+RESPONSE_MIN_YEARS = 8
+
+
+def growth_beyond_system(rates: Sequence[float] | np.ndarray, system: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Yearly log-growth beyond the state system, ``log(1 + rates) - log(1 + system)`` (NaN where either is)."""
+    rates = _as_series(rates, "rates")
+    system = _as_series(system, "system")
+    if rates.shape != system.shape:
+        raise ValueError(f"rates and system must cover the same years, got {rates.size} and {system.size} years")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log1p(rates) - np.log1p(system)
+
+
+def response_test(dx: Sequence[float] | np.ndarray, dy: Sequence[float] | np.ndarray,
+                  min_years: int = RESPONSE_MIN_YEARS) -> bool | None:
+    """Does each side's growth answer the other's? A Granger-style sign test on growth beyond the system.
+
+    ``dx`` and ``dy`` are the two sides' yearly growth beyond the system
+    (:func:`growth_beyond_system`) over the same consecutive years, NaN
+    where missing. Over the years ``t`` in which both are present in ``t``
+    and ``t - 1``, ``dx[t]`` is regressed by least squares on ``dx[t-1]``,
+    ``dy[t-1]`` and a constant, and ``dy[t]`` on ``dy[t-1]``, ``dx[t-1]``
+    and a constant; True when both coefficients on the rival's last growth
+    are positive (each side grows faster after the other did, given its own
+    last growth and beyond the common shock).
+
+    Returns:
+        True or False, or None with fewer than ``min_years`` usable years or
+        regressors that do not vary.
+    """
+    dx = _as_series(dx, "dx")
+    dy = _as_series(dy, "dy")
+    if dx.shape != dy.shape:
+        raise ValueError(f"dx and dy must cover the same years, got {dx.size} and {dy.size} years")
+    (x0, y0), (x1, y1) = _transitions(dx, dy) if dx.size > 1 else ((np.empty(0), np.empty(0)),) * 2
+    if x0.size < max(int(min_years), 4):
+        return None
+    ones = np.ones(x0.size)
+    try:
+        (_, on_rival_x, _), _, _ = _least_squares(np.column_stack([x0, y0, ones]), x1)
+        (_, on_rival_y, _), _, _ = _least_squares(np.column_stack([y0, x0, ones]), y1)
+    except ValueError:
+        return None
+    return bool(on_rival_x > 0 and on_rival_y > 0)
+
+
 def mobilisation_years(
     ccode1: int, ccode2: int, first: int, last: int, opponents: dict[tuple[int, int], set[int]],
 ) -> list[int]:
@@ -560,7 +608,9 @@ def load_wars(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.DataFrame
 
 
 def load_war_years(path: str | Path, nmc: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every year of war of COW's inter-state war dyad-years (v4.0): ``warnum`` (0 where absent), ``ccode1 < ccode2``, ``year``.
+    """Every dyad-year at war of COW's inter-state war dyad-years (v4.0): ``warnum``, ``ccode1 < ccode2``, ``year``.
+
+    ``warnum`` is 0 where the file has no such column.
 
     Each row of the file is a dyad at war in a year; where the file has
     ``cowinterongoing``, only rows with 1 are kept. Used by the ``war``
@@ -764,7 +814,11 @@ def code_rivalry_buildups(
     (:func:`outgrows_system` against :func:`system_growth` of the same
     series, combined across series by ``rule`` as the plain coding is);
     ``war``, :func:`war_test` with the opponents of ``war_years`` (as
-    :func:`load_war_years` returns; None without them).
+    :func:`load_war_years` returns; None without them); ``response``,
+    :func:`response_test` on both sides' growth beyond the system
+    (:func:`growth_beyond_system`) over the years of the dyad's rivalries,
+    in milex, or in milper where milex cannot be tested (None where
+    neither can).
 
     Returns:
         The buildups (dyad-episodes), sorted by dyad and first year.
@@ -796,6 +850,17 @@ def code_rivalry_buildups(
         beyond_episodes = (combined_buildups([beyond[(1, column)] for column in series],
                                              [beyond[(2, column)] for column in series], years, rule)
                            if episodes else [])
+        responsive = None
+        if episodes:
+            in_rivalry = np.zeros(all_years.size, dtype=bool)
+            for start, end, _ in spans:
+                in_rivalry |= (all_years >= start) & (all_years <= end)
+            for column in SERIES:
+                dx, dy = (np.where(in_rivalry, growth_beyond_system(rates[(side, column)], system[column]), np.nan)
+                          for side in (1, 2))
+                responsive = response_test(dx, dy)
+                if responsive is not None:
+                    break
         for first_index, last_index in episodes:
             first, last = int(all_years[first_index]), int(all_years[last_index])
             names = tuple(name for start, end, name in spans if first <= end and last >= start)
@@ -816,7 +881,7 @@ def code_rivalry_buildups(
             beyond_system = any(first_index <= start and end <= last_index for start, end in beyond_episodes)
             at_war = None if opponents is None else war_test(ccode1, ccode2, first, last, opponents)
             found.append(Buildup(ccode1, ccode2, first, last, names, label, interdependent, fitted_on,
-                                 (("system", beyond_system), ("war", at_war))))
+                                 (("system", beyond_system), ("war", at_war), ("response", responsive))))
     return found
 
 
@@ -1112,6 +1177,8 @@ FILTERS: dict[str, str] = {
                "`years` consecutive years within the run (a common shock is no race)"),
     "war": ("no more than half of the run's years are years in which either side fights a war, but not against "
             "the other (mobilisation for a third war is no race; Diehl 1983)"),
+    "response": ("over the dyad's rivalry years, each side's log-growth beyond the system rises with the rival's of "
+                 "the year before, given its own (both least-squares coefficients on the rival > 0)"),
 }
 #: The filter chosen on principle before any scoring (``docs/history.md``).
 PRIMARY_FILTER = "system"
@@ -1256,7 +1323,8 @@ def run_history(
                 split_scores[half][name] = {**summary, "succeeds": filter_succeeds(summary, plain_summary)}
         recommended = PRIMARY_FILTER
         if not split_scores["selection"][PRIMARY_FILTER]["succeeds"]:
-            winners = [name for name in available if name != PRIMARY_FILTER and split_scores["selection"][name]["succeeds"]]
+            winners = [name for name in available
+                       if name != PRIMARY_FILTER and split_scores["selection"][name]["succeeds"]]
             if winners:
                 recommended = max(winners, key=lambda name: split_scores["selection"][name]["precision"])
         split = {"seed": SPLIT_SEED, "selection": selection, "check": check, "primary": PRIMARY_FILTER,
@@ -1364,13 +1432,13 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
             lines += ["", f"plain rule and filters on the whole sample and its halves (split seed {split['seed']}; "
                           f"selection half: races {' '.join(map(str, split['selection']))}; check half: races "
                           f"{' '.join(map(str, split['check']))}):",
-                      f"  {'rule':<10}" + "".join(f"{half + ': found':>15}{'recall':>8}{'precision':>11}"
+                      f"  {'rule':<10}" + "".join(f"{half + ': found':>18}{'recall':>8}{'precision':>11}"
                                                   for half in ("whole", "selection", "check")) + "  succeeds"]
             for name in ["plain", *available]:
                 row = f"  {name:<10}"
                 for half in ("whole", "selection", "check"):
                     s = split["scores"][half][name]
-                    row += (f"{str(s['races_found']) + '/' + str(s['races_listed']):>15}{_ratio_text(s['recall']):>8}"
+                    row += (f"{str(s['races_found']) + '/' + str(s['races_listed']):>18}{_ratio_text(s['recall']):>8}"
                             f"{_ratio_text(s['precision']):>11}")
                 if name != "plain":
                     row += "  " + "/".join("yes" if split["scores"][half][name]["succeeds"] else "no"
@@ -1407,7 +1475,8 @@ def history_text(report: dict[str, object], show: int = 10) -> str:
         lines += ["", f"war onsets in the dyad within {parameters['war_years']} years (Wallace 1979; Sample 1997):"]
         for label in ("plain", "filtered"):
             w = wars[label]
-            lines.append(f"  {label if label == 'plain' else chosen:<9} after {w['buildups_with_war']}/{w['buildups']} buildups "
+            lines.append(f"  {label if label == 'plain' else chosen:<9} after {w['buildups_with_war']}/{w['buildups']} "
+                         f"buildups "
                          f"({_ratio_text(w['share_after_buildups'])}) vs {w['years_with_war']}/{w['rivalry_years']} "
                          f"other rivalry-years ({_ratio_text(w['share_after_other_years'])})")
         lines.append("  (a buildup's window is its years plus the horizon; a rivalry-year's is one year plus it)")

@@ -219,10 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--richardson", action="extend", nargs="+", default=[], metavar="SPEC",
                          help="Richardson fits of two blocs, BLOC:BLOC@FIRST-LAST[/milper] with COW codes joined "
                               "by +, e.g. 220+365:255+300@1909-1913")
-    history.add_argument("--filter", choices=("reaction", "system", "war"), default="reaction",
+    history.add_argument("--filter", choices=("reaction", "system", "war", "response"), default="reaction",
                          help="interdependence filter reported as `filtered`: reaction (Richardson k > 0 and l > 0, "
                               "the default), system (growth beyond the median state's; the primary), war (not mostly "
-                              "war with a third party; needs --wars); see docs/history.md")
+                              "war with a third party; needs --wars), response (each side's growth beyond the "
+                              "system answers the other's); see docs/history.md")
     history.add_argument("--show", type=int, default=10, help="unlisted buildups to print (default: %(default)s)")
     history.add_argument("--json", metavar="OUT", help="also write the whole report to this JSON file")
     history.set_defaults(handler=command_history)
