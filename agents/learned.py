@@ -69,3 +69,35 @@ class PoolPolicy(Policy):
             if rows.size:
                 actions[rows] = policy.act(observations[rows])
         return actions
+
+
+class RLlibModulePolicy(Policy):
+    """An RLlib RLModule behind the shared ``Policy`` interface (greedy actions, for evaluation)."""
+
+    name = "learned"
+
+    def __init__(self, module, params: EnvParams, name: str = "learned") -> None:
+        super().__init__(params)
+        self.module = module
+        self.nvec = self.action_bounds
+        self.name = name
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, params: EnvParams, module_id: str = "shared") -> RLlibModulePolicy:
+        """Load module ``module_id`` (``shared``, or ``state_i`` for independent learners) of an RLlib checkpoint
+        directory as ``sd-env train --set backend=rllib`` writes it (``checkpoints/rllib``)."""
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        folder = Path(checkpoint) / "learner_group" / "learner" / "rl_module" / module_id
+        if not folder.is_dir():
+            raise FileNotFoundError(f"RLlib checkpoint {str(checkpoint)!r} has no module {module_id!r}")
+        return cls(RLModule.from_checkpoint(str(folder.resolve())), params, name=module_id)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            output = self.module.forward_inference({"obs": torch.as_tensor(observations, dtype=torch.float32)})
+        logits = output["action_dist_inputs"].numpy()
+        splits = np.split(logits, np.cumsum(self.nvec)[:-1], axis=1)
+        return np.stack([part.argmax(axis=1) for part in splits], axis=1).astype(np.int64)

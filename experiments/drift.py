@@ -7,7 +7,9 @@ every checkpoint, so that rows differ only by what was learned), and every
 measure of the registry (``experiments.measures``) is written as one row of
 ``drift.csv`` in the run directory, keyed by the agent-steps trained. A row
 for steps already recorded (a resumed run passing the same checkpoint) is
-replaced, never duplicated. The file is rewritten atomically.
+replaced, never duplicated. The file is rewritten atomically. The first
+episodes of the latest evaluation are kept as ``trajectories.npz``
+(``experiments.rollout.load_rollout``), for example trajectories in reports.
 """
 
 from __future__ import annotations
@@ -20,17 +22,26 @@ import pandas as pd
 
 from experiments.atomic import write_text_atomic
 from experiments.measures import summarize
-from experiments.rollout import rollout
+from experiments.rollout import Rollout, rollout, save_rollout
 from sd_env.params import EnvParams
 from sd_env.policy import Policy
 
 #: The drift table's file name in a run directory.
 DRIFT_FILE = "drift.csv"
+#: The latest evaluation's first episodes, in a run directory.
+TRAJECTORY_FILE = "trajectories.npz"
+#: How many episodes of the latest evaluation are kept.
+TRAJECTORY_EPISODES = 3
 
 
 def drift_row(params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int, timesteps: int) -> dict[str, float]:
     """``{"timesteps": timesteps, measure: value, ...}``: every registered measure of ``episodes`` self-play episodes."""
-    return {"timesteps": int(timesteps), **summarize(rollout(params, list(seats), episodes, seed))}
+    return _evaluate(params, seats, episodes, seed, timesteps)[0]
+
+
+def _evaluate(params, seats, episodes, seed, timesteps) -> tuple[dict[str, float], Rollout]:
+    result = rollout(params, list(seats), episodes, seed)
+    return {"timesteps": int(timesteps), **summarize(result)}, result
 
 
 def read_drift(run_dir: Path) -> pd.DataFrame:
@@ -45,12 +56,13 @@ def record_drift(
     run_dir: Path, params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int, timesteps: int
 ) -> dict[str, float]:
     """Evaluate the learned ``seats`` and add (or replace) the row for ``timesteps`` in ``drift.csv``."""
-    row = drift_row(params, seats, episodes, seed, timesteps)
+    row, result = _evaluate(params, seats, episodes, seed, timesteps)
     table = read_drift(run_dir)
     table = table[table["timesteps"] != row["timesteps"]]
     table = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) else pd.DataFrame([row])
     table = table.sort_values("timesteps", kind="stable")
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
+    save_rollout(Path(run_dir) / TRAJECTORY_FILE, result, TRAJECTORY_EPISODES)
     write_text_atomic(Path(run_dir) / DRIFT_FILE, buffer.getvalue())
     return row

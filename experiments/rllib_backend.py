@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from agents.learned import RLlibModulePolicy
 from sd_env.policy import Policy
 from experiments.config import ConfigError, TrainConfig
 from experiments.drift import record_drift
@@ -75,26 +74,6 @@ def build_algorithm_config(config: TrainConfig, params: EnvParams):
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={policy: module for policy in policies}))
         .debugging(seed=config.seed)
     )
-
-
-class RLlibModulePolicy(Policy):
-    """An RLlib RLModule behind the shared ``Policy`` interface (greedy actions, for evaluation)."""
-
-    name = "learned"
-
-    def __init__(self, module, params: EnvParams) -> None:
-        super().__init__(params)
-        self.module = module
-        self.nvec = self.action_bounds
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            output = self.module.forward_inference({"obs": torch.as_tensor(observations, dtype=torch.float32)})
-        logits = output["action_dist_inputs"].numpy()
-        splits = np.split(logits, np.cumsum(self.nvec)[:-1], axis=1)
-        return np.stack([part.argmax(axis=1) for part in splits], axis=1).astype(np.int64)
 
 
 def _agent_steps(result: dict[str, Any]) -> int:

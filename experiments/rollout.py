@@ -131,3 +131,39 @@ def rollout(
             history[name].append(getattr(outcome, name))
     return Rollout(params=params, greedy=state.greedy.copy(),
                    **{name: np.stack(values) for name, values in history.items()})
+
+
+def save_rollout(path, result: Rollout, episodes: int | None = None) -> None:
+    """Write the first ``episodes`` episodes (all if None) of a rollout to ``path`` (``.npz``, atomically).
+
+    The parameters travel as JSON, so :func:`load_rollout` gives back the same rollout (those episodes).
+    """
+    import dataclasses
+    import io
+    import json
+    from pathlib import Path
+
+    from experiments.atomic import write_bytes_atomic
+
+    keep = slice(None) if episodes is None else slice(0, episodes)
+    arrays = {}
+    for field in dataclasses.fields(Rollout):
+        if field.name == "params":
+            continue
+        array = getattr(result, field.name)
+        arrays[field.name] = array[keep] if field.name == "greedy" else array[:, keep]
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, params=np.array(json.dumps(dataclasses.asdict(result.params))), **arrays)
+    write_bytes_atomic(Path(path), buffer.getvalue())
+
+
+def load_rollout(path) -> Rollout:
+    """A rollout written by :func:`save_rollout`."""
+    import json
+
+    with np.load(path) as data:
+        fields = {name: data[name] for name in data.files if name != "params"}
+        settings = json.loads(str(data["params"]))
+    params = EnvParams(**{name: tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                          if isinstance(value, list) else value for name, value in settings.items()})
+    return Rollout(params=params, **fields)

@@ -1,0 +1,186 @@
+"""Sweeps: config validation, end-to-end runs (fixed and trained), resume after a kill, executors agree."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from experiments.cli import main
+from experiments.measures import EPISODE_MEASURES, summarize
+from experiments.rollout import load_rollout, rollout
+from experiments.sweep import SweepConfigError, read_results, run_sweep, sweep_config_from_dict
+from sd_env.scenarios import make_params
+from sd_env.stances import make_policy
+
+FIXED = {
+    "name": "fixed",
+    "scenario": "jervis-1",
+    "env": {"max_cycles": 12},
+    "grid": {"offense_defense_balance": [0.5, 2.0], "distinguishability": [0.0, 1.0]},
+    "seeds": 2,
+    "policies": ["baseline:deterrer"],
+    "eval_episodes": 6,
+}
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"colour": "blue"}, "unknown sweep config key 'colour'"),
+        ({"grid": {}}, "grid must map at least one environment parameter"),
+        ({"grid": {"weapons": [1, 2]}}, "grid: unknown environment parameter 'weapons'"),
+        ({"grid": {"distinguishability": [0.5, 1.5]}}, "distinguishability must be in [0, 1]"),
+        ({"grid": {"distinguishability": []}}, "must be a non-empty list"),
+        ({"grid": {"distinguishability": [0.5, 0.5]}}, "lists a value twice"),
+        ({"seeds": 0}, "seeds must be a count >= 1"),
+        ({"seeds": [1, 1]}, "lists a seed twice"),
+        ({"scenario": "atlantis"}, "unknown scenario 'atlantis'"),
+        ({"eval_episodes": 0}, "eval_episodes must be an integer >= 1"),
+        ({"policies": ["baseline:eagle"]}, "unknown baseline 'eagle'"),
+        ({"policies": ["baseline:dove"] * 3}, "one spec for every seat or one per seat"),
+        ({"policies": ["no/such/checkpoint.zip"]}, "not found"),
+        ({"train": {"total_timesteps": 100}}, "either train"),
+        ({"policies": None, "train": {"seed": 3}}, "train: seed is set by the sweep"),
+        ({"policies": None, "train": {"algorithm": "dqn"}}, "train: algorithm must be one of"),
+        ({"env": {"offense_defense_balance": 1.0}}, "both in env and in grid"),
+    ],
+)
+def test_bad_sweep_configs_are_one_line_errors(change, fragment):
+    raw = {key: value for key, value in {**FIXED, **change}.items() if value is not None}
+    with pytest.raises(SweepConfigError) as error:
+        sweep_config_from_dict(raw)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_fixed_policy_sweep_has_one_row_per_cell_and_seed_with_every_measure(tmp_path):
+    config = sweep_config_from_dict(FIXED)
+    table = run_sweep(config, tmp_path, workers=1, progress=False)
+    assert list(table.columns) == ["cell", "offense_defense_balance", "distinguishability", "seed",
+                                   *EPISODE_MEASURES]
+    assert len(table) == 4 * 2 and table[["cell", "seed"]].drop_duplicates().shape[0] == 8
+    # Each row is the cell's policies played on the held-out evaluation seed (seed + 1), measured by the registry.
+    params = make_params("jervis-1", max_cycles=12, offense_defense_balance=2.0, distinguishability=0.0)
+    expected = summarize(rollout(params, [make_policy("deterrer", params, seed=1)] * 2, 6, seed=2))
+    row = table[(table.offense_defense_balance == 2.0) & (table.distinguishability == 0.0) & (table.seed == 1)]
+    for name, value in expected.items():
+        assert row[name].item() == pytest.approx(value, nan_ok=True), name
+    trajectory = load_rollout(tmp_path / "fixed" / "trajectories" / "cell0002-seed1.npz")
+    assert trajectory.params == params and trajectory.episodes == 3
+    # Defence dominant and clearly seen, the deterrer buys nothing; offence dominant and blurred, it arms.
+    means = table.groupby(["offense_defense_balance", "distinguishability"]).military_burden.mean()
+    assert means.loc[(2.0, 0.0)] > means.loc[(0.5, 1.0)]
+
+
+def test_a_rerun_finishes_missing_rows_and_never_rewrites_finished_ones(tmp_path):
+    config = sweep_config_from_dict(FIXED)
+    first = run_sweep(config, tmp_path, workers=1, progress=False)
+    rows = tmp_path / "fixed" / "rows"
+    kept = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in rows.iterdir()}
+    (rows / "cell0001-seed0.json").unlink()
+    (tmp_path / "fixed" / "results.csv").unlink()
+    again = run_sweep(config, tmp_path, workers=1, progress=False)
+    pd.testing.assert_frame_equal(first, again)
+    for path in rows.iterdir():
+        if path.name != "cell0001-seed0.json":
+            assert (path.read_bytes(), path.stat().st_mtime_ns) == kept[path.name], path.name
+
+
+def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path, capsys):
+    run_sweep(sweep_config_from_dict(FIXED), tmp_path, workers=1, progress=False)
+    changed = {**FIXED, "seeds": 3}
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    assert main(["sweep", "--config", str(path), "--output-dir", str(tmp_path), "--no-progress"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "holds a different sweep" in error and "\n" not in error
+
+
+def test_cli_sweep_errors_exit_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**FIXED, "grid": {"offense_defense_balance": [-1.0]}}, sort_keys=False))
+    assert main(["sweep", "--config", str(path), "--output-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("sd-env sweep: error:") and "offense_defense_balance" in error and "\n" not in error
+    assert main(["sweep", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_a_killed_sweep_rerun_gives_the_table_of_an_uninterrupted_one(tmp_path):
+    config = {**FIXED, "name": "killed", "env": {"max_cycles": 40}, "seeds": 6, "eval_episodes": 48}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "experiments.cli", "sweep", "--config", str(path), "--output-dir",
+               str(tmp_path / "out"), "--workers", "1", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=Path(__file__).resolve().parents[1])
+    rows = tmp_path / "out" / "killed" / "rows"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 3:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {path.name: path.read_bytes() for path in rows.glob("*.json")}
+    assert 3 <= len(before) < 4 * 6, "killed midway"
+    assert main(["sweep", "--config", str(path), "--output-dir", str(tmp_path / "out"), "--workers", "1",
+                 "--no-progress"]) == 0
+    for name, content in before.items():
+        assert (rows / name).read_bytes() == content, "a finished row was rewritten"
+    straight = run_sweep(sweep_config_from_dict({**config, "name": "straight"}), tmp_path / "out", workers=1,
+                         progress=False)
+    pd.testing.assert_frame_equal(read_results(tmp_path / "out" / "killed"), straight)
+
+
+def test_a_reordered_grid_is_a_different_sweep(tmp_path):
+    run_sweep(sweep_config_from_dict(FIXED), tmp_path, workers=1, progress=False)
+    reordered = {**FIXED, "grid": dict(reversed(list(FIXED["grid"].items())))}
+    with pytest.raises(SweepConfigError, match="holds a different sweep"):
+        run_sweep(sweep_config_from_dict(reordered), tmp_path, workers=1, progress=False)
+
+
+def test_local_worker_processes_give_the_table_of_one_process(tmp_path):
+    config = sweep_config_from_dict(FIXED)
+    one = run_sweep(config, tmp_path / "one", workers=1, progress=False)
+    two = run_sweep(config, tmp_path / "two", workers=2, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.slow
+def test_ray_tasks_give_the_table_of_local_workers(tmp_path):
+    config = sweep_config_from_dict(FIXED)
+    local = run_sweep(config, tmp_path / "local", workers=1, progress=False)
+    on_ray = run_sweep(config, tmp_path / "ray", executor="ray", workers=2, progress=False)
+    pd.testing.assert_frame_equal(local, on_ray)
+
+
+def test_a_tiny_training_sweep_trains_every_cell_and_reports_its_final_drift_row(tmp_path):
+    config = sweep_config_from_dict({
+        "name": "trained", "scenario": "bilateral", "env": {"max_cycles": 12},
+        "grid": {"offense_defense_balance": [0.5, 2.0]}, "seeds": [3], "eval_episodes": 4,
+        "train": {"total_timesteps": 1024, "num_envs": 4, "checkpoint_every": 512, "opponents": ["dove"],
+                  "ppo": {"n_steps": 64, "batch_size": 256, "n_epochs": 1}},
+    })
+    table = run_sweep(config, tmp_path, workers=1, progress=False)
+    assert len(table) == 2
+    for cell in (0, 1):
+        run = tmp_path / "trained" / "runs" / f"cell{cell:04d}-seed3"
+        assert (run / "policy.zip").is_file() and (run / "checkpoints").is_dir()
+        saved = yaml.safe_load((run / "config.yaml").read_text())
+        assert saved["seed"] == 3 and saved["env"]["offense_defense_balance"] == [0.5, 2.0][cell]
+        drift = pd.read_csv(run / "drift.csv")
+        assert drift.timesteps.tolist() == [512, 1024]  # one PPO rollout is 4 envs x 64 steps x 2 states
+        row = table[table.cell == cell].iloc[0]
+        for name in EPISODE_MEASURES:
+            assert row[name] == pytest.approx(drift.iloc[-1][name], nan_ok=True), name
+    # Rerunning a finished training sweep trains nothing and changes nothing.
+    again = run_sweep(config, tmp_path, workers=1, progress=False)
+    pd.testing.assert_frame_equal(table, again)
+    assert json.loads((tmp_path / "trained" / "rows" / "cell0000-seed3.json").read_text())["row"]["seed"] == 3
