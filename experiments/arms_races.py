@@ -1303,7 +1303,6 @@ def run_history(
 
     plain_score = score(buildups)
     scores = {name: score(kept[name]) for name in available}
-    filtered_score = scores[filter_name]
     filter_records = {}
     for name in available:
         filter_records[name] = {**_score_record(scores[name]), "description": FILTERS[name]}
