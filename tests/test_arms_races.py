@@ -163,6 +163,110 @@ def test_reaction_test_sees_reaction_and_refuses_what_it_cannot_fit():
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The other interdependence filters on constructed series: system, war, response
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_outgrows_system_needs_the_threshold_and_more_than_the_system():
+    rates = np.array([np.nan, 0.10, 0.10, 0.10, 0.05, 0.10])
+    system = np.array([0.0, 0.05, 0.12, np.nan, 0.00, 0.10])
+    # year 1: 10% > 5%; year 2: below the system; year 3: no system growth known; year 4: under 8%; year 5: equal
+    assert ar.outgrows_system(rates, system).tolist() == [False, True, False, True, False, False]
+    with pytest.raises(ValueError, match="same years"):
+        ar.outgrows_system(rates, system[:3])
+
+
+def test_buildups_beyond_system_drop_a_common_shock():
+    x, y = grown([0.10] * 5), grown([0.15] * 5)
+    calm = np.array([np.nan, 0.02, 0.02, 0.02, 0.02, 0.02])
+    assert ar.mutual_buildups(x, y) == ar.buildups_beyond_system(x, y, calm) == [(1, 5)]
+    # Every state grew 12% in year 3 (inflation, a world war): x's 10% is no evidence of a race that year.
+    shock = calm.copy()
+    shock[3] = 0.12
+    assert ar.buildups_beyond_system(x, y, shock) == []
+    assert ar.buildups_beyond_system(x, y, shock, years=2) == [(1, 2), (4, 5)]
+    assert ar.buildups_beyond_system(x, y, np.full(6, np.nan)) == [(1, 5)]  # nothing known of the system
+
+
+def nmc_frame(levels: dict[int, list[float]], first_year: int = 1900, column: str = "milex") -> pd.DataFrame:
+    """An NMC table (as load_nmc returns) of states' yearly levels of ``column`` (the other series all NaN)."""
+    other = "milper" if column == "milex" else "milex"
+    return pd.DataFrame([{"ccode": code, "year": first_year + i, column: float(value), other: np.nan,
+                          "stateabb": f"S{code}"} for code, values in levels.items() for i, value in enumerate(values)])
+
+
+def test_system_growth_is_the_median_state_growth():
+    nmc = nmc_frame({1: [100, 110, 121], 2: [100, 100, 50], 3: [100, 130, 0], 4: [np.nan, 100, 200]})
+    years = np.arange(1900, 1903)
+    # 1901: growth 0.1, 0.0, 0.3 (state 4 has no level in 1900); 1902: 0.1, -0.5, 1.0 (state 3 falls to 0).
+    assert np.isnan(ar.system_growth(nmc, "milex", years)[0])
+    assert ar.system_growth(nmc, "milex", years)[1:].tolist() == pytest.approx([0.1, 0.1])
+    assert ar.system_growth(nmc, "milex", np.array([1902, 1950]))[0] == pytest.approx(0.1)
+    assert np.isnan(ar.system_growth(nmc, "milex", np.array([1902, 1950]))[1])
+    across = nmc_frame({1: [100, 110, 121], 2: [100, 200, 400]}, first_year=1912)
+    assert np.isnan(ar.system_growth(across, "milex", np.arange(1912, 1915))[2])  # pounds to dollars
+    assert ar.system_growth(across, "milex", np.arange(1912, 1915))[1] == pytest.approx(0.55)
+    with pytest.raises(ValueError, match="column must be"):
+        ar.system_growth(nmc, "cinc")
+
+
+def test_mobilisation_years_are_wars_without_the_rival():
+    # State 1 fights state 9 in 1901-1902; state 2 fights state 1 (its rival) and 9 in 1903.
+    opponents = {(1, 1901): {9}, (9, 1901): {1}, (1, 1902): {9}, (9, 1902): {1},
+                 (2, 1903): {1, 9}, (1, 1903): {2}, (9, 1903): {2}}
+    assert ar.mobilisation_years(1, 2, 1900, 1904, opponents) == [1901, 1902]
+    assert ar.mobilisation_years(2, 1, 1900, 1904, opponents) == [1901, 1902]  # either side
+    assert ar.war_test(1, 2, 1900, 1904, opponents) is True   # 2 of 5 years
+    assert ar.war_test(1, 2, 1901, 1904, opponents) is True   # 2 of 4: not more than half
+    assert ar.war_test(1, 2, 1901, 1903, opponents) is False  # 2 of 3
+    # 1903: states 1 and 2 fight each other (2 also fights 9): a war year against the rival is no mobilisation...
+    assert ar.war_test(1, 2, 1903, 1903, opponents) is True
+    # ...but for the dyad 1-3 state 2 is a third party.
+    assert ar.mobilisation_years(1, 3, 1903, 1903, opponents) == [1903]
+    wars = pd.DataFrame({"warnum": [7, 7], "ccode1": [1, 2], "ccode2": [9, 9], "year": [1901, 1901]})
+    assert ar.war_opponents(wars) == {(1, 1901): {9}, (9, 1901): {1, 2}, (2, 1901): {9}}
+
+
+def simulate_responses(on_rival: float, years: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Growth beyond the system of two sides, each answering the other's of the year before by ``on_rival``."""
+    rng = np.random.default_rng(seed)
+    dx, dy = np.zeros(years), np.zeros(years)
+    for t in range(1, years):
+        dx[t] = 0.2 * dx[t - 1] + on_rival * dy[t - 1] + rng.normal(0, 0.05)
+        dy[t] = 0.2 * dy[t - 1] + on_rival * dx[t - 1] + rng.normal(0, 0.05)
+    return dx, dy
+
+
+def test_response_test_sees_growth_that_answers_the_rival():
+    assert ar.response_test(*simulate_responses(0.5)) is True
+    assert ar.response_test(*simulate_responses(-0.5)) is False
+    dx, dy = simulate_responses(0.5)
+    dy = np.where(np.arange(dy.size) % 2 == 0, np.nan, dy)  # no two consecutive years: nothing to fit
+    assert ar.response_test(dx, dy) is None
+    assert ar.response_test(*(series[:8] for series in simulate_responses(0.5))) is None  # 7 usable years
+    assert ar.response_test(np.zeros(20), np.arange(20.0)) is None  # own growth never varies
+    rates, system = np.array([np.nan, 0.1, 0.2]), np.array([np.nan, 0.1, 0.0])
+    assert np.isnan(ar.growth_beyond_system(rates, system)[0])
+    assert ar.growth_beyond_system(rates, system)[1:].tolist() == pytest.approx([0.0, np.log(1.2)])
+
+
+def test_split_races_is_seeded_disjoint_and_covers_the_list():
+    ids = list(range(1, 72, 2))
+    selection, check = ar.split_races(ids)
+    assert sorted(selection + check) == ids and len(selection) == len(check) == 18
+    assert ar.split_races(reversed(ids)) == (selection, check)  # the order of the list does not matter
+    assert ar.split_races(ids, seed=ar.SPLIT_SEED + 1) != (selection, check)
+    assert [len(half) for half in ar.split_races([5, 1, 3])] == [2, 1]
+
+
+def test_filter_succeeds_is_higher_precision_keeping_nine_in_ten_races():
+    plain = {"recall": 1.0, "precision": 0.2}
+    assert ar.filter_succeeds({"recall": 0.9, "precision": 0.21}, plain)
+    assert not ar.filter_succeeds({"recall": 0.89, "precision": 0.5}, plain)
+    assert not ar.filter_succeeds({"recall": 1.0, "precision": 0.2}, plain)
+    assert not ar.filter_succeeds({"recall": 1.0, "precision": None}, plain)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Synthetic COW files: loaders, the coding of rivalry dyads, scoring, the command
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -293,6 +397,31 @@ def test_code_rivalry_buildups_either_and_same_series(cow_files):
     assert [(b.first, b.last) for b in ar.code_rivalry_buildups(nmc, late)] == [(1912, 1916)]
 
 
+def test_code_rivalry_buildups_applies_every_filter():
+    """Rivals 1 and 2 arm by 10% a year in 1903-1905; three other states are flat, or all grow 12% in 1904."""
+    def coded(shock: float, wars: pd.DataFrame | None = None) -> ar.Buildup:
+        rival = [100 * 1.1 ** min(max(year - 1902, 0), 3) for year in range(1900, 1916)]
+        other = [100 * (1 + shock) ** (year >= 1904) for year in range(1900, 1916)]
+        nmc = nmc_frame({1: rival, 2: rival, 3: other, 4: other, 5: other})
+        rivalries = pd.DataFrame({"rivalryno": [1], "rivalryname": ["one-two"], "ccode1": [1], "ccode2": [2],
+                                  "styear": [1900], "endyear": [1915]})
+        (found,) = ar.code_rivalry_buildups(nmc, rivalries, war_years=wars)
+        assert (found.first, found.last, found.series) == (1903, 1905, "milex")
+        return found
+
+    calm = coded(0.0)
+    assert calm.passes("system") is True and calm.passes("war") is None  # no war data: not computed
+    assert calm.passes("response") is None  # the two sides' growth is identical: no regression to fit
+    assert calm.passes("reaction") is calm.interdependent
+    assert calm.to_dict()["filters"] == {"reaction": calm.interdependent, "system": True, "war": None,
+                                         "response": None}
+    assert coded(0.12).passes("system") is False  # every other state grew faster in 1904
+    third = pd.DataFrame({"warnum": 1, "ccode1": [1, 1], "ccode2": [3, 3], "year": [1903, 1904]})
+    assert coded(0.0, third).passes("war") is False  # 2 of 3 years state 1 fights a third state
+    rival_war = pd.DataFrame({"warnum": 1, "ccode1": [1, 1], "ccode2": [2, 2], "year": [1903, 1904]})
+    assert coded(0.0, rival_war).passes("war") is True  # war against the rival is no mobilisation
+
+
 def buildup(first: int, last: int, ccode1: int = 2, ccode2: int = 20, interdependent: bool = True) -> ar.Buildup:
     return ar.Buildup(ccode1, ccode2, first, last, ("AAA-BBB",), "milex", interdependent, "milex")
 
@@ -373,6 +502,44 @@ def test_history_command_prints_and_writes_the_json_contract(cow_files, tmp_path
     assert report["wars"]["plain"]["buildups"] == 2
 
 
+def test_history_command_filter_option_and_its_json(cow_files, tmp_path, capsys):
+    out = tmp_path / "history.json"
+    argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]),
+            "--races", str(cow_files["races"]), "--json", str(out)]
+    assert main(argv) == 0
+    default = json.loads(out.read_text())
+    assert default["parameters"]["filter_name"] == "reaction"
+    assert default["parameters"]["filter"] == ar.FILTER_DESCRIPTION  # the default and its description as before
+    assert default["filtered"] == default["filters"]["reaction"] and "war" not in default["filters"]  # no --wars
+    capsys.readouterr()
+    assert main([*argv, "--wars", str(cow_files["wars"]), "--filter", "system"]) == 0
+    printed = capsys.readouterr().out
+    assert "interdependence filter system" in printed and "selection half: races" in printed
+    report = json.loads(out.read_text())
+    assert report["parameters"]["filter_name"] == "system" and report["filtered"] == report["filters"]["system"]
+    assert set(report["filters"]) == {"reaction", "system", "war", "response"}
+    split = report["split"]
+    assert sorted(split["selection"] + split["check"]) == [1, 3] and split["seed"] == ar.SPLIT_SEED
+    assert split["recommended"] in ar.FILTERS and split["primary"] == ar.PRIMARY_FILTER
+    for half in ("whole", "selection", "check"):
+        scores = split["scores"][half]
+        assert set(scores) == {"plain", *ar.FILTERS}
+        assert all(isinstance(scores[name]["succeeds"], bool) for name in ar.FILTERS)
+    assert split["scores"]["whole"]["plain"]["recall"] == report["recall"]
+    assert all(set(b["filters"]) == set(ar.FILTERS) for b in report["buildups"])
+    assert main([*argv, "--filter", "war"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--filter war needs" in error and "--wars" in error
+
+
+def test_history_doc_names_the_filter_of_its_headline_run():
+    from experiments import history_doc
+
+    line = history_doc.command_line("DATA", **history_doc.HEADLINE)
+    assert f"--filter {history_doc.HEADLINE['filter_name']}" in line and "--list-years 1816-1993" in line
+    assert "--filter" not in history_doc.command_line("DATA", filter_name="reaction")
+
+
 def test_history_command_without_races_reports_buildups_only(cow_files, tmp_path, capsys):
     out = tmp_path / "history.json"
     assert main(["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]),
@@ -433,6 +600,27 @@ def test_grh_rule_finds_nine_in_ten_listed_races_within_two_years():
     assert report["races_listed"] >= 30
     assert report["recall"] >= 0.9, [race for race in report["races"] if not race["found"]]
     assert 0 < report["precision"] < 1 and report["filtered"]["buildups_detected"] <= len(report["buildups"])
+
+
+@needs_data
+def test_filters_on_the_historical_sample_keep_subsets_and_score_every_half():
+    report = ar.run_history(DATA / "NMC-70-abridged.csv", DATA / "td_rivalries.csv",
+                            DATA / "grh_arms_races_sample.csv", DATA / "cow_interstate_war_dyad_years.csv",
+                            tolerance=2, list_years=(1816, 1993), filter_name=ar.PRIMARY_FILTER)
+    assert set(report["filters"]) == set(ar.FILTERS)
+    for name, scored in report["filters"].items():
+        # A filter keeps a subset of the buildups: it finds no race the plain rule misses.
+        assert scored["buildups_detected"] <= report["buildups_detected"]
+        assert scored["races_found"] <= report["races_found"]
+        assert {r["race_id"] for r in scored["races"] if r["found"]} <= {r["race_id"] for r in report["races"]
+                                                                            if r["found"]}
+    split = report["split"]
+    assert sorted(split["selection"] + split["check"]) == sorted(r["race_id"] for r in report["races"])
+    assert abs(len(split["selection"]) - len(split["check"])) <= 1
+    for name in ("plain", *ar.FILTERS):
+        halves = split["scores"]
+        assert halves["selection"][name]["races_found"] + halves["check"][name]["races_found"] == \
+            halves["whole"][name]["races_found"]
 
 
 @needs_data
