@@ -11,11 +11,17 @@ ships the data; see ``docs/history.md``):
 * :func:`richardson_fit` and :func:`richardson_combined_fit`: Richardson's
   (1960) discrete reaction model of two rivals, and his fit of two blocs'
   combined spending, by ordinary least squares.
-* :func:`reaction_test`: an interdependence filter, each side's change
-  responding to the other's level (Richardson's reaction coefficients k > 0
-  and l > 0) around a buildup.
+* Interdependence filters (:data:`FILTERS`, ``--filter``): ``reaction``
+  (:func:`reaction_test`, Richardson's reaction coefficients k > 0 and
+  l > 0 around a buildup); ``system`` (:func:`outgrows_system`, each
+  side's growth beyond the median state's, :func:`system_growth`: a common
+  shock is no race; the primary); ``war`` (:func:`mobilisation_years`,
+  :func:`war_test`: growth while fighting a third state is mobilisation,
+  after Diehl 1983); ``response`` (:func:`response_test`: each side's
+  growth beyond the system answers the rival's). :func:`split_races` and
+  :func:`filter_succeeds` fix how they are compared (``docs/history.md``).
 * Loaders (:func:`load_nmc`, :func:`load_rivalries`, :func:`load_races`,
-  :func:`load_wars`), :func:`code_rivalry_buildups` (the coding run on every
+  :func:`load_wars`, :func:`load_war_years`), :func:`code_rivalry_buildups` (the coding run on every
   rivalry dyad), :func:`score_races` (recall and precision against a list of
   races) and :func:`war_onsets_after_buildups` (Wallace 1979; Sample 1997).
 
@@ -26,9 +32,10 @@ Dreyer, D. (2012) *Handbook of International Rivalries*, CQ Press; Singer,
 J. D., Bremer, S. & Stuckey, J. (1972), COW National Material Capabilities
 v7.0; Wallace, M. D. (1979) Arms races and escalation, *Journal of Conflict
 Resolution* 23(1):3-16; Sample, S. G. (1997) Arms races and dispute
-escalation, *Journal of Peace Research* 34(1):7-22; Diehl, P. F. &
-Crescenzi, M. J. C. (1998) Reconfiguring the arms race-war debate, *Journal
-of Peace Research* 35(1):111-18.
+escalation, *Journal of Peace Research* 34(1):7-22; Diehl, P. F. (1983)
+Arms races and escalation: a closer look, *Journal of Peace Research*
+20(3):205-12; Diehl, P. F. & Crescenzi, M. J. C. (1998) Reconfiguring the
+arms race-war debate, *Journal of Peace Research* 35(1):111-18.
 """
 
 from __future__ import annotations
