@@ -527,6 +527,10 @@ def test_history_command_filter_option_and_its_json(cow_files, tmp_path, capsys)
         assert all(isinstance(scores[name]["succeeds"], bool) for name in ar.FILTERS)
     assert split["scores"]["whole"]["plain"]["recall"] == report["recall"]
     assert all(set(b["filters"]) == set(ar.FILTERS) for b in report["buildups"])
+    from experiments.cli import build_parser
+
+    for name in ar.FILTERS:  # the command offers every filter the module defines
+        assert build_parser().parse_args([*argv, "--filter", name]).filter == name
     assert main([*argv, "--filter", "war"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--filter war needs" in error and "--wars" in error
