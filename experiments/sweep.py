@@ -8,6 +8,11 @@ A sweep config (YAML; unknown keys and bad values are one-line errors)::
     grid:                                  # any environment parameters; the cross product is swept
       offense_defense_balance: [0.33, 1.0, 3.0]
       distinguishability: [0.0, 1.0]
+    # or a list of such grids (planes rather than a cube): the union of their cells, each plane's
+    # cells at the scenario's (or env's) value of the parameters the plane does not vary
+    # grid:
+    #   - {offense_defense_balance: [0.33, 3.0], distinguishability: [0.0, 1.0]}
+    #   - {offense_defense_balance: [0.33, 3.0], observation_noise: [0.0, 0.5]}
     seeds: 5                               # or an explicit list
     train: {algorithm: shared_ppo, total_timesteps: 1500000}   # any train-config fields; or instead:
     # policies: [baseline:deterrer]        # fixed policies (one for all seats, or one per seat)
@@ -67,7 +72,7 @@ class SweepConfig:
     name: str = "sweep"
     scenario: str = "bilateral"
     env: dict[str, Any] = field(default_factory=dict)
-    grid: dict[str, list[Any]] = field(default_factory=dict)
+    grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
     train: dict[str, Any] | None = None
     policies: list[str] | None = None
@@ -77,13 +82,32 @@ class SweepConfig:
         return asdict(self)
 
     @property
+    def planes(self) -> list[dict[str, list[Any]]]:
+        """The grid as a list of planes (one plane where the grid is a single mapping)."""
+        return list(self.grid) if isinstance(self.grid, list) else [self.grid]
+
+    @property
     def parameters(self) -> list[str]:
-        """The grid's parameters, in the config's order."""
-        return list(self.grid)
+        """The parameters some plane varies, in the order they first appear."""
+        return list(dict.fromkeys(name for plane in self.planes for name in plane))
 
     def cells(self) -> list[dict[str, Any]]:
-        """Every combination of grid values, in order (the last parameter varies fastest)."""
-        return [dict(zip(self.grid, values)) for values in itertools.product(*self.grid.values())]
+        """Every cell, in order: each plane's combinations (the last parameter varies fastest), planes in turn.
+
+        With several planes a cell holds every parameter any plane varies, at the scenario's (or env's) value
+        where its plane does not vary it; a cell two planes share is swept once.
+        """
+        base = asdict(make_params(self.scenario, **self.env)) if len(self.planes) > 1 else {}
+        cells, seen = [], set()
+        for plane in self.planes:
+            for values in itertools.product(*plane.values()):
+                chosen = dict(zip(plane, values))
+                cell = {name: chosen[name] if name in chosen else _plain(base[name]) for name in self.parameters}
+                key = json.dumps(cell, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    cells.append(cell)
+        return cells
 
     def params(self, cell: dict[str, Any]) -> EnvParams:
         return make_params(self.scenario, **{**self.env, **cell})
@@ -101,6 +125,11 @@ class SweepConfig:
             "output_dir": str(runs_dir),
         }
         return config_from_dict(settings)
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as YAML and CSV hold it (tuples as lists)."""
+    return [_plain(item) for item in value] if isinstance(value, (list, tuple)) else value
 
 
 def row_key(cell_index: int, seed: int) -> str:
@@ -127,19 +156,21 @@ def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") ->
         _fail(f"unknown scenario {config.scenario!r}; choose one of {', '.join(SCENARIOS)}")
     if not isinstance(config.env, dict):
         _fail(f"env must be a mapping of environment parameters, got {config.env!r}")
-    if not isinstance(config.grid, dict) or not config.grid:
+    planes = config.grid if isinstance(config.grid, list) else [config.grid]
+    if not planes or not all(isinstance(plane, dict) and plane for plane in planes):
         _fail("grid must map at least one environment parameter to a list of values, e.g. "
-              "grid: {offense_defense_balance: [0.5, 2.0]}")
+              "grid: {offense_defense_balance: [0.5, 2.0]}, or be a list of such mappings")
     parameters = {f.name for f in fields(EnvParams)}
-    for name, values in config.grid.items():
-        if name not in parameters:
-            _fail(f"grid: unknown environment parameter {name!r}; see sd-env params")
-        if not isinstance(values, list) or not values:
-            _fail(f"grid: {name} must be a non-empty list of values, got {values!r}")
-        if len({json.dumps(value, sort_keys=True) for value in values}) != len(values):
-            _fail(f"grid: {name} lists a value twice: {values!r}")
-        if name in config.env:
-            _fail(f"{name} is both in env and in grid; give it in one place")
+    for plane in planes:
+        for name, values in plane.items():
+            if name not in parameters:
+                _fail(f"grid: unknown environment parameter {name!r}; see sd-env params")
+            if not isinstance(values, list) or not values:
+                _fail(f"grid: {name} must be a non-empty list of values, got {values!r}")
+            if len({json.dumps(value, sort_keys=True) for value in values}) != len(values):
+                _fail(f"grid: {name} lists a value twice: {values!r}")
+            if name in config.env:
+                _fail(f"{name} is both in env and in grid; give it in one place")
     config.seeds = _seeds(config.seeds)
     if not isinstance(config.eval_episodes, int) or isinstance(config.eval_episodes, bool) or config.eval_episodes < 1:
         _fail(f"eval_episodes must be an integer >= 1, got {config.eval_episodes!r}")

@@ -184,3 +184,25 @@ def test_a_tiny_training_sweep_trains_every_cell_and_reports_its_final_drift_row
     again = run_sweep(config, tmp_path, workers=1, progress=False)
     pd.testing.assert_frame_equal(table, again)
     assert json.loads((tmp_path / "trained" / "rows" / "cell0000-seed3.json").read_text())["row"]["seed"] == 3
+
+
+def test_a_grid_of_planes_sweeps_their_union_at_the_defaults_of_what_each_plane_holds_fixed(tmp_path):
+    config = sweep_config_from_dict({
+        **FIXED, "seeds": 1,
+        "grid": [{"offense_defense_balance": [0.5, 2.0], "distinguishability": [0.0, 1.0]},
+                 {"offense_defense_balance": [0.5, 2.0], "observation_noise": [0.0, 0.4]}],
+    })
+    defaults = make_params("jervis-1", max_cycles=12)
+    cells = config.cells()
+    assert config.parameters == ["offense_defense_balance", "distinguishability", "observation_noise"]
+    assert len(cells) == 4 + 4
+    assert all(cell["observation_noise"] == defaults.observation_noise for cell in cells[:4])
+    assert all(cell["distinguishability"] == defaults.distinguishability for cell in cells[4:])
+    table = run_sweep(config, tmp_path, workers=1, progress=False)
+    assert list(table.columns[:5]) == ["cell", "offense_defense_balance", "distinguishability", "observation_noise",
+                                       "seed"]
+    assert len(table) == 8
+    # A cell two planes share is swept once.
+    shared = sweep_config_from_dict({**FIXED, "grid": [{"offense_defense_balance": [0.5, 2.0]},
+                                                       {"offense_defense_balance": [2.0, 3.0]}]})
+    assert [cell["offense_defense_balance"] for cell in shared.cells()] == [0.5, 2.0, 3.0]
