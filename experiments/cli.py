@@ -141,6 +141,135 @@ def command_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_file(option: str, path: str | None, example: str) -> None:
+    """A file option must not name a folder."""
+    if path and Path(path).is_dir():
+        raise ValueError(f"{option} {path!r} is a folder; give the path of a file to write, e.g. {example}")
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from experiments.atomic import write_text_atomic
+    from experiments.evaluation import (
+        episode_text, evaluate, evaluation_figure, evaluation_text, save_figure, seat_labels, trajectory_paths,
+    )
+    from experiments.rollout import save_rollout
+
+    for option, path, example in (("--json", args.json, "evaluation.json"), ("--plot", args.plot, "evaluation.png"),
+                                  ("--save-trajectories", args.save_trajectories, "trajectories.npz")):
+        _output_file(option, path, example)
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
+                      scenario=args.scenario, overrides=overrides, every_seat=args.every_seat)
+    print(evaluation_text(result))
+    if args.render == "ansi":
+        game = result.games[0]
+        print()
+        print(episode_text(game.result, seat_labels(params.n_states, game.seat, result.policy, result.opponent)))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.save_trajectories:
+        paths = trajectory_paths(args.save_trajectories, result.seats)
+        for game in result.games:
+            save_rollout(paths[game.seat], game.result)
+        print(f"wrote {', '.join(str(path) for path in paths.values())} (experiments.rollout.load_rollout reads "
+              f"{'it' if len(paths) == 1 else 'them'})")
+    if args.plot:
+        save_figure(evaluation_figure(result), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def command_crossplay(args: argparse.Namespace) -> int:
+    import json
+
+    from experiments.atomic import write_text_atomic
+    from experiments.evaluation import crossplay, crossplay_figure, crossplay_text, save_figure
+
+    _output_file("--json", args.json, "crossplay.json")
+    _output_file("--plot", args.plot, "crossplay.png")
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=args.scenario,
+                       overrides=overrides, every_seat=args.every_seat)
+    print(crossplay_text(result))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.plot:
+        save_figure(crossplay_figure(result), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def command_exploit(args: argparse.Namespace) -> int:
+    import json
+
+    from experiments.atomic import write_text_atomic
+    from experiments.exploit import exploit, exploit_text
+
+    _output_file("--json", args.json, "exploit.json")
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
+                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response)
+    print(exploit_text(report, seconds))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.save_best_response:
+        print(f"wrote {args.save_best_response} (evaluate it: sd-env evaluate --policy {args.save_best_response} "
+              f"--opponent {args.policy} --scenario {args.scenario})")
+    return 0
+
+
+def _add_evaluation_commands(commands) -> None:
+    """The subcommands evaluate, crossplay and exploit (experiments.evaluation, experiments.exploit)."""
+    specs = ("baseline:NAME, PATH.zip, an RLlib checkpoint or run directory, or module.path:factory "
+             "(see experiments/policy_specs.py)")
+    evaluate = commands.add_parser(
+        "evaluate", help="play a policy against an opponent and print every measure with its interval",
+        description="Play the focal policy in state_0 (every seat in turn in an asymmetric scenario) against the "
+                    "opponent in every other seat, and print every episode measure of the registry with its "
+                    f"bootstrap interval. Policies: {specs}.")
+    evaluate.add_argument("--policy", required=True, metavar="SPEC", help="the focal policy")
+    evaluate.add_argument("--opponent", metavar="SPEC", help="the policy of every other seat (default: the focal one)")
+    crossplay = commands.add_parser(
+        "crossplay", help="every policy against every other: tables and heat maps of welfare, burden, war",
+        description="Play every policy as the focal one (state_0, or every seat in turn in an asymmetric "
+                    f"scenario) against every policy in the other seats. Policies: {specs}.")
+    crossplay.add_argument("--policies", required=True, nargs="+", metavar="SPEC", help="the policies")
+    exploit = commands.add_parser(
+        "exploit", help="train a best response (PPO) to a frozen policy and report how much more it earns",
+        description="Train PPO as state_0 for --budget agent-steps against the frozen policy in every other seat, "
+                    "then report, on held-out episodes, state_0's welfare with the best response minus its "
+                    f"welfare when the policy plays itself. Policies: {specs}.")
+    exploit.add_argument("--policy", required=True, metavar="SPEC", help="the frozen policy")
+    exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
+    for command in (evaluate, crossplay, exploit):
+        command.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
+        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+        command.add_argument("--episodes", type=int, default=100,
+                             help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
+        command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
+        command.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
+    for command in (evaluate, crossplay):
+        command.add_argument("--every-seat", action="store_true",
+                             help="play the focal policy in every seat in turn even in a symmetric scenario")
+        command.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
+    evaluate.add_argument("--save-trajectories", metavar="FILE",
+                          help="write the episodes (.npz, experiments.rollout.load_rollout); with several focal "
+                               "seats one file per seat, FILE's stem + .state_S")
+    evaluate.add_argument("--render", choices=("ansi",), help="print the first episode year by year as text")
+    exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
+    evaluate.set_defaults(handler=command_evaluate)
+    crossplay.set_defaults(handler=command_crossplay)
+    exploit.set_defaults(handler=command_exploit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
@@ -228,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", metavar="OUT", help="also write the whole report to this JSON file")
     history.set_defaults(handler=command_history)
 
+    _add_evaluation_commands(commands)
+
     sweep = commands.add_parser(
         "sweep", help="run a grid of environment parameters x seeds (trained or fixed policies) into one table",
         description="Run every cell of a sweep config (grid x seeds), training or playing fixed policies, and "
@@ -244,6 +375,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--format", choices=("csv", "parquet"), default="csv", help="results table format")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=command_sweep)
+
+    report = commands.add_parser(
+        "report", help="write DIR/report.md with figures for a sweep folder or a run directory",
+        description="Write a Markdown report with PNG figures (in figures/ beside it) for a sweep folder (sd-env "
+                    "sweep output) or a training run directory (sd-env train output): phase diagrams, the Jervis "
+                    "worlds, every cell's measures with intervals over seeds, drift curves, example trajectories "
+                    "and Richardson fits, every number read from the results.")
+    report.add_argument("directory", metavar="DIR", help="sweep folder (sweep.yaml, results.csv) or run directory")
+    report.add_argument("--measures", metavar="NAME,...",
+                        help="headline measures of the figures and tables (default: military_burden,war_years,"
+                             "buildups_per_episode,spiral_war_years); the appendix has every measure")
+    report.add_argument("--output", metavar="FILE", help="Markdown file to write (default: DIR/report.md)")
+    report.set_defaults(handler=command_report)
     return parser
 
 
@@ -271,6 +415,21 @@ def command_sweep(args: argparse.Namespace) -> int:
           f"in {folder}/results.{args.format}; this call took {time.perf_counter() - started:.1f} s")
     print("\nMean over seeds (every measure is in the results table):\n")
     print(sweep_summary(table, config).round(3).to_string(index=False))
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    import shlex
+
+    from experiments.report import build_report
+
+    command = "sd-env " + shlex.join(["report", args.directory]
+                                     + (["--measures", args.measures] if args.measures else [])
+                                     + (["--output", args.output] if args.output else []))
+    started = time.perf_counter()
+    path, figures = build_report(args.directory, measures=args.measures, output=args.output, command=command)
+    print(f"wrote {path} ({len(figures)} figures in {path.parent / 'figures'}) in "
+          f"{time.perf_counter() - started:.1f} s")
     return 0
 
 
