@@ -27,7 +27,7 @@ from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 
-ALGORITHMS = ("shared_ppo", "independent_ppo", "pool_ppo")
+ALGORITHMS = ("shared_ppo", "independent_ppo", "pool_ppo", "population_ppo")
 BACKENDS = ("sb3", "rllib")
 
 
@@ -63,7 +63,9 @@ class TrainConfig:
     #: Parameter overrides on top of the scenario (any ``EnvParams`` field).
     env: dict[str, Any] = field(default_factory=dict)
     #: ``shared_ppo`` (one policy for every state, self-play), ``independent_ppo`` (one per state,
-    #: trained in alternating rounds) or ``pool_ppo`` (state_0 learns against scripted opponents).
+    #: trained in alternating rounds), ``pool_ppo`` (state_0 learns against scripted opponents) or
+    #: ``population_ppo`` (fictitious self-play: state_0 learns against the scripted opponents and a
+    #: growing pool of its own past checkpoints).
     algorithm: str = "shared_ppo"
     #: ``sb3`` (stable-baselines3, default) or ``rllib`` (Ray RLlib; needs the ``[rllib]`` extra).
     backend: str = "sb3"
@@ -77,6 +79,8 @@ class TrainConfig:
     checkpoint_every: int = 20_000
     #: Scripted opponents for ``pool_ppo`` and for the final evaluation.
     opponents: list[str] = field(default_factory=lambda: ["dove", "hawk", "reciprocator", "deterrer"])
+    #: Past checkpoints kept in the opponent pool of ``population_ppo`` (the latest ones).
+    population_size: int = 4
     #: Alternating rounds for ``independent_ppo``.
     rounds: int = 4
     #: Episodes per evaluation in the final metrics.
@@ -174,9 +178,11 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
     if config.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
-    if config.backend == "rllib" and config.algorithm == "pool_ppo":
-        raise ConfigError("algorithm pool_ppo is available with backend sb3 only; use shared_ppo or independent_ppo")
-    for key in ("total_timesteps", "num_envs", "checkpoint_every", "rounds", "eval_episodes", "torch_threads"):
+    if config.backend == "rllib" and config.algorithm in ("pool_ppo", "population_ppo"):
+        raise ConfigError(f"algorithm {config.algorithm} is available with backend sb3 only; use shared_ppo or "
+                          "independent_ppo")
+    for key in ("total_timesteps", "num_envs", "checkpoint_every", "rounds", "eval_episodes", "torch_threads",
+                "population_size"):
         _positive(key, getattr(config, key))
     if config.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")

@@ -64,9 +64,9 @@ def _sb3_callbacks():
         TensorBoard as ``measures/<name>``.
         """
 
-        def __init__(self, folder: Path, every: int, drift=None) -> None:
+        def __init__(self, folder: Path, every: int, drift=None, on_save=None) -> None:
             super().__init__()
-            self.folder, self.every, self.drift = folder, every, drift
+            self.folder, self.every, self.drift, self.on_save = folder, every, drift, on_save
             self.next_save = 0
 
         def _on_training_start(self) -> None:
@@ -84,7 +84,10 @@ def _sb3_callbacks():
             # Drift first: a run killed between the two redoes this checkpoint and replaces the drift row.
             if self.drift is not None:
                 log_measures(self.logger, self.drift(self.model), self.num_timesteps)
-            save_model_atomic(self.model, self.folder / f"ppo_{self.num_timesteps:09d}_steps.zip")
+            path = self.folder / f"ppo_{self.num_timesteps:09d}_steps.zip"
+            save_model_atomic(self.model, path)
+            if self.on_save is not None:
+                self.on_save(path)
 
         def _on_step(self) -> bool:
             return True
@@ -149,10 +152,11 @@ def _drift_recorder(config: TrainConfig, params: EnvParams, run_dir: Path):
     return drift
 
 
-def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence) -> None:
+def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence,
+           on_save=None) -> None:
     checkpoint_class, measures_class = _sb3_callbacks()
     drift = _drift_recorder(config, config.env_params(), run_dir)
-    callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift), measures_class(),
+    callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift, on_save), measures_class(),
                  *extra_callbacks]
     model.learn(
         total_timesteps=steps,
@@ -163,13 +167,49 @@ def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool,
     )
 
 
+class Population:
+    """The opponents of ``population_ppo``: the scripted stances and the latest past checkpoints of the learner.
+
+    Fictitious self-play (Heinrich, Lanctot & Silver 2015): the learner meets
+    the scripted stances (real threats, real restraint) and earlier versions
+    of itself, so it can neither collude with a copy of itself, as in shared
+    self-play, nor only exploit fixed rules. Each checkpoint joins the pool
+    (sampling its actions, as during training); the oldest leaves once there
+    are ``size``. The pool is a ``PoolPolicy`` shared by every opponent seat:
+    games are split among its members in equal contiguous chunks.
+    """
+
+    def __init__(self, params: EnvParams, scripted: list, size: int) -> None:
+        self.params, self.scripted, self.size = params, scripted, size
+        self.snapshots: list = []
+        self.pool = PoolPolicy(params, list(scripted))
+
+    def add(self, checkpoint: Path) -> None:
+        self.snapshots = [*self.snapshots, SB3Policy.load(checkpoint, self.params, deterministic=False)][-self.size:]
+        self.pool.policies = [*self.scripted, *self.snapshots]
+
+    def restore(self, folder: Path) -> None:
+        """After a resume: the pool as it was, from the latest ``size`` checkpoints on disk."""
+        found = sorted((int(m.group(1)), path) for path in folder.glob("ppo_*_steps.zip")
+                       if (m := CHECKPOINT_PATTERN.match(path.name)))
+        for _, path in found[-self.size:]:
+            self.add(path)
+
+
 def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
-    """Shared PPO in self-play, or state_0 against a pool of scripted opponents. Returns [model]."""
+    """Shared PPO in self-play, or state_0 against a pool of scripted opponents (and, for ``population_ppo``,
+    of its own past checkpoints). Returns [model]."""
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
-    opponents = None
-    if config.algorithm == "pool_ppo":
-        pool = PoolPolicy(params, [make_policy(name, params, seed=config.seed) for name in config.opponents])
+    opponents, population = None, None
+    if config.algorithm in ("pool_ppo", "population_ppo"):
+        scripted = [make_policy(name, params, seed=config.seed) for name in config.opponents]
+        if config.algorithm == "population_ppo":
+            population = Population(params, scripted, config.population_size)
+            population.restore(run_dir / "checkpoints")
+            pool = population.pool
+        else:
+            pool = PoolPolicy(params, scripted)
         opponents = {seat: pool for seat in range(1, params.n_states)}
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
     if checkpoint is not None:
@@ -183,7 +223,8 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
         model = _ppo_model(config, env, run_dir, config.seed)
     remaining = config.total_timesteps - model.num_timesteps
     if remaining > 0:
-        _learn(model, remaining, run_dir, config, checkpoint is not None, extra_callbacks)
+        _learn(model, remaining, run_dir, config, checkpoint is not None, extra_callbacks,
+               on_save=None if population is None else population.add)
     save_model_atomic(model, run_dir / "policy.zip")
     return [model]
 

@@ -246,3 +246,33 @@ def test_rllib_backend_trains_one_iteration(tmp_path):
     drift = read_drift(tmp_path / "rllib")
     assert drift["timesteps"].tolist() == metrics["timesteps"]  # the one checkpoint
     assert np.isfinite(drift["military_burden"]).all()
+
+
+def test_population_ppo_meets_its_own_past_checkpoints_beside_the_scripted_stances(tmp_path, monkeypatch):
+    from experiments import sb3_backend
+
+    pools = []
+    original_add = sb3_backend.Population.add
+
+    def add(self, checkpoint):
+        original_add(self, checkpoint)
+        pools.append([policy.name for policy in self.pool.policies])
+
+    monkeypatch.setattr(sb3_backend.Population, "add", add)
+    config = tiny_config(tmp_path, "name=population", "algorithm=population_ppo", "population_size=2",
+                         "checkpoint_every=512", "opponents=[hawk, hawk/dove]")
+    metrics = train(config)
+    assert metrics["timesteps"] == [2048]
+    # Every checkpoint joins the pool; the oldest leaves beyond population_size; the stances stay.
+    assert pools[0] == ["hawk", "hawk/dove", "ppo_000000512_steps"]
+    assert pools[-1][:2] == ["hawk", "hawk/dove"] and len(pools[-1]) == 4
+    assert pools[-1][2:] == ["ppo_000001536_steps", "ppo_000002048_steps"]
+    # A resumed run rebuilds the pool from the latest checkpoints on disk.
+    from sd_env.stances import make_policy
+
+    population = sb3_backend.Population(config.env_params(), [make_policy("dove", config.env_params())], 2)
+    population.restore(tmp_path / "population" / "checkpoints")
+    assert [policy.name for policy in population.pool.policies] == ["dove", "ppo_000001536_steps",
+                                                                     "ppo_000002048_steps"]
+    with pytest.raises(ConfigError, match="population_ppo is available with backend sb3 only"):
+        tiny_config(tmp_path, "algorithm=population_ppo", "backend=rllib")
