@@ -112,35 +112,48 @@ def heatmap_figure(
 
 
 @dataclass
-class LinePanel:
-    """One measure over one parameter: seed means, interval bounds, and every seed's value."""
+class LineSeries:
+    """One line: per x value the seed mean, interval bounds (NaN: none) and every seed's value."""
 
-    title: str
-    y_title: str
+    label: str
     means: np.ndarray
     lows: np.ndarray
     highs: np.ndarray
     points: Sequence[np.ndarray]
 
 
+@dataclass
+class LinePanel:
+    """One measure over one parameter: one or more lines."""
+
+    title: str
+    y_title: str
+    series: Sequence[LineSeries]
+
+
 def line_figure(x_values: Sequence, x_labels: Sequence[str], numeric: bool, x_title: str,
-                panels: Sequence[LinePanel], title: str) -> Figure:
+                panels: Sequence[LinePanel], title: str, legend_title: str = "") -> Figure:
     """Seed means with 95% intervals (error bars) and each seed's value (dots), one panel per measure."""
     rows, columns = _grid_shape(len(panels))
-    figure = Figure(figsize=(4.2 * columns, 3.4 * rows + 0.5), layout="constrained")
+    figure = Figure(figsize=(4.2 * columns, 3.4 * rows + 0.6), layout="constrained")
     axes = _axes(figure, rows, columns)
     positions = np.asarray(x_values, dtype=float) if numeric else np.arange(len(x_values), dtype=float)
-    spread = np.ptp(positions) if positions.size > 1 else 1.0
+    spread = float(np.ptp(positions)) if positions.size > 1 else 1.0
+    several = max(len(panel.series) for panel in panels) > 1
     for axis, panel in zip(axes, panels):
-        lower = np.where(np.isfinite(panel.lows), panel.means - panel.lows, 0.0)
-        upper = np.where(np.isfinite(panel.highs), panel.highs - panel.means, 0.0)
-        axis.errorbar(positions, panel.means, yerr=[np.clip(lower, 0, None), np.clip(upper, 0, None)],
-                      marker="o", capsize=4, color="C0", label="mean over seeds, 95% CI")
-        for position, values in zip(positions, panel.points):
-            values = np.asarray(values, dtype=float)
-            jitter = (np.linspace(-1, 1, values.size) if values.size > 1 else np.zeros(1)) * 0.02 * (spread or 1.0)
-            axis.scatter(position + jitter, values, s=12, color="C1", alpha=0.7, zorder=3,
-                         label="one seed" if position == positions[0] else None)
+        for number, series in enumerate(panel.series):
+            colour = f"C{number % 10}"
+            shift = (number - (len(panel.series) - 1) / 2) * 0.015 * spread
+            lower = np.where(np.isfinite(series.lows), series.means - series.lows, 0.0)
+            upper = np.where(np.isfinite(series.highs), series.highs - series.means, 0.0)
+            axis.errorbar(positions + shift, series.means, yerr=[np.clip(lower, 0, None), np.clip(upper, 0, None)],
+                          marker="o", capsize=4, color=colour,
+                          label=series.label if several else "mean over seeds, 95% CI")
+            for position, values in zip(positions, series.points):
+                values = np.asarray(values, dtype=float)
+                jitter = (np.linspace(-1, 1, values.size) if values.size > 1 else np.zeros(values.size)) * 0.01 * spread
+                axis.scatter(position + shift + jitter, values, s=10, color=colour, alpha=0.45, zorder=3,
+                             label="one seed" if not several and position == positions[0] else None)
         axis.set_xticks(positions, x_labels)
         axis.set_xlabel(x_title)
         axis.set_ylabel(panel.y_title)
@@ -148,7 +161,12 @@ def line_figure(x_values: Sequence, x_labels: Sequence[str], numeric: bool, x_ti
         axis.grid(alpha=0.3)
     for axis in axes[len(panels):]:
         axis.set_visible(False)
-    axes[0].legend(fontsize=8, loc="best")
+    if several:
+        handles, labels = axes[0].get_legend_handles_labels()
+        figure.legend(handles, labels, title=legend_title, loc="outside lower center", ncols=2, fontsize=8,
+                      title_fontsize=8)
+    else:
+        axes[0].legend(fontsize=8, loc="best")
     figure.suptitle(title, fontsize=11)
     return figure
 

@@ -106,6 +106,13 @@ def value_label(value: Any) -> str:
     return str(value)
 
 
+def short_label(value: Any) -> str:
+    """A grid value for figures: as :func:`value_label`, floats to 4 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value_label(value)
+
+
 def _parameter_units() -> dict[str, str]:
     from sd_env.params import parameter_records
 
@@ -288,53 +295,82 @@ def build_report(directory: str | Path, measures: str | Sequence[str] | None = N
 # Sweeps: the grid and the per-cell numbers
 
 
-@dataclass
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 class Grid:
-    """The sweep's grid: parameter -> values, in the config's order (cells: the last parameter varies fastest)."""
+    """A sweep's cells (dicts of parameter values, by cell number) and the parameters they vary.
 
-    values: dict[str, list[Any]]
+    The cells are those of ``SweepConfig.cells()``: the cross product of a
+    grid mapping, or the union of the products of a list of planes. Each
+    parameter's values are ordered ascending where they are all numbers, in
+    order of appearance otherwise.
+    """
 
-    @property
-    def parameters(self) -> list[str]:
-        return list(self.values)
+    def __init__(self, cells: Sequence[dict[str, Any]], planes: Sequence[dict[str, list[Any]]]):
+        self.cells = [dict(cell) for cell in cells]
+        self.planes = [dict(plane) for plane in planes]
+        self.parameters = list(dict.fromkeys(name for cell in self.cells for name in cell))
+        self.values: dict[str, list[Any]] = {}
+        for name in self.parameters:
+            distinct = list({_key(cell[name]): cell[name] for cell in self.cells}.values())
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in distinct):
+                distinct.sort()
+            self.values[name] = distinct
+        self._positions = [{name: [_key(v) for v in self.values[name]].index(_key(cell[name]))
+                            for name in self.parameters} for cell in self.cells]
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(len(values) for values in self.values.values())
+    @classmethod
+    def from_mapping(cls, grid: dict[str, list[Any]]) -> "Grid":
+        """The cross product of a grid mapping (the last parameter varying fastest)."""
+        return cls([dict(zip(grid, values)) for values in itertools.product(*grid.values())], [grid])
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape))
+        return len(self.cells)
 
-    def positions(self, cell: int) -> tuple[int, ...]:
-        return tuple(int(i) for i in np.unravel_index(cell, self.shape))
+    def position(self, cell: int, name: str) -> int:
+        """Index of the cell's value of ``name`` in ``values[name]``."""
+        return self._positions[cell][name]
 
-    def cell_index(self, positions: Sequence[int]) -> int:
-        return int(np.ravel_multi_index(tuple(positions), self.shape))
+    def key(self, cell: int, names: Sequence[str]) -> tuple[int, ...]:
+        return tuple(self._positions[cell][name] for name in names)
+
+    def label(self, name: str, position: int) -> str:
+        """The value at ``position`` of ``name``, for figures (floats to 4 significant digits)."""
+        return short_label(self.values[name][position])
 
     def labels(self, cell: int) -> list[str]:
-        return [value_label(self.values[name][i]) for name, i in zip(self.parameters, self.positions(cell))]
+        return [value_label(self.cells[cell][name]) for name in self.parameters]
+
+    @property
+    def varying(self) -> list[str]:
+        """The parameters with more than one value over the cells (the others are fixed)."""
+        return [name for name in self.parameters if len(self.values[name]) > 1]
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        """The parameters with one value over all cells: name -> value."""
+        return {name: self.values[name][0] for name in self.parameters if len(self.values[name]) == 1}
+
+    def numeric(self, name: str) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values[name])
 
     def describe(self, cell: int, short: bool = False) -> str:
         """``name = value, ...`` of every parameter; ``short``: ``name value`` of the varying ones, wrapped."""
         if not short:
             return ", ".join(f"{name} = {label}" for name, label in zip(self.parameters, self.labels(cell)))
-        parts = [f"{SHORT_NAMES.get(name, name)} {label}" for name, label in zip(self.parameters, self.labels(cell))
+        parts = [f"{SHORT_NAMES.get(name, name)} {short_label(self.cells[cell][name])}" for name in self.parameters
                  if len(self.values[name]) > 1]
         return textwrap.fill(", ".join(parts), width=48) if parts else "the only cell"
 
-    @property
-    def varying(self) -> list[str]:
-        """The parameters with more than one value (the others are fixed)."""
-        return [name for name, values in self.values.items() if len(values) > 1]
-
-    @property
-    def fixed(self) -> dict[str, Any]:
-        """The parameters the grid gives one value: name -> value."""
-        return {name: values[0] for name, values in self.values.items() if len(values) == 1}
-
-    def numeric(self, name: str) -> bool:
-        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values[name])
+    def shape_text(self) -> str:
+        """How the cells were made: ``3 x 2 = 6 cells`` or ``2 planes (3 x 3, 3 x 3): 15 cells``."""
+        sizes = [" x ".join(str(len(values)) for values in plane.values()) for plane in self.planes]
+        if len(self.planes) == 1:
+            return f"{sizes[0]} = {self.size} cells"
+        return f"{len(self.planes)} planes ({', '.join(sizes)}): {self.size} distinct cells"
 
 
 @dataclass
@@ -365,16 +401,19 @@ def cell_stats(table: pd.DataFrame, grid: Grid, measures: Sequence[str]) -> Cell
 
 
 def _load_sweep(folder: Path) -> tuple[dict[str, Any], Grid, pd.DataFrame, list[str]]:
-    from experiments.sweep import read_results
+    from experiments.sweep import read_results, sweep_config_from_dict
 
     try:
         raw = yaml.safe_load((folder / "sweep.yaml").read_text())
     except yaml.YAMLError as error:
         raise ValueError(f"{folder / 'sweep.yaml'} is not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("grid"), dict) or not raw["grid"] or not all(
-            isinstance(values, list) and values for values in raw["grid"].values()):
-        raise ValueError(f"{folder / 'sweep.yaml'} is not a sweep config: it needs a grid of parameter -> values")
-    grid = Grid({str(name): list(values) for name, values in raw["grid"].items()})
+    if not isinstance(raw, dict) or "grid" not in raw:
+        raise ValueError(f"{folder / 'sweep.yaml'} is not a sweep config: it has no grid")
+    try:
+        config = sweep_config_from_dict(raw, source=str(folder / "sweep.yaml"))
+    except ValueError as error:
+        raise ValueError(f"{folder / 'sweep.yaml'}: {str(error).splitlines()[0]}") from None
+    grid = Grid(config.cells(), config.planes)
     table = read_results(folder)
     missing = [column for column in ("cell", "seed") if column not in table.columns]
     if missing:
@@ -396,7 +435,7 @@ def _results_file(folder: Path) -> Path:
 def _cells_csv(grid: Grid, stats: CellStats, measures: Sequence[str]) -> str:
     frame = pd.DataFrame({"cell": range(grid.size)})
     for position, name in enumerate(grid.parameters):
-        frame[name] = [value_label(grid.values[name][grid.positions(cell)[position]]) for cell in range(grid.size)]
+        frame[name] = [grid.labels(cell)[position] for cell in range(grid.size)]
     for name in measures:
         frame[f"{name}_mean"] = stats.mean[name]
         frame[f"{name}_ci_low"] = stats.low[name]
@@ -408,12 +447,22 @@ def _cells_csv(grid: Grid, stats: CellStats, measures: Sequence[str]) -> str:
 
 
 def _pairs(grid: Grid) -> list[tuple[str, str]]:
-    parameters = grid.varying
-    pairs = [pair for pair in PREFERRED_PAIRS if set(pair) <= set(parameters)]
-    for first, second in itertools.combinations(parameters, 2):
-        if (first, second) not in pairs and (second, first) not in pairs:
-            pairs.append((first, second))
-    return pairs[:MAX_PAIRS]
+    """Pairs of parameters some plane of the grid varies together (every pair of a single grid mapping)."""
+    together = []
+    for plane in grid.planes:
+        names = [name for name, values in plane.items() if len(values) > 1 and name in grid.varying]
+        together += [pair for pair in itertools.combinations(names, 2)
+                     if pair not in together and pair[::-1] not in together]
+    preferred = [pair for pair in PREFERRED_PAIRS if pair in together or pair[::-1] in together]
+    return preferred + [pair for pair in together if pair not in preferred and pair[::-1] not in preferred]
+
+
+def _groups(grid: Grid, cells: Sequence[int], names: Sequence[str]) -> dict[tuple[int, ...], list[int]]:
+    """The cells grouped by their values of ``names`` (keys: value positions), keys in order."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for cell in cells:
+        groups.setdefault(grid.key(cell, names), []).append(cell)
+    return dict(sorted(groups.items()))
 
 
 def _slug(text: str) -> str:
@@ -441,11 +490,10 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     how = (f"trained cells ({_train_summary(raw['train'])}), measured on their final evaluation (drift.csv)"
            if trained else f"fixed policies {', '.join(map(str, raw.get('policies') or []))}")
     env = raw.get("env") or {}
-    shape = " x ".join(str(n) for n in grid.shape)
     document.add(
         f"Scenario `{raw.get('scenario', '?')}`"
         + (f" with {', '.join(f'{k} = {value_label(v)}' for k, v in env.items())}" if env else "")
-        + f"; grid {' x '.join(f'`{p}`' for p in grid.parameters)} ({shape} = {grid.size} cells); "
+        + f"; grid over {', '.join(f'`{p}`' for p in grid.parameters)} ({grid.shape_text()}); "
         f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); {how}; {episodes} evaluation episodes per cell and "
         f"seed. The results table holds {len(table)} rows; {int((done > 0).sum())} of {grid.size} cells have "
         f"at least one.",
@@ -460,7 +508,7 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
         [[f"`{name}`", measure_unit(name), measure_description(name)] for name in shown]))
 
     _phase_section(document, grid, stats, shown, len(seeds), episodes)
-    _jervis_section(document, grid, table, shown, raw)
+    _jervis_section(document, grid, table, shown)
     _cell_table_section(document, grid, stats, shown)
     _drift_section(document, folder, grid, shown, seeds, trained)
     _trajectory_section(document, folder, grid, seeds, trained)
@@ -478,154 +526,185 @@ def _fixed_text(grid: Grid) -> str:
     fixed = grid.fixed
     if not fixed:
         return ""
-    return (" Fixed by the grid (one value): " + ", ".join(f"`{p}` = {value_label(v)}" for p, v in fixed.items())
-            + ".")
+    return (" The same in every cell: " + ", ".join(f"`{p}` = {value_label(v)}" for p, v in fixed.items()) + ".")
+
+
+def _units_text(shown: Sequence[str]) -> str:
+    return "; ".join(f"`{m}` in {measure_unit(m)}" for m in shown)
+
+
+def _facet_title(grid: Grid, names: Sequence[str], key: Sequence[int]) -> str:
+    return "\n".join(f"{name} = {grid.label(name, position)}" for name, position in zip(names, key))
 
 
 def _phase_section(document: _Document, grid: Grid, stats: CellStats, shown: list[str], seeds: int,
                    episodes: Any) -> None:
-    from experiments.figures import LinePanel, heatmap_figure, line_figure
-
     document.add("## Phase diagrams")
-    varying = grid.varying
-    # Cells over the varying parameters only (the others have one value, position 0).
-    index = tuple(slice(None) if len(values) > 1 else 0 for values in grid.values.values())
-    cell_cube = np.arange(grid.size).reshape(grid.shape)[index]
-    per = f"each the mean over the seeds ({seeds}) of the measure in {episodes} evaluation episodes"
-    if not varying:
+    if not grid.varying:
         document.add("The grid has a single cell: nothing to draw over; its numbers are in the tables below.")
         return
-    if len(varying) == 1:
-        name = varying[0]
-        cells = [int(c) for c in cell_cube]
-        panels = [LinePanel(m, measure_title(m), stats.mean[m][cells], stats.low[m][cells], stats.high[m][cells],
-                            [stats.values[m][cell] for cell in cells]) for m in shown]
-        labels = [value_label(v) for v in grid.values[name]]
-        figure = line_figure(grid.values[name], labels, grid.numeric(name), parameter_title(name), panels,
-                             f"Headline measures over {name}")
-        units = "; ".join(f"`{m}` in {measure_unit(m)}" for m in shown)
-        document.add(f"### {name}")
-        document.figure(f"phase-{_slug(name)}", figure,
-                        f"Headline measures against `{name}` ({_unit(name)}): dots are single seeds "
-                        f"(the measure in {episodes} evaluation episodes), the line their mean with its 95% "
-                        f"bootstrap interval over seeds. Units: {units}.{_fixed_text(grid)}")
-        return
     pairs = _pairs(grid)
-    all_pairs = math.comb(len(varying), 2)
-    if len(pairs) < all_pairs:
-        document.add(f"The first {len(pairs)} of the {all_pairs} pairs of grid parameters are drawn.")
+    in_pairs = {name for pair in pairs for name in pair}
     for x_name, y_name in pairs:
-        x_axis, y_axis = varying.index(x_name), varying.index(y_name)
-        others = [p for p in varying if p not in (x_name, y_name)]
-        combos = int(np.prod([len(grid.values[p]) for p in others])) if others else 1
-        facet = combos <= MAX_FACETS
-        document.add(f"### {x_name} x {y_name}")
-        for name in shown:
-            cube = np.moveaxis(stats.mean[name][cell_cube], [y_axis, x_axis], [0, 1])
-            if facet:
-                panels = []
-                for position in np.ndindex(*cube.shape[2:]):
-                    title = "\n".join(f"{p} = {value_label(grid.values[p][i])}" for p, i in zip(others, position))
-                    panels.append((title, cube[(slice(None), slice(None), *position)]))
-            else:
-                panels = [(f"mean over {', '.join(others)}", _nanmean(cube, axis=tuple(range(2, cube.ndim))))]
-            figure = heatmap_figure(
-                panels, [value_label(v) for v in grid.values[x_name]], [value_label(v) for v in grid.values[y_name]],
-                parameter_title(x_name), parameter_title(y_name), measure_title(name),
-                f"{name} ({measure_unit(name)}): mean over {seeds} seeds")
-            if not others:
-                rest = ""
-            elif facet:
-                rest = (f" One panel per value of {', '.join(f'`{p}`' for p in others)} (fixed at the value in "
-                        f"the panel's title).")
-            else:
-                rest = (f" The other grid parameters ({', '.join(f'`{p}`' for p in others)}, {combos} combinations) "
-                        f"are averaged over, every combination weighing one.")
-            document.figure(
-                f"phase-{_slug(name)}-{_slug(x_name)}-{_slug(y_name)}", figure,
-                f"`{name}` in {measure_unit(name)} ({measure_description(name)}) over `{x_name}` "
-                f"({_unit(x_name)}) and `{y_name}` ({_unit(y_name)}); the squares are {per}."
-                f"{rest}{_fixed_text(grid)} Grey `n/a`: no value.")
+        _heatmaps(document, grid, stats, shown, seeds, episodes, x_name, y_name)
+    for name in grid.varying:
+        if name not in in_pairs:
+            _lines(document, grid, stats, shown, episodes, name)
 
 
-def _jervis_corners(grid: Grid) -> dict[int, dict[str, int]] | None:
-    """Jervis's four worlds as positions of the balance and distinguishability extremes, or None."""
-    if not {BALANCE, DISTINGUISHABILITY} <= set(grid.parameters):
+def _heatmaps(document: _Document, grid: Grid, stats: CellStats, shown: list[str], seeds: int, episodes: Any,
+              x_name: str, y_name: str) -> None:
+    from experiments.figures import heatmap_figure
+
+    others = [p for p in grid.varying if p not in (x_name, y_name)]
+    # A panel per combination of the other parameters in which both of the pair vary.
+    def spans(cells: list[int], name: str) -> bool:
+        return len({grid.position(c, name) for c in cells}) > 1
+
+    facets = {key: cells for key, cells in _groups(grid, range(grid.size), others).items()
+              if spans(cells, x_name) and spans(cells, y_name)}
+    if not facets:
+        return
+    cells = [cell for group in facets.values() for cell in group]
+    xs = sorted({grid.position(c, x_name) for c in cells})
+    ys = sorted({grid.position(c, y_name) for c in cells})
+    averaged = len(facets) > MAX_FACETS
+    panel_cells = {(): cells} if averaged else facets
+    document.add(f"### {x_name} x {y_name}")
+    per = f"each the mean over the seeds ({seeds}) of the measure in {episodes} evaluation episodes"
+    if not others:
+        rest = ""
+    elif averaged:
+        rest = (f" The other grid parameters ({', '.join(f'`{p}`' for p in others)}, {len(facets)} combinations) "
+                f"are averaged over, every cell weighing one.")
+    else:
+        rest = (f" One panel per value of {', '.join(f'`{p}`' for p in others)} (fixed at the value in the "
+                f"panel's title).")
+    for name in shown:
+        panels = []
+        for key, group in panel_cells.items():
+            sums, counts = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+            for cell in group:
+                value = stats.mean[name][cell]
+                if np.isfinite(value):
+                    y, x = ys.index(grid.position(cell, y_name)), xs.index(grid.position(cell, x_name))
+                    sums[y, x] += value
+                    counts[y, x] += 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), np.nan)
+            title = f"mean over {', '.join(others)}" if averaged else _facet_title(grid, others, key)
+            panels.append((title, values))
+        figure = heatmap_figure(
+            panels, [grid.label(x_name, i) for i in xs], [grid.label(y_name, i) for i in ys],
+            parameter_title(x_name), parameter_title(y_name), measure_title(name),
+            f"{name} ({measure_unit(name)}): mean over {seeds} seeds")
+        document.figure(
+            f"phase-{_slug(name)}-{_slug(x_name)}-{_slug(y_name)}", figure,
+            f"`{name}` in {measure_unit(name)} ({measure_description(name)}) over `{x_name}` ({_unit(x_name)}) "
+            f"and `{y_name}` ({_unit(y_name)}); the squares are {per}.{rest}{_fixed_text(grid)} Grey `n/a`: no "
+            f"value (nothing to measure, or the cell was not swept).")
+
+
+def _lines(document: _Document, grid: Grid, stats: CellStats, shown: list[str], episodes: Any, name: str) -> None:
+    from experiments.figures import LinePanel, LineSeries, line_figure
+
+    others = [p for p in grid.varying if p != name]
+    groups = {key: cells for key, cells in _groups(grid, range(grid.size), others).items()
+              if len({grid.position(c, name) for c in cells}) > 1}
+    if not groups:
+        return
+    dropped = max(0, len(groups) - MAX_FACETS)
+    groups = dict(list(groups.items())[:MAX_FACETS])
+    count = len(grid.values[name])
+    panels = []
+    for measure in shown:
+        series = []
+        for key, cells in groups.items():
+            mean, low, high = (np.full(count, np.nan) for _ in range(3))
+            points = [np.zeros(0) for _ in range(count)]
+            for cell in cells:
+                i = grid.position(cell, name)
+                mean[i], low[i] = stats.mean[measure][cell], stats.low[measure][cell]
+                high[i] = stats.high[measure][cell]
+                points[i] = stats.values[measure][cell]
+            series.append(LineSeries(_facet_title(grid, others, key).replace("\n", ", "), mean, low, high, points))
+        panels.append(LinePanel(measure, measure_title(measure), series))
+    figure = line_figure(grid.values[name], [grid.label(name, i) for i in range(count)], grid.numeric(name),
+                         parameter_title(name), panels, f"Headline measures over {name}", ", ".join(others))
+    document.add(f"### {name}")
+    lines = (f" One line per value of {', '.join(f'`{p}`' for p in others)}" + (
+        f" (the first {MAX_FACETS}; {dropped} more are in the tables)." if dropped else ".")) if others else ""
+    document.figure(
+        f"phase-{_slug(name)}", figure,
+        f"Headline measures against `{name}` ({_unit(name)}): dots are single seeds (the measure in {episodes} "
+        f"evaluation episodes), the line their mean with its 95% bootstrap interval over seeds.{lines} Units: "
+        f"{_units_text(shown)}.{_fixed_text(grid)}")
+
+
+def _jervis_corners(grid: Grid) -> dict[int, list[int]] | None:
+    """Jervis's four worlds: the cells at the extremes of the balance and distinguishability, or None."""
+    if not {BALANCE, DISTINGUISHABILITY} <= set(grid.varying):
         return None
     if not (grid.numeric(BALANCE) and grid.numeric(DISTINGUISHABILITY)):
         return None
-    balance, seen = grid.values[BALANCE], grid.values[DISTINGUISHABILITY]
-    if len(balance) < 2 or len(seen) < 2:
-        return None
-    offence, defence = int(np.argmax(balance)), int(np.argmin(balance))
-    clear, blurred = int(np.argmax(seen)), int(np.argmin(seen))
-    return {1: {BALANCE: offence, DISTINGUISHABILITY: blurred}, 2: {BALANCE: defence, DISTINGUISHABILITY: blurred},
-            3: {BALANCE: offence, DISTINGUISHABILITY: clear}, 4: {BALANCE: defence, DISTINGUISHABILITY: clear}}
+    # values are sorted ascending: position 0 is the smallest, -1 the largest.
+    offence, defence = len(grid.values[BALANCE]) - 1, 0
+    clear, blurred = len(grid.values[DISTINGUISHABILITY]) - 1, 0
+    wanted = {1: (offence, blurred), 2: (defence, blurred), 3: (offence, clear), 4: (defence, clear)}
+    corners = {world: [cell for cell in range(grid.size) if grid.key(cell, (BALANCE, DISTINGUISHABILITY)) == key]
+               for world, key in wanted.items()}
+    return corners if all(corners.values()) else None
 
 
-def _jervis_cells(grid: Grid, corner: dict[str, int], others: dict[str, int] | None) -> list[int]:
-    """The cells of a corner: with the other parameters at ``others`` (positions), or all of them if None."""
-    cells = []
-    for cell in range(grid.size):
-        positions = dict(zip(grid.parameters, grid.positions(cell)))
-        if all(positions[p] == i for p, i in corner.items()) and (
-                others is None or all(positions[p] == i for p, i in others.items())):
-            cells.append(cell)
-    return cells
+JERVIS_NAMES = {1: "offence adv., indistinguishable", 2: "defence adv., indistinguishable",
+                3: "offence adv., distinguishable", 4: "defence adv., distinguishable"}
 
 
-def _jervis_section(document: _Document, grid: Grid, table: pd.DataFrame, shown: list[str],
-                    raw: dict[str, Any]) -> None:
+def _jervis_section(document: _Document, grid: Grid, table: pd.DataFrame, shown: list[str]) -> None:
     from experiments.figures import BarPanel, bar_figure
 
     corners = _jervis_corners(grid)
     if corners is None:
         return
     document.add("## The four Jervis worlds")
-    balance, seen = grid.values[BALANCE], grid.values[DISTINGUISHABILITY]
-    others = [p for p in grid.varying if p not in (BALANCE, DISTINGUISHABILITY)]
-    combos = list(itertools.product(*(range(len(grid.values[p])) for p in others)))
-    pooled = len(combos) > MAX_FACETS
-    hues: list[dict[str, int] | None] = [None] if pooled else [dict(zip(others, combo)) for combo in combos]
-    hue_labels = ([] if not others else [f"pooled over {', '.join(others)}"] if pooled else
-                  [", ".join(f"{SHORT_NAMES.get(p, p)} {value_label(grid.values[p][i])}" for p, i in hue.items())
-                   for hue in hues])
     worlds = sorted(corners)
-    names = {1: "offence adv., indistinguishable", 2: "defence adv., indistinguishable",
-             3: "offence adv., distinguishable", 4: "defence adv., distinguishable"}
-    group_labels = [f"world {w}\n{names[w].replace(', ', chr(10))}\nbalance {value_label(balance[corners[w][BALANCE]])}"
-                    f", dist. {value_label(seen[corners[w][DISTINGUISHABILITY]])}" for w in worlds]
+    corner_cells = [cell for w in worlds for cell in corners[w]]
+    others = [p for p in grid.varying if p not in (BALANCE, DISTINGUISHABILITY)
+              and len({grid.position(c, p) for c in corner_cells}) > 1]
+    keys = list(_groups(grid, corner_cells, others))
+    pooled = len(keys) > MAX_FACETS
+    hue_keys: list[tuple[int, ...] | None] = [None] if pooled else keys
+    hue_labels = ([] if not others else [f"pooled over {', '.join(others)}"] if pooled else
+                  [", ".join(f"{SHORT_NAMES.get(p, p)} {grid.label(p, i)}" for p, i in zip(others, key))
+                   for key in keys])
+    top, bottom = grid.values[BALANCE][-1], grid.values[BALANCE][0]
+    clear, blurred = grid.values[DISTINGUISHABILITY][-1], grid.values[DISTINGUISHABILITY][0]
+    corner_values = {1: (top, blurred), 2: (bottom, blurred), 3: (top, clear), 4: (bottom, clear)}
+    group_labels = [f"world {w}\n{JERVIS_NAMES[w].replace(', ', chr(10))}\nbalance "
+                    f"{short_label(corner_values[w][0])}\ndist. {short_label(corner_values[w][1])}" for w in worlds]
     by_cell = {int(cell): rows for cell, rows in table.groupby("cell")}
-    panels, rows = [], []
     numbers: dict[tuple[int, int], dict[str, tuple[float, float, float, int]]] = {}
+    cells_of: dict[tuple[int, int], list[int]] = {}
     for w in worlds:
-        for h, hue in enumerate(hues):
-            cells = _jervis_cells(grid, corners[w], hue)
+        for h, key in enumerate(hue_keys):
+            cells = [c for c in corners[w] if key is None or grid.key(c, others) == key]
+            cells_of[(w, h)] = cells
             for name in shown:
                 values = np.concatenate([by_cell[c][name].to_numpy(dtype=float) for c in cells if c in by_cell]
                                         or [np.zeros(0)])
                 numbers.setdefault((w, h), {})[name] = interval_over_seeds(values)
+    panels = []
     for name in shown:
-        shape = (len(hues), len(worlds))
+        shape = (len(hue_keys), len(worlds))
         means, lows, highs = (np.full(shape, np.nan) for _ in range(3))
-        for h in range(len(hues)):
+        for h in range(len(hue_keys)):
             for g, w in enumerate(worlds):
                 means[h, g], lows[h, g], highs[h, g], _ = numbers[(w, h)][name]
         panels.append(BarPanel(name, measure_title(name), means, lows, highs))
-    for w in worlds:
-        for h in range(len(hues)):
-            cells = _jervis_cells(grid, corners[w], hues[h])
-            counts = {numbers[(w, h)][name][3] for name in shown}
-            rows.append([f"{w}: {names[w]}", value_label(balance[corners[w][BALANCE]]),
-                         value_label(seen[corners[w][DISTINGUISHABILITY]]),
-                         *([hue_labels[h]] if others else []),
-                         ", ".join(map(str, cells)), "/".join(map(str, sorted(counts))),
-                         *(with_interval(*numbers[(w, h)][name][:3]) for name in shown)])
     figure = bar_figure(group_labels, hue_labels, ", ".join(others), panels,
                         "The four Jervis worlds: mean over seeds with 95% bootstrap interval")
-    straddles = min(balance) < 1 < max(balance)
-    note = "" if straddles else (" The balances swept do not straddle 1, so 'offence advantage' and 'defence "
-                                 "advantage' mean the larger and the smaller balance here.")
+    note = "" if bottom < 1 < top else (" The balances swept do not straddle 1, so 'offence advantage' and "
+                                        "'defence advantage' mean the larger and the smaller balance here.")
     document.figure(
         "jervis-worlds", figure,
         f"Jervis's (1978) four worlds as the corners of the grid: `{BALANCE}` at its largest (offence advantage) "
@@ -633,7 +712,15 @@ def _jervis_section(document: _Document, grid: Grid, table: pd.DataFrame, shown:
         f"largest (distinguishable). Bars: mean over seeds; whiskers: 95% bootstrap interval over seeds"
         + (f"; colours: the other grid parameters ({', '.join(others)})" if others and not pooled else "")
         + (f"; pooled over {', '.join(others)} (seeds x values)" if pooled else "")
-        + f". Units: {'; '.join(f'`{m}` in {measure_unit(m)}' for m in shown)}.{note}")
+        + f". Units: {_units_text(shown)}.{note}{_fixed_text(grid)}")
+    rows = []
+    for w in worlds:
+        for h in range(len(hue_keys)):
+            counts = sorted({numbers[(w, h)][name][3] for name in shown})
+            rows.append([f"{w}: {JERVIS_NAMES[w]}", value_label(corner_values[w][0]),
+                         value_label(corner_values[w][1]), *([hue_labels[h]] if others else []),
+                         ", ".join(map(str, cells_of[(w, h)])), "/".join(map(str, counts)),
+                         *(with_interval(*numbers[(w, h)][name][:3]) for name in shown)])
     header = ["world", BALANCE, DISTINGUISHABILITY, *(["other parameters"] if others else []), "cells", "values",
               *(f"{name} ({measure_unit(name)})" for name in shown)]
     document.add("Mean [95% interval] over seeds in each world (`values`: seeds with a value, per measure):",
@@ -665,19 +752,11 @@ def _select_cells(grid: Grid, count: int) -> list[int]:
     """At most ``count`` cells to draw: all if few; else Jervis's corners first, then cells spread over the grid."""
     if grid.size <= count:
         return list(range(grid.size))
-    chosen: list[int] = []
     corners = _jervis_corners(grid)
-    if corners is not None:
-        first = {p: 0 for p in grid.parameters if p not in (BALANCE, DISTINGUISHABILITY)}
-        chosen = [_jervis_cells(grid, corners[w], first)[0] for w in sorted(corners)][:count]
-    for cell in np.linspace(0, grid.size - 1, count).round().astype(int):
+    chosen = [corners[w][0] for w in sorted(corners)][:count] if corners else []
+    for cell in [*np.linspace(0, grid.size - 1, count).round().astype(int), *range(grid.size)]:
         if len(chosen) < count and int(cell) not in chosen:
             chosen.append(int(cell))
-    for cell in range(grid.size):
-        if len(chosen) >= count:
-            break
-        if cell not in chosen:
-            chosen.append(cell)
     return sorted(chosen)
 
 
