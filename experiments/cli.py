@@ -221,8 +221,11 @@ def command_exploit(args: argparse.Namespace) -> int:
         write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
         print(f"\nwrote {args.json}")
     if args.save_best_response:
-        print(f"wrote {args.save_best_response} (evaluate it: sd-env evaluate --policy {args.save_best_response} "
-              f"--opponent {args.policy} --scenario {args.scenario})")
+        import shlex
+
+        again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy,
+                 "--scenario", args.scenario] + [part for item in args.set for part in ("--set", item)]
+        print(f"wrote {args.save_best_response} (evaluate it: {shlex.join(again)})")
     return 0
 
 
