@@ -12,6 +12,7 @@ policies and ``metrics.json``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -275,6 +276,24 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     return models
 
 
+@contextlib.contextmanager
+def _unchecked_distributions():
+    """torch's distributions without argument checks, while training (restored after).
+
+    SB3 builds a categorical distribution per action component at every
+    step and update; checking their arguments took about a tenth of the
+    time of a PPO step here, and SB3's own networks always pass valid ones.
+    """
+    import torch
+
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(before)
+
+
 def train_sb3(
     config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence = (), started: float | None = None
 ) -> dict[str, Any]:
@@ -283,10 +302,11 @@ def train_sb3(
     ``started`` is the ``time.perf_counter()`` at which the run began (for ``training_seconds``).
     """
     started = time.perf_counter() if started is None else started
-    if config.algorithm == "independent_ppo":
-        models = train_independent(config, params, run_dir, extra_callbacks)
-    else:
-        models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
+    with _unchecked_distributions():
+        if config.algorithm == "independent_ppo":
+            models = train_independent(config, params, run_dir, extra_callbacks)
+        else:
+            models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
     return write_final_metrics(
         config,
         params,
