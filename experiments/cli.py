@@ -431,8 +431,8 @@ def command_report(args: argparse.Namespace) -> int:
                                      + (["--output", args.output] if args.output else []))
     started = time.perf_counter()
     path, figures = build_report(args.directory, measures=args.measures, output=args.output, command=command)
-    print(f"wrote {path} ({len(figures)} figures in {path.parent / 'figures'}) in "
-          f"{time.perf_counter() - started:.1f} s")
+    where = f" in {figures[0].parent}" if figures else ""
+    print(f"wrote {path} ({len(figures)} figures{where}) in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -4,7 +4,8 @@
 ``results.csv`` or ``results.parquet``) or a run directory (``sd-env train``
 output: ``config.yaml`` with ``drift.csv``, ``metrics.json``,
 ``trajectories.npz``). The report is written to ``DIR/report.md`` (or
-``--output``) with its PNG figures in ``figures/`` beside it and, for a
+``--output``) with its PNG figures in ``figures/`` beside it (``NAME-figures/``
+for another file name) and, for a
 sweep, every cell's numbers in ``report-cells.csv``. Every number in it is
 read or computed from those files, never typed in:
 
@@ -163,6 +164,10 @@ def interval_over_seeds(values: Sequence[float] | np.ndarray) -> tuple[float, fl
     return float(values.mean()), low, high, int(values.size)
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _nanmean(values: np.ndarray, axis=None) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -178,7 +183,9 @@ class _Document:
 
     def __init__(self, output: Path):
         self.output = output
-        self.figures_dir = output.parent / FIGURES_FOLDER
+        # report.md's figures in figures/, another report's beside it in NAME-figures/: never each other's.
+        self.figures_dir = output.parent / (FIGURES_FOLDER if output.name == REPORT_FILE else
+                                            f"{output.stem}-{FIGURES_FOLDER}")
         self.blocks: list[str] = []
         self.figure_paths: list[Path] = []
 
@@ -267,7 +274,8 @@ def write_report(directory: str | Path, measures: str | Sequence[str] | None = N
     ``measures``: the headline measures of the figures and headline tables
     (default :data:`HEADLINE_MEASURES`; every measure is in the appendix).
     ``output``: the Markdown file (default ``DIR/report.md``); figures go to
-    ``figures/`` beside it. ``command``: the command line, for the provenance.
+    ``figures/`` beside it (``NAME-figures/`` for a file ``NAME.md`` other
+    than ``report.md``). ``command``: the command line, for the provenance.
     Raises ValueError (one line) for a folder that is neither.
     """
     return build_report(directory, measures, output, command)[0]
@@ -494,8 +502,8 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
         f"Scenario `{raw.get('scenario', '?')}`"
         + (f" with {', '.join(f'{k} = {value_label(v)}' for k, v in env.items())}" if env else "")
         + f"; grid over {', '.join(f'`{p}`' for p in grid.parameters)} ({grid.shape_text()}); "
-        f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); {how}; {episodes} evaluation episodes per cell and "
-        f"seed. The results table holds {len(table)} rows; {int((done > 0).sum())} of {grid.size} cells have "
+        f"{_count(len(seeds), 'seed')} ({', '.join(map(str, seeds))}); {how}; {episodes} evaluation episodes per "
+        f"cell and seed. The results table holds {len(table)} rows; {int((done > 0).sum())} of {grid.size} cells have "
         f"at least one.",
         "Intervals are 95% percentile bootstrap intervals of the mean over seeds (2000 resamples of the seeds, "
         "seeded); `n/a`: nothing to measure (e.g. no buildups to follow) or no row. Every cell's numbers are also "
@@ -597,7 +605,7 @@ def _heatmaps(document: _Document, grid: Grid, stats: CellStats, shown: list[str
         figure = heatmap_figure(
             panels, [grid.label(x_name, i) for i in xs], [grid.label(y_name, i) for i in ys],
             parameter_title(x_name), parameter_title(y_name), measure_title(name),
-            f"{name} ({measure_unit(name)}): mean over {seeds} seeds")
+            f"{name} ({measure_unit(name)}): mean over {_count(seeds, 'seed')}")
         document.figure(
             f"phase-{_slug(name)}-{_slug(x_name)}-{_slug(y_name)}", figure,
             f"`{name}` in {measure_unit(name)} ({measure_description(name)}) over `{x_name}` ({_unit(x_name)}) "

@@ -169,7 +169,9 @@ def test_reports_are_reproducible_and_measures_can_be_chosen(jervis_sweep, tmp_p
     before = {path.name: path.read_bytes() for path in figure_links(jervis_sweep / "report.md")}
     output = tmp_path / "elsewhere" / "peace.md"
     assert main(["report", str(jervis_sweep), "--measures", "peace,welfare", "--output", str(output)]) == 0
-    names = {path.name for path in check_figures(output)}
+    paths = check_figures(output)
+    assert {path.parent.name for path in paths} == {"peace-figures"}  # never over report.md's figures
+    names = {path.name for path in paths}
     assert "phase-peace-offense_defense_balance-distinguishability.png" in names
     assert not any("military_burden" in name for name in names)
     header = table_rows(section(output.read_text(), "Every cell"))[0]
