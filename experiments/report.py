@@ -220,6 +220,12 @@ def _provenance(command: str | None, directory: Path, inputs: Sequence[Path]) ->
     for path in inputs:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         lines.append(f"- input `{path.name}`: {path.stat().st_size} bytes, sha256 {digest}…")
+    from experiments.sweep import read_invocations
+
+    for call in read_invocations(directory):
+        lines.append(f"- rows computed: {call['rows_computed']} of {call['rows_total']} in {call['seconds']:,.0f} s "
+                     f"wall ({call['seconds'] / 60:.1f} min), started {call['started']}, {call['executor']} executor, "
+                     f"{call['workers']} workers, on {call['cpus']} CPUs ({call['machine']})")
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ writes into ``OUTPUT/NAME/``::
     rows/              one JSON file per finished row (the table is rebuilt from them; never rewritten)
     runs/              each training cell's run directory (checkpoints, TensorBoard, drift.csv)
     trajectories/      the first evaluation episodes of each fixed-policy row (``load_rollout``)
+    invocations.jsonl  each call that computed rows: start, wall seconds, rows, executor, workers, machine
 
 Evaluation is on held-out episodes: seed ``seed + 1`` for the evaluation
 stream, as ``sd-env train`` evaluates (a training cell's row is its final
@@ -41,9 +42,11 @@ import io
 import itertools
 import json
 import os
+import platform
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -409,15 +412,38 @@ def run_sweep(
     tasks = pending_tasks(config, folder)
     total = len(config.cells()) * len(config.seeds)
     bar = _progress(total, total - len(tasks), progress)
+    started, computed = time.perf_counter(), 0
+    began = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         run = _run_ray if executor == "ray" else _run_local
         for task, outcome in run(tasks, workers, ray_address, bar):
             _record(folder, config, task, outcome, fmt)
+            computed += 1
             bar.update(1)
     finally:
         bar.close()
+        if computed:
+            _log_invocation(folder, {"started": began, "seconds": round(time.perf_counter() - started, 1),
+                                     "rows_computed": computed, "rows_total": total, "executor": executor,
+                                     "workers": workers, "cpus": os.cpu_count(), "machine": platform.platform()})
     write_results(folder, config, read_rows(folder), fmt)
     return read_results(folder)
+
+
+#: Each call of ``run_sweep`` that computed rows, one JSON object per line: when, how long, on what.
+INVOCATIONS_FILE = "invocations.jsonl"
+
+
+def _log_invocation(folder: Path, record: dict[str, Any]) -> None:
+    path = folder / INVOCATIONS_FILE
+    previous = path.read_text() if path.is_file() else ""
+    write_text_atomic(path, previous + json.dumps(record) + "\n")
+
+
+def read_invocations(folder: str | Path) -> list[dict[str, Any]]:
+    """The calls that computed the rows of a sweep (``invocations.jsonl``), oldest first."""
+    path = Path(folder) / INVOCATIONS_FILE
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
 def _progress(total: int, done: int, enabled: bool):

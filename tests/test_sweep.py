@@ -89,6 +89,12 @@ def test_a_rerun_finishes_missing_rows_and_never_rewrites_finished_ones(tmp_path
     (tmp_path / "fixed" / "results.csv").unlink()
     again = run_sweep(config, tmp_path, workers=1, progress=False)
     pd.testing.assert_frame_equal(first, again)
+    run_sweep(config, tmp_path, workers=1, progress=False)  # nothing left to do: no invocation recorded
+    from experiments.sweep import read_invocations
+
+    calls = read_invocations(tmp_path / "fixed")
+    assert [call["rows_computed"] for call in calls] == [8, 1]
+    assert all(call["rows_total"] == 8 and call["workers"] == 1 and call["seconds"] >= 0 for call in calls)
     for path in rows.iterdir():
         if path.name != "cell0001-seed0.json":
             assert (path.read_bytes(), path.stat().st_mtime_ns) == kept[path.name], path.name
