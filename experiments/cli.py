@@ -391,6 +391,27 @@ def build_parser() -> argparse.ArgumentParser:
                              "buildups_per_episode,spiral_war_years); the appendix has every measure")
     report.add_argument("--output", metavar="FILE", help="Markdown file to write (default: DIR/report.md)")
     report.set_defaults(handler=command_report)
+    benchmark = commands.add_parser(
+        "benchmark", help="score a MARL algorithm on a fixed suite of scenarios beside the baselines",
+        description="Train the algorithm module.path:train as train(env_factory, budget, seed) on every scenario "
+                    "and seed of the suite, score its policy in focal evaluation against background populations "
+                    "(scripted stances, the suite's PPO population, itself) beside shared PPO and the scripted "
+                    "stances, and write DIR/leaderboard.csv, leaderboard.md, scores.csv, marl_eval.json and "
+                    "scores.png (docs/benchmark.md has the protocol).")
+    benchmark.add_argument("--algo", required=True, metavar="MODULE:FUNCTION",
+                           help="the algorithm, e.g. agents.reinforce:train")
+    benchmark.add_argument("--suite", default="smoke", choices=("smoke", "standard"),
+                           help="smoke (minutes, checks a submission runs) or standard (what a paper reports)")
+    benchmark.add_argument("--seeds", type=_positive_int, default=None, metavar="K",
+                           help="seeds 0..K-1 (default: the suite's)")
+    benchmark.add_argument("--output", metavar="DIR", help="output folder (default: runs/benchmark-SUITE)")
+    benchmark.add_argument("--cache-dir", metavar="DIR",
+                           help="where the suite's PPO policies are kept once trained (default: ~/.cache/sd-env/"
+                                "benchmark)")
+    benchmark.add_argument("--name", help="the submission's name on the leaderboard (default: the --algo spec)")
+    benchmark.add_argument("--doc", metavar="FILE",
+                           help="also put the leaderboard into FILE's generated block benchmark-SUITE-leaderboard")
+    benchmark.set_defaults(handler=command_benchmark)
     return parser
 
 
@@ -433,6 +454,32 @@ def command_report(args: argparse.Namespace) -> int:
     path, figures = build_report(args.directory, measures=args.measures, output=args.output, command=command)
     where = f" in {figures[0].parent}" if figures else ""
     print(f"wrote {path} ({len(figures)} figures{where}) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def command_benchmark(args: argparse.Namespace) -> int:
+    import shlex
+
+    from experiments.benchmark import get_suite, leaderboard_block_name, run_benchmark, write_outputs
+
+    suite = get_suite(args.suite)
+    output = args.output or f"runs/benchmark-{suite.name}"
+    options = [("--seeds", args.seeds), ("--output", args.output), ("--cache-dir", args.cache_dir),
+               ("--name", args.name), ("--doc", args.doc)]
+    command = "sd-env " + shlex.join(["benchmark", "--algo", args.algo, "--suite", suite.name]
+                                     + [text for flag, value in options if value is not None
+                                        for text in (flag, str(value))])
+    result = run_benchmark(args.algo, suite, seeds=args.seeds, cache_dir=args.cache_dir, name=args.name,
+                           log=lambda text: print(text, flush=True), command=command)
+    paths = write_outputs(result, output)
+    leaderboard = paths["leaderboard.md"].read_text()
+    if args.doc:
+        from experiments.generated_blocks import update_blocks
+
+        update_blocks(args.doc, {leaderboard_block_name(suite.name): leaderboard.rstrip("\n")})
+    print("\n" + leaderboard)
+    print(f"wrote {', '.join(str(path) for path in paths.values())}" + (f" and {args.doc}" if args.doc else "")
+          + f" in {result.wall_seconds:.0f} s")
     return 0
 
 
