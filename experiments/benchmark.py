@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from experiments.atomic import write_bytes_atomic, write_text_atomic
 from sd_env import __version__
@@ -148,30 +149,26 @@ def get_suite(name: str) -> Suite:
 # The protocol: the budgeted environment factory, loading the algorithm, checking the policy it returns
 
 
-def _budgeted_env_class():
-    """``BudgetedEnv``: a PettingZoo wrapper that counts every ``step`` against its factory's budget."""
-    from pettingzoo.utils.wrappers import BaseParallelWrapper
+class BudgetedEnv(BaseParallelWrapper):
+    """A PettingZoo wrapper that counts every ``step`` against its factory's budget."""
 
-    class BudgetedEnv(BaseParallelWrapper):
-        def __init__(self, env, factory: EnvFactory) -> None:
-            super().__init__(env)
-            self.factory = factory
-            self.metadata = env.metadata
-            self.possible_agents = env.possible_agents
+    def __init__(self, env, factory: EnvFactory) -> None:
+        super().__init__(env)
+        self.factory = factory
+        self.metadata = env.metadata
+        self.possible_agents = env.possible_agents
 
-        @property
-        def agents(self):
-            return self.env.agents
+    @property
+    def agents(self):
+        return self.env.agents
 
-        @agents.setter
-        def agents(self, value):  # ParallelEnv's constructor does not set it, but wrappers of wrappers may
-            self.env.agents = value
+    @agents.setter
+    def agents(self, value):  # ParallelEnv's constructor does not set it, but wrappers of wrappers may
+        self.env.agents = value
 
-        def step(self, actions):
-            self.factory.charge()
-            return self.env.step(actions)
-
-    return BudgetedEnv
+    def step(self, actions):
+        self.factory.charge()
+        return self.env.step(actions)
 
 
 class EnvFactory:
@@ -185,7 +182,6 @@ class EnvFactory:
     def __init__(self, scenario: str, budget: int) -> None:
         self.scenario, self.budget, self.used, self.exceeded = scenario, int(budget), 0, False
         self.params = make_params(scenario)
-        self._wrapper = _budgeted_env_class()
 
     @property
     def remaining(self) -> int:
@@ -200,7 +196,7 @@ class EnvFactory:
     def __call__(self):
         import sd_env
 
-        return self._wrapper(sd_env.parallel_env(scenario=self.scenario), self)
+        return BudgetedEnv(sd_env.parallel_env(scenario=self.scenario), self)
 
 
 def load_algorithm(spec: str) -> Callable:
