@@ -457,6 +457,12 @@ def run_benchmark(
     """Train and evaluate the submission ``algo`` (``module.path:train``) and the baselines on ``suite``."""
     started = time.perf_counter()
     load_before = _load()
+    import_rliable()  # a missing extra fails now, not after the training
+    try:
+        import matplotlib  # noqa: F401 - scores.png
+    except ImportError:
+        raise BenchmarkError("sd-env benchmark needs matplotlib for scores.png; install it with: "
+                             "pip install 'sd-env[benchmark]'") from None
     train = load_algorithm(algo)
     seed_list = list(range(suite.seeds if seeds is None else seeds))
     if not seed_list:
@@ -569,11 +575,15 @@ def import_rliable():
     rliable pins ``arch<8``, and arch 7 calls pandas' private ``deprecate_kwarg`` with its pre-3.0
     signature; under pandas 3 the import fails. The old call is translated while arch is imported.
     """
+    import inspect
+
     try:
         import pandas.util._decorators as decorators
     except ImportError:  # pragma: no cover - pandas is in the train extra
         decorators = None
     original = getattr(decorators, "deprecate_kwarg", None)
+    if original is not None and next(iter(inspect.signature(original).parameters), None) != "klass":
+        original = None  # pandas < 3: arch's call fits as it is
 
     def compatible(*args, **kwargs):
         if args and isinstance(args[0], str):  # arch 7: (old_arg_name, new_arg_name); pandas 3: (klass, old, new)

@@ -7,6 +7,7 @@ put in place of ``smoke`` for the CLI tests; the real smoke suite end to end is 
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,15 @@ def test_a_broken_submission_is_one_line_and_exit_code_2(algo, fragment, monkeyp
     assert len(error.strip().splitlines()) == 1 and "Traceback" not in error, error
     assert error.startswith("sd-env benchmark: error: ") and fragment in error, error
     assert not (tmp_path / "leaderboard.csv").exists()
+
+
+def test_a_missing_extra_is_one_line_before_any_training(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
+    monkeypatch.setitem(sys.modules, "rliable", None)  # as if the benchmark extra were not installed
+    code, _, error = run(["benchmark", "--algo", "tests.benchmark_algorithms:raises", "--output", str(tmp_path),
+                          "--cache-dir", str(tmp_path)], capsys)
+    assert code == 2 and len(error.strip().splitlines()) == 1
+    assert "needs rliable" in error and "pip install 'sd-env[benchmark]'" in error, error
 
 
 def test_the_suite_tables_in_the_docs_are_up_to_date():
