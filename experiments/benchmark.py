@@ -468,6 +468,8 @@ def run_benchmark(
     if not seed_list:
         raise BenchmarkError(f"--seeds must be >= 1, got {seeds}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if (name or algo) in {SHARED_PPO, *suite.scripted}:
+        raise BenchmarkError(f"--name {name or algo!r} is a baseline's name on the leaderboard; choose another")
     submitted = EntryResult(name or algo, SUBMITTED, step_count=suite.budget)
     ppo = EntryResult(SHARED_PPO, TRAINED, cached=True)
     scripted = [EntryResult(stance, SCRIPTED) for stance in suite.scripted]

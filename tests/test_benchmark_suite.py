@@ -211,6 +211,13 @@ def test_a_missing_extra_is_one_line_before_any_training(monkeypatch, tmp_path, 
     assert "needs rliable" in error and "pip install 'sd-env[benchmark]'" in error, error
 
 
+def test_a_submission_named_like_a_baseline_is_refused(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
+    code, _, error = run(["benchmark", "--algo", "tests.benchmark_algorithms:valid", "--name", "shared PPO",
+                          "--output", str(tmp_path), "--cache-dir", str(tmp_path)], capsys)
+    assert code == 2 and "--name 'shared PPO' is a baseline's name on the leaderboard" in error
+
+
 def test_the_suite_tables_in_the_docs_are_up_to_date():
     from experiments.generated_blocks import update_blocks
 
