@@ -225,8 +225,8 @@ def _describe(error: BaseException) -> str:
     """``Type: first line of the message (at file:line)``, the innermost frame being where it was raised."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = ""
-    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
-    if frames:
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith("<")]
+    if frames and not isinstance(error, ModuleNotFoundError):  # where a missing module was looked for says nothing
         frame = frames[-1]
         try:
             filename = os.path.relpath(frame.filename)
