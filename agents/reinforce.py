@@ -47,7 +47,8 @@ class PolicyNet(nn.Module):
 
     def sample(self, observations: np.ndarray) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
         """Sampled actions (M, A), their log-probabilities (M,) and entropies (M,)."""
-        dists = [torch.distributions.Categorical(logits=logits, validate_args=False) for logits in self.logits(observations)]
+        dists = [torch.distributions.Categorical(logits=logits, validate_args=False)
+                 for logits in self.logits(observations)]
         actions = [dist.sample() for dist in dists]
         log_prob = sum(dist.log_prob(action) for dist, action in zip(dists, actions))
         entropy = sum(dist.entropy() for dist in dists)

@@ -324,7 +324,7 @@ def _train_protocol(algorithm: str, env_factory, budget: int, seed: int) -> Benc
 
 
 def train_mappo(env_factory, budget: int, seed: int) -> BenchMARLPolicy:
-    """BenchMARL's MAPPO under the benchmark protocol (``sd-env benchmark --algo experiments.benchmarl_task:train_mappo``)."""
+    """BenchMARL's MAPPO under the benchmark protocol (``--algo experiments.benchmarl_task:train_mappo``)."""
     return _train_protocol("mappo", env_factory, budget, seed)
 
 

@@ -85,7 +85,8 @@ def test_every_file_is_written_and_readable(tiny_run):
     assert len(scores) == 5 * len(TINY.scenarios) * TINY.seeds * len(TINY.backgrounds)
     assert set(scores["episodes"]) == {TINY.eval_episodes}
     meta = json.loads(paths["benchmark.json"].read_text())
-    assert meta["suite"]["name"] == "tiny" and meta["seeds"] == [0, 1] and set(meta["references"]) == set(TINY.scenarios)
+    assert meta["suite"]["name"] == "tiny" and meta["seeds"] == [0, 1]
+    assert set(meta["references"]) == set(TINY.scenarios)
 
 
 def test_marl_eval_json_has_the_raw_data_structure(tiny_run):
@@ -177,8 +178,9 @@ def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, c
         ("agents.reinforce:nothing", "module 'agents.reinforce' has no 'nothing'"),
         ("tests.benchmark_algorithms:not_callable", "has a non-callable (int) 'not_callable'"),
         ("tests.benchmark_algorithms:raises", "train() raised ZeroDivisionError: division by zero at "),
-        ("tests.benchmark_algorithms:returns_none", "train() returned NoneType, which has no act(observations) method; "
-                                                    "return an object with act(observations (M, 16)) -> actions (M, 3)"),
+        ("tests.benchmark_algorithms:returns_none", "train() returned NoneType, which has no act(observations) "
+                                                    "method; return an object with act(observations (M, 16)) -> "
+                                                    "actions (M, 3)"),
         ("tests.benchmark_algorithms:wrong_shape", "returned int64 actions of shape (3,); expected integers of "
                                                    "shape (4, 3)"),
         ("tests.benchmark_algorithms:float_actions", "returned float64 actions of shape (4, 3); expected integers"),
