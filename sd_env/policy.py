@@ -34,9 +34,17 @@ class Policy(ABC):
         """Reseed the policy's own random draws (scripted policies here are deterministic but random)."""
         self.rng = np.random.default_rng(seed)
 
+    #: Policies with equal keys act alike on every row (deterministic, same rule, same options), so a pool may
+    #: act for their rows in one call; ``None``: never merged with another object.
+    merge_key: object = None
+
     @abstractmethod
     def act(self, observations: np.ndarray) -> np.ndarray:
         """Actions for a batch of observations, shape (M, action_length), int64."""
+
+    def route(self, observations: np.ndarray, rows: np.ndarray) -> list[tuple[Policy, np.ndarray]]:
+        """Which policy acts for which of ``rows`` (indices into ``observations``): here, this one for all."""
+        return [(self, rows)]
 
     # Helpers for subclasses -------------------------------------------------
 

@@ -295,6 +295,12 @@ class TypeConditionalPolicy(Policy):
                 actions[mask] = policy.act(observations[mask])
         return actions
 
+    def route(self, observations: np.ndarray, rows: np.ndarray) -> list[tuple[Policy, np.ndarray]]:
+        """Greedy rows to the greedy stance, the others to the seeker stance (each routed further)."""
+        is_greedy = observations[rows, self.layout.own_greedy] > 0.5
+        return [*self.greedy_policy.route(observations, rows[is_greedy]),
+                *self.seeker_policy.route(observations, rows[~is_greedy])]
+
 
 SCRIPTED_POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
@@ -354,4 +360,6 @@ def make_policy(name: str, params: EnvParams, seed: int | None = None, **options
     policy = cls(params, seed, **options)
     if spec_options:
         policy.name = name.strip()
+    if cls is not RandomPolicy:  # the others are deterministic, row by row: equal rules may act together
+        policy.merge_key = (cls, params, tuple(sorted(options.items())))
     return policy

@@ -276,3 +276,31 @@ def test_population_ppo_meets_its_own_past_checkpoints_beside_the_scripted_stanc
                                                                      "ppo_000002048_steps"]
     with pytest.raises(ConfigError, match="population_ppo is available with backend sb3 only"):
         tiny_config(tmp_path, "algorithm=population_ppo", "backend=rllib")
+
+
+def test_a_pool_acts_for_rows_of_equal_rules_together_with_the_actions_each_member_would_choose():
+    from agents.learned import PoolPolicy
+    from sd_env import core
+    from sd_env.scenarios import make_params
+    from sd_env.stances import make_policy
+
+    for scenario in ("bilateral", "pre-1914"):
+        params = make_params(scenario)
+        names = ["hawk", "hawk/dove", "hawk/defender:burden=0.3", "hawk/deterrer", "reciprocator", "random",
+                 "defender:burden=0.3", "richardson"]
+        pool = PoolPolicy(params, [make_policy(name, params, seed=1) for name in names])
+        rng = np.random.default_rng(0)
+        state = core.reset(params, 64, rng)
+        for _ in range(5):
+            observations = core.observe(params, state, rng).reshape(-1, core.observation_length(params))
+            # Each member acting for its own chunk of rows, as a pool without merging does; the random member's
+            # twin draws from the same stream.
+            expected = np.zeros((observations.shape[0], params.action_length), dtype=np.int64)
+            twins = [make_policy(name, params, seed=1) for name in names]
+            for member, twin in zip(pool.policies, twins):
+                member.rng, twin.rng = np.random.default_rng(5), np.random.default_rng(5)
+            for member, rows in zip(twins, np.array_split(np.arange(observations.shape[0]), len(names))):
+                expected[rows] = member.act(observations[rows])
+            np.testing.assert_array_equal(pool.act(observations), expected)
+            actions = rng.integers(0, core.action_upper_bounds(params), size=(64, params.n_states, params.action_length))
+            state, _ = core.step(params, state, actions, rng)
