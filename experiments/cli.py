@@ -377,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--ray-address", default=None, help="address of a running Ray cluster (with --executor ray)")
     sweep.add_argument("--format", choices=("csv", "parquet"), default="csv", help="results table format")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--report", nargs="?", const="", default=None, metavar="FILE.md",
+                       help="when the sweep is complete, write its report (sd-env report) to FILE.md, "
+                            "or to OUTPUT/NAME/report.md without a file")
     sweep.set_defaults(handler=command_sweep)
 
     report = commands.add_parser(
@@ -439,6 +442,15 @@ def command_sweep(args: argparse.Namespace) -> int:
           f"in {folder}/results.{args.format}; this call took {time.perf_counter() - started:.1f} s")
     print("\nMean over seeds (every measure is in the results table):\n")
     print(sweep_summary(table, config).round(3).to_string(index=False))
+    if args.report is not None:
+        import shlex
+
+        from experiments.report import build_report
+
+        command = "sd-env " + shlex.join(["sweep", "--config", args.config, "--output-dir", args.output_dir,
+                                          "--report", *([args.report] if args.report else [])])
+        path, figures = build_report(folder, output=args.report or None, command=command)
+        print(f"wrote {path} ({len(figures)} figures)")
     return 0
 
 

@@ -212,3 +212,16 @@ def test_a_grid_of_planes_sweeps_their_union_at_the_defaults_of_what_each_plane_
     shared = sweep_config_from_dict({**FIXED, "grid": [{"offense_defense_balance": [0.5, 2.0]},
                                                        {"offense_defense_balance": [2.0, 3.0]}]})
     assert [cell["offense_defense_balance"] for cell in shared.cells()] == [0.5, 2.0, 3.0]
+
+
+def test_cli_sweep_can_write_its_report_when_complete(tmp_path, capsys):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**FIXED, "seeds": 1}, sort_keys=False))
+    report = tmp_path / "docs" / "fixed.md"
+    report.parent.mkdir()
+    assert main(["sweep", "--config", str(path), "--output-dir", str(tmp_path / "out"), "--workers", "1",
+                 "--no-progress", "--report", str(report)]) == 0
+    text = report.read_text()
+    assert "sd-env sweep --config" in text and "--report" in text  # the one command that remakes it
+    assert (tmp_path / "docs" / "fixed-figures").is_dir()
+    assert f"wrote {report}" in capsys.readouterr().out
