@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -142,6 +144,14 @@ def _spiral_years(result: Rollout) -> np.ndarray:
 def _living_pairs(result: Rollout, seats: np.ndarray) -> np.ndarray:
     """(T, B, S, N) bool: seat s and state j both alive at the start of the year, s != j."""
     pairs = result.alive[:, :, seats, None] & result.alive[:, :, None, :]
+    pairs[:, :, np.arange(len(seats)), seats] = False
+    return pairs
+
+
+def _surviving_pairs(result: Rollout, seats: np.ndarray) -> np.ndarray:
+    """(T-1, B, S, N) bool: seat s and state j, s != j, both alive at the start of years t and t+1."""
+    lived = result.alive[1:] & result.alive[:-1]
+    pairs = lived[:, :, seats, None] & lived[:, :, None, :]
     pairs[:, :, np.arange(len(seats)), seats] = False
     return pairs
 
@@ -322,15 +332,35 @@ def dyad_buildups(
     """Every mutual buildup of the rollout in a dyad with a seat: ``(episode, i, j, first, last)``.
 
     ``first`` and ``last`` are the inclusive years whose values grew (see
-    :func:`experiments.arms_races.mutual_buildups`).
+    :func:`experiments.arms_races.mutual_buildups`). The coding of every dyad
+    is done once per rollout and rule and kept while the rollout lives: four
+    measures of ``summarize`` read it.
     """
     chosen = np.arange(result.params.n_states) if seats is None else np.asarray(list(seats))
-    found = []
-    for i, j in _dyads(result.params.n_states, chosen):
-        for episode in range(result.episodes):
-            found.extend((episode, i, j, first, last) for first, last in _buildup_runs(result, episode, i, j,
-                                                                                      growth, years))
-    return found
+    with_seat = set(_dyads(result.params.n_states, chosen))
+    return [found for found in _every_dyad_buildup(result, growth, years) if (found[1], found[2]) in with_seat]
+
+
+#: ``id(rollout) -> {(growth, years): every buildup}``, each entry dropped when its rollout is collected.
+_BUILDUPS: dict[int, dict[tuple[float, int], list[tuple[int, int, int, int, int]]]] = {}
+
+
+def _every_dyad_buildup(result: Rollout, growth: float, years: int) -> list[tuple[int, int, int, int, int]]:
+    """The buildups of every dyad, by dyad then episode (cached per rollout: see :func:`dyad_buildups`)."""
+    key = id(result)
+    if key not in _BUILDUPS:
+        _BUILDUPS[key] = {}
+        weakref.finalize(result, _BUILDUPS.pop, key, None)
+    cached = _BUILDUPS[key]
+    if (growth, years) not in cached:
+        everyone = np.arange(result.params.n_states)
+        cached[(growth, years)] = [
+            (episode, i, j, first, last)
+            for i, j in _dyads(result.params.n_states, everyone)
+            for episode in range(result.episodes)
+            for first, last in _buildup_runs(result, episode, i, j, growth, years)
+        ]
+    return cached[(growth, years)]
 
 
 @episode_measure("buildups_per_episode", "buildups", references="Gibler, Rider & Hutchison (2005)")
@@ -408,11 +438,6 @@ def estimated_threat(result: Rollout) -> np.ndarray:
                                params.contest_decisiveness)
 
 
-def _pair_years(result: Rollout, seats: np.ndarray) -> np.ndarray:
-    """(T, B, S, N) bool: seat s and rival j both alive at the start of the year."""
-    return _living_pairs(result, seats)
-
-
 @episode_measure("offense_share_error", "share of arms")
 def offense_share_error(result: Rollout, seats: np.ndarray) -> Ratio:
     """Misperception of intentions: mean gap between a rival's true and observed offence share.
@@ -424,7 +449,7 @@ def offense_share_error(result: Rollout, seats: np.ndarray) -> Ratio:
     true_arms = result.arms
     seen = result.observed_stocks[:, :, seats]  # (T, B, S, N, K)
     seen_arms = seen.sum(axis=4)
-    counted = _pair_years(result, seats) & (true_arms[:, :, None, :] > 0) & (seen_arms > 0)
+    counted = _living_pairs(result, seats) & (true_arms[:, :, None, :] > 0) & (seen_arms > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         true_share = core.offense(params, result.stocks) / true_arms
         seen_share = core.offense(params, seen) / seen_arms
@@ -439,7 +464,7 @@ def war_odds_error(result: Rollout, seats: np.ndarray) -> Ratio:
     Over (seat, living rival) pair-years: |chance estimated from what the seat saw - true chance|,
     one on one, without allies.
     """
-    counted = _pair_years(result, seats)
+    counted = _living_pairs(result, seats)
     gap = np.abs(estimated_threat(result) - threat(result))[:, :, seats]
     return Ratio(np.where(counted, gap, 0.0).sum(axis=(0, 2, 3)), _per_episode_count(counted))
 
@@ -458,9 +483,7 @@ def harm_to_rival_security(result: Rollout, seats: np.ndarray) -> Ratio:
     rivals less secure, whatever it intended.
     """
     params = result.params
-    lived = result.alive[1:] & result.alive[:-1]  # (T-1, B, N)
-    counted = lived[:, :, seats, None] & lived[:, :, None, :]
-    counted[:, :, np.arange(len(seats)), seats] = False
+    counted = _surviving_pairs(result, seats)
     defense = core.total_defense(params, result.stocks[1:], result.wealth[1:])[:, :, None, :]  # rival j's, now
     attack = core.offense(params, result.stocks[:, :, seats])  # (T, B, S)
 
@@ -502,9 +525,7 @@ def seeker_arming_read_as_threat(result: Rollout, seats: np.ndarray) -> Ratio:
     """
     arms = result.arms[:, :, seats]
     seeker = _seekers(result)[None, :, seats, None]
-    lived = result.alive[1:] & result.alive[:-1]
-    counted = (arms[1:] > arms[:-1])[:, :, :, None] & seeker & lived[:, :, seats, None] & lived[:, :, None, :]
-    counted[:, :, np.arange(len(seats)), seats] = False
+    counted = (arms[1:] > arms[:-1])[:, :, :, None] & seeker & _surviving_pairs(result, seats)
     # [t, b, j, i]: j's estimate of i's chance of beating it; transposed to [t, b, i, j] for seat i.
     estimate = estimated_threat(result).transpose(0, 1, 3, 2)[:, :, seats, :]
     rose = estimate[1:] > estimate[:-1]
