@@ -164,6 +164,4 @@ def load_rollout(path) -> Rollout:
     with np.load(path) as data:
         fields = {name: data[name] for name in data.files if name != "params"}
         settings = json.loads(str(data["params"]))
-    params = EnvParams(**{name: tuple(tuple(v) if isinstance(v, list) else v for v in value)
-                          if isinstance(value, list) else value for name, value in settings.items()})
-    return Rollout(params=params, **fields)
+    return Rollout(params=EnvParams(**settings), **fields)  # EnvParams turns JSON's lists back into tuples
