@@ -288,11 +288,10 @@ class TypeConditionalPolicy(Policy):
         self.seeker_policy.reset(None if seed is None else seed + 1)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
-        is_greedy = observations[:, self.layout.own_greedy] > 0.5
         actions = self.empty_actions(observations.shape[0])
-        for mask, policy in ((is_greedy, self.greedy_policy), (~is_greedy, self.seeker_policy)):
-            if mask.any():
-                actions[mask] = policy.act(observations[mask])
+        for policy, rows in self.route(observations, np.arange(observations.shape[0])):
+            if rows.size:
+                actions[rows] = policy.act(observations[rows])
         return actions
 
     def route(self, observations: np.ndarray, rows: np.ndarray) -> list[tuple[Policy, np.ndarray]]:
