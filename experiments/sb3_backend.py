@@ -153,10 +153,10 @@ def _drift_recorder(config: TrainConfig, params: EnvParams, run_dir: Path):
     return drift
 
 
-def _learn(model, steps: int, run_dir: Path, config: TrainConfig, resumed: bool, extra_callbacks: Sequence,
-           on_save=None) -> None:
+def _learn(model, steps: int, params: EnvParams, run_dir: Path, config: TrainConfig, resumed: bool,
+           extra_callbacks: Sequence, on_save=None) -> None:
     checkpoint_class, measures_class = _sb3_callbacks()
-    drift = _drift_recorder(config, config.env_params(), run_dir)
+    drift = _drift_recorder(config, params, run_dir)
     callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift, on_save), measures_class(),
                  *extra_callbacks]
     model.learn(
@@ -224,7 +224,7 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
         model = _ppo_model(config, env, run_dir, config.seed)
     remaining = config.total_timesteps - model.num_timesteps
     if remaining > 0:
-        _learn(model, remaining, run_dir, config, checkpoint is not None, extra_callbacks,
+        _learn(model, remaining, params, run_dir, config, checkpoint is not None, extra_callbacks,
                on_save=None if population is None else population.add)
     save_model_atomic(model, run_dir / "policy.zip")
     return [model]
