@@ -47,6 +47,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from experiments.atomic import write_bytes_atomic, write_text_atomic
 from sd_env import __version__
+from sd_env.core import action_upper_bounds, first_out_of_bounds
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
 
@@ -240,7 +241,6 @@ class CheckedPolicy:
     """A submitted policy whose every ``act`` is checked against the action space (BenchmarkError if not)."""
 
     def __init__(self, policy: Any, params: EnvParams, context: str) -> None:
-        from sd_env.core import action_upper_bounds
 
         self.policy, self.params, self.context = policy, params, context
         self.nvec = action_upper_bounds(params)
@@ -257,9 +257,9 @@ class CheckedPolicy:
         if actions.shape != expected or actions.dtype.kind not in "iu":
             raise BenchmarkError(f"{self.context}: act() on observations of shape {observations.shape} returned "
                                  f"{actions.dtype} actions of shape {actions.shape}; {right}")
-        outside = (actions < 0) | (actions >= self.nvec)
-        if outside.any():
-            row, column = (int(i) for i in np.argwhere(outside)[0])
+        where = first_out_of_bounds(self.params, actions)  # the environments' own check, first entry row-major
+        if where is not None:
+            row, column = where
             raise BenchmarkError(f"{self.context}: act() returned actions outside the action space (row {row}, "
                                  f"column {column} holds {int(actions[row, column])}); {right}")
         return actions.astype(np.int64, copy=False)
