@@ -11,7 +11,7 @@ from sd_env.parallel import SecurityDilemmaEnv
 from sd_env.scenarios import SCENARIOS, get_scenario, make_params, scenario_names
 from sd_env.security_dilemma_v0 import env, parallel_env, raw_env
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 register()
 __all__ = [

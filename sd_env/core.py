@@ -163,6 +163,7 @@ class _Derived:
         self.offense_weights = _frozen(np.asarray(params.weapon_offense_weights))
         self.defense_weights = _frozen(1.0 - np.asarray(params.weapon_offense_weights))
         self.weapon_costs = _frozen(np.asarray(params.weapon_costs))
+        self.growth_rates = _frozen(np.asarray(params.growth_rate, dtype=np.float64))
         self.weapon_visibility = _frozen(np.asarray(params.weapon_visibility))
         self.confusion = _frozen(confusion_matrix(params))
         self.upper = _frozen(action_upper_bounds(params))
@@ -351,7 +352,8 @@ def _step(
     # The only draws of a step: one uniform number per (attacker, victim) pair, used where an attack is made.
     draws = rng.random((batch, n, n))
     packed = _kernels(batch).step(
-        *state, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_parameters,
+        *state, actions, draws, derived.offense_weights, derived.weapon_costs, derived.growth_rates,
+        derived.step_parameters,
     )
     return _unpack_step(packed, state.greedy, state.initial_wealth)
 
@@ -426,7 +428,8 @@ def step_and_observe_into(
     observation = np.empty((batch, n, derived.observation_length), dtype=np.float32)
     kernels.step_observe_into(
         state.wealth, stocks, state.alive, state.greedy, state.commitments, state.initial_wealth, state.year,
-        state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.step_parameters,
+        state.home_wealth, actions, draws, derived.offense_weights, derived.weapon_costs, derived.growth_rates,
+        derived.step_parameters,
         noise, derived.weapon_visibility, derived.confusion, *out.arrays, observation,
         derived.observation_offsets,
     )

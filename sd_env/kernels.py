@@ -51,7 +51,7 @@ _JIT = {"cache": True, "nogil": True}
 #: reads by name (``parameters.war_cost``). ``sd_env.core`` fills it from ``EnvParams`` (``sd_env.params``).
 STEP_CONSTANTS = (
     "burden_scale", "territorial_defense", "offense_defense_balance", "contest_decisiveness", "conquest_share",
-    "war_cost", "war_attrition", "depreciation", "growth_rate", "elimination_threshold", "greed_bonus",
+    "war_cost", "war_attrition", "depreciation", "elimination_threshold", "greed_bonus",
     "renege_cost", "elimination_penalty", "surprise_amount", "seeker_conquest_value",
 )
 #: The integer ones (alliances as 0/1; surprise state -1: no surprise deployment).
@@ -312,8 +312,10 @@ def _spoils_and_destruction(start, stop, state, p, out, scratch):  # pragma: no 
 
 
 @njit(inline="always", **_JIT)
-def _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, p, out, scratch):  # pragma: no cover
-    """Wealth and home wealth grow; arms depreciate, suffer war attrition, and this year's purchases arrive.
+def _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, growth_rates, p, out,
+                                     scratch):  # pragma: no cover
+    """Wealth and home wealth grow, each state at its own rate; arms depreciate, suffer war attrition, and this
+    year's purchases arrive.
 
     Purchases go all to one system, or evenly to all when the procurement choice is K. Home wealth
     suffers the same losses and growth as wealth, but spoils and annexations never add to it.
@@ -321,7 +323,6 @@ def _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, 
     stocks, home_wealth, year, alive = state.stocks, state.home_wealth, state.year, state.alive
     new_wealth, new_home_wealth, new_stocks, spending = out.wealth, out.home_wealth, out.stocks, out.spending
     kept, kept_share, wars = scratch.kept, scratch.kept_share, scratch.wars
-    growth = 1.0 + p.growth_rate
     keep_arms = 1.0 - p.depreciation
     war_attrition = p.war_attrition
     surprise, surprise_year = p.surprise_state, p.surprise_year
@@ -329,6 +330,7 @@ def _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, 
     for b in range(start, stop):
         r = b - start
         for i in range(n):
+            growth = 1.0 + growth_rates[i]
             new_wealth[b, i] = kept[r, i] * growth
             new_home_wealth[b, i] = home_wealth[b, i] * kept_share[r, i] * growth
             surviving = (1.0 - war_attrition) ** float(wars[r, i])
@@ -432,10 +434,12 @@ def _rewards(start, stop, state, p, out):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _step_block(start, stop, state, actions, draws, offense_weights, weapon_costs, parameters, out):  # pragma: no cover
+def _step_block(start, stop, state, actions, draws, offense_weights, weapon_costs, growth_rates, parameters,
+                out):  # pragma: no cover
     """One year of environments ``start`` to ``stop - 1``: writes those rows of every output.
 
-    ``state`` is a :data:`KernelState`, ``parameters`` a one-element
+    ``state`` is a :data:`KernelState`, ``offense_weights`` and ``weapon_costs`` (K,) the per-system
+    parameters, ``growth_rates`` (N,) the per-state ones, ``parameters`` a one-element
     :data:`STEP_PARAMETERS` array, ``out`` the :data:`StepOutputs` to write.
     Every entry of those rows is written, so the outputs may be reused from
     an earlier year (the one-environment adapters do). The phases run in the
@@ -456,7 +460,7 @@ def _step_block(start, stop, state, actions, draws, offense_weights, weapon_cost
     _attacks_and_allies(start, stop, state, actions, p, out, scratch)
     _contest(start, stop, state, draws, offense_weights, p, out, scratch)
     _spoils_and_destruction(start, stop, state, p, out, scratch)
-    _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, p, out, scratch)
+    _depreciation_procurement_growth(start, stop, state, actions, weapon_costs, growth_rates, p, out, scratch)
     _elimination_and_annexation(start, stop, state, p, out)
     _commitments(start, stop, out)
     _rewards(start, stop, state, p, out)
@@ -464,7 +468,7 @@ def _step_block(start, stop, state, actions, draws, offense_weights, weapon_cost
 
 def _step_rows(
     wealth, stocks, alive, greedy, commitments, last_attacks, initial_wealth, year, home_wealth, actions, draws,
-    offense_weights, weapon_costs, parameters,
+    offense_weights, weapon_costs, growth_rates, parameters,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step
     """One year for every environment: the packed outputs (:data:`STEP_OUTPUT_PACKING`), new arrays.
 
@@ -480,7 +484,7 @@ def _step_rows(
     blocks = _block_count(batch)
     for block in prange(blocks):
         _step_block(batch * block // blocks, batch * (block + 1) // blocks, state, actions, draws, offense_weights,
-                    weapon_costs, parameters, out)
+                    weapon_costs, growth_rates, parameters, out)
     return packed
 
 
@@ -596,7 +600,7 @@ def first_out_of_bounds(actions, upper):  # pragma: no cover - compiled; exercis
 @njit(**_JIT)
 def step_observe_into(
     wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth, actions, draws,
-    offense_weights, weapon_costs, parameters, noise, weapon_visibility, confusion,
+    offense_weights, weapon_costs, growth_rates, parameters, noise, weapon_visibility, confusion,
     per_state, new_stocks, flags, pairs, probability, next_year, truncated, observation, offsets,
 ):  # pragma: no cover - compiled; exercised through sd_env.core.step_and_observe_into
     """One year then the observation of the new state, written into the given outputs (serial loop).
@@ -610,7 +614,7 @@ def step_observe_into(
     batch = stocks.shape[0]
     state = KernelState(wealth, stocks, alive, greedy, commitments, initial_wealth, year, home_wealth)
     out = _step_output_views(per_state, new_stocks, flags, pairs, probability, next_year, truncated)
-    _step_block(0, batch, state, actions, draws, offense_weights, weapon_costs, parameters, out)
+    _step_block(0, batch, state, actions, draws, offense_weights, weapon_costs, growth_rates, parameters, out)
     _observe_block(0, batch, out.wealth, out.stocks, out.alive, greedy, out.commitments, out.attacks, out.year,
                    noise, weapon_visibility, confusion, parameters[0].max_cycles, observation, out.home_wealth,
                    offsets)

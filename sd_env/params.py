@@ -138,7 +138,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("weapon_visibility", "v_k", "share", "share of each stock rivals can see at all (concealment)",
                   low=0, high=1, shape="per system"),
     ParameterSpec("depreciation", r"\delta", "share per year", "obsolescence and wear of arms", low=0, high=1),
-    ParameterSpec("growth_rate", "g", "share per year", "peacetime economic growth", low=-0.5, high=0.5),
+    ParameterSpec("growth_rate", "g_i", "share per year", "peacetime economic growth (one rate for all or one per "
+                  "state: unequal rates shift power)", "Organski 1958 (power transition); Gilpin 1981",
+                  low=-0.5, high=0.5, shape="per state"),
     ParameterSpec("initial_wealth", r"\bar W_i", "wealth units", "relative economic size (one value for all "
                   "or one per state)", low=0, high=1e6, low_inclusive=False, shape="per state"),
     ParameterSpec("initial_wealth_jitter", r"\phi", "share", "random spread of initial sizes, so no two "
@@ -172,9 +174,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "Schweller 1994; Glaser 2010", low=0, high=1),
     ParameterSpec("alliances", "", "boolean", "whether states may commit to defend each other", "G. Snyder 1984",
                   shape="true or false"),
-    ParameterSpec("alliance_blocs", "", "state indices", "initial blocs, members committed to one another; "
-                  "needs alliances", "G. Snyder 1984; Christensen & Snyder 1990",
-                  shape="disjoint tuples of state indices"),
+    ParameterSpec("alliance_blocs", "", "state indices", "initial blocs, members committed to one another; a "
+                  "state in several blocs is a hub of bilateral alliances (hub and spoke); needs alliances",
+                  "G. Snyder 1984; Christensen & Snyder 1990; Cha 2010",
+                  shape="tuples of distinct state indices"),
     ParameterSpec("renege_cost", r"\rho", "welfare units per abandoned partner", "reputational and domestic cost "
                   "of abandoning an attacked ally", "G. Snyder 1984", low=0, high=1e6),
     ParameterSpec("surprise_deployment", "(i^*, k^*, x^*, t^*)", "state, system, arms units, year",
@@ -182,6 +185,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   shape="None or (state, system, amount in [0, 1e6], year >= 0)"),
 )
 SPECS: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}
+#: The parameters that take one number for every state or one per state (stored as one per state).
+PER_STATE_PARAMETERS: tuple[str, ...] = tuple(spec.name for spec in PARAMETERS if spec.shape == "per state")
 
 
 def _declared(name: str, value: Any, entry: str | None = None) -> Any:
@@ -227,8 +232,8 @@ class EnvParams:
     weapon_visibility: tuple[float, ...] = (1.0, 1.0, 1.0)
     #: Share of every arms stock lost each year to obsolescence.
     depreciation: float = 0.1
-    #: Yearly growth rate of wealth in peacetime (0.03 = 3 % a year).
-    growth_rate: float = 0.03
+    #: Yearly growth rate of wealth in peacetime (0.03 = 3 % a year): one number for all or one per state.
+    growth_rate: float | tuple[float, ...] = 0.03
     #: Initial wealth of each state: one number for all or one per state.
     initial_wealth: float | tuple[float, ...] = 1.0
     #: Initial wealth is multiplied by a uniform draw in [1 - j, 1 + j].
@@ -315,16 +320,15 @@ class EnvParams:
         blocs = _as_tuple("alliance_blocs", self.alliance_blocs)
         if blocs and not self.alliances:
             raise ValueError(f"alliance_blocs={blocs!r} needs alliances=True (alliances are off)")
-        seen: set[int] = set()
         result = []
         for bloc in blocs:
             members = tuple(
                 _check_int("alliance_blocs member", m, 0, self.n_states - 1)
                 for m in _as_tuple("alliance_blocs entry", bloc)
             )
-            if seen.intersection(members) or len(set(members)) != len(members):
-                raise ValueError(f"alliance_blocs must not share or repeat states, got {blocs!r}")
-            seen.update(members)
+            # A state may sit in several blocs (a hub of bilateral alliances), but not twice in one.
+            if len(set(members)) != len(members):
+                raise ValueError(f"alliance_blocs must not repeat a state within a bloc, got {blocs!r}")
             result.append(members)
         return tuple(result)
 
@@ -362,9 +366,11 @@ class EnvParams:
         unknown = sorted(set(changes) - set(values))
         if unknown:
             raise ValueError(f"unknown parameter(s) {unknown}; known parameters: {sorted(values)}")
-        if "n_states" in changes and "initial_wealth" not in changes and len(set(self.initial_wealth)) == 1:
-            # A uniform wealth stays uniform when the number of states changes.
-            values["initial_wealth"] = self.initial_wealth[0]
+        if "n_states" in changes:
+            for name in PER_STATE_PARAMETERS:
+                if name not in changes and len(set(values[name])) == 1:
+                    # A value common to all states stays common when the number of states changes.
+                    values[name] = values[name][0]
         values.update(changes)
         return EnvParams(**values)
 

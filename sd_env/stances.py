@@ -301,9 +301,41 @@ class TypeConditionalPolicy(Policy):
                 *self.seeker_policy.route(observations, rows[~is_greedy])]
 
 
+class StrikerPolicy(Policy):
+    """A fixed preventive striker: a constant burden spread evenly over all systems, and one attack, in one year.
+
+    It attacks rival ``target`` (1: the next state, as in the action's attack entry) in year ``year`` only
+    (counting from 0; never if ``year`` is negative), whatever it observes, and never otherwise. At equal
+    burdens two strikers' arms follow their wealth, which makes this the instrument of the power-shift
+    measures (``experiments.power_shift``): the odds of its one attack trace the window of opportunity, and
+    striking early rather than late measures the preventive motive (Levy 1987). Keeps commitments in force.
+    """
+
+    name = "striker"
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1, year: int = -1,
+                 target: int = 1) -> None:
+        super().__init__(params, seed)
+        if not 1 <= int(target) <= params.n_states - 1 or target != int(target):
+            raise ValueError(f"striker target must be a rival offset from 1 to {params.n_states - 1}, got {target!r}")
+        if year != int(year):
+            raise ValueError(f"striker year must be a whole year (counting from 0; negative: never), got {year!r}")
+        self.burden, self.year, self.target = burden, int(year), int(target)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        if self.year >= 0:
+            # The observation carries the year as the elapsed fraction of the episode.
+            year = np.rint(observations[:, self.layout.time_elapsed].astype(np.float64) * self.params.max_cycles)
+            actions[:, self.action_layout.attack] = np.where(year == self.year, self.target, 0)
+        return self.keep_commitments(actions, observations)
+
+
 SCRIPTED_POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
-    for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy]
+    for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy,
+                StrikerPolicy]
 }
 
 

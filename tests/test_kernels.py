@@ -55,7 +55,7 @@ def test_threaded_kernels_give_the_serial_results(scenario):
     for _ in range(20):
         actions = random_actions(params, batch, rng)
         draws = rng.random((batch, params.n_states, params.n_states))
-        arguments = (*state, actions, draws, derived.offense_weights, derived.weapon_costs,
+        arguments = (*state, actions, draws, derived.offense_weights, derived.weapon_costs, derived.growth_rates,
                      derived.step_parameters)
         serial = kernels.SERIAL.step(*arguments)
         assert_same_arrays(serial, kernels.THREADED.step(*arguments))
@@ -84,7 +84,7 @@ def test_every_environment_of_a_batch_is_stepped_as_if_alone(batch):
     actions = random_actions(params, batch, rng)
     draws = rng.random((batch, params.n_states, params.n_states))
     noise = rng.lognormal(0.0, 0.3, (batch, params.n_states, params.n_states, params.n_systems))
-    constants = (derived.offense_weights, derived.weapon_costs, derived.step_parameters)
+    constants = (derived.offense_weights, derived.weapon_costs, derived.growth_rates, derived.step_parameters)
     whole = core._unpack_step(core._kernels(batch).step(*state, actions, draws, *constants), state.greedy,
                               state.initial_wealth)
     seen = core._kernels(batch).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,

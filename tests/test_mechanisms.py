@@ -139,7 +139,7 @@ MECHANISM_TESTS = {
     "weapon_costs": ["test_weapon_costs_divide_spending_into_units"],
     "weapon_visibility": ["test_weapon_visibility_hides_stock_from_rivals_only"],
     "depreciation": ["test_depreciation_shrinks_stocks_each_year"],
-    "growth_rate": ["test_growth_rate_scales_wealth_each_year"],
+    "growth_rate": ["test_growth_rate_scales_wealth_each_year", "test_growth_rate_per_state_shifts_power"],
     "initial_wealth": ["test_initial_wealth_sets_starting_wealth_per_state"],
     "initial_wealth_jitter": ["test_initial_wealth_jitter_spreads_starting_wealth"],
     "initial_arms": ["test_initial_arms_are_a_multiple_of_wealth_spread_evenly"],
@@ -170,7 +170,10 @@ MECHANISM_TESTS = {
         "test_committed_ally_joins_the_defence_and_is_entrapped",
         "test_new_commitments_come_into_force_next_year",
     ],
-    "alliance_blocs": ["test_alliance_blocs_commit_members_to_each_other_at_reset"],
+    "alliance_blocs": [
+        "test_alliance_blocs_commit_members_to_each_other_at_reset",
+        "test_overlapping_alliance_blocs_make_a_hub_of_bilateral_alliances",
+    ],
     "renege_cost": ["test_renege_cost_charges_an_ally_who_abandons_an_attacked_ally"],
     "surprise_deployment": ["test_surprise_deployment_arrives_free_in_its_year"],
 }
@@ -499,6 +502,22 @@ def test_growth_rate_scales_wealth_each_year():
         state = make_state(params, [1.0, 2.5], [[0.1] * 3] * 2)
         after, _ = step_once(params, state, {0: (10, 3, 0)})  # spending is out of output, not of wealth
         np.testing.assert_allclose(after.wealth[0], [1.0 * (1 + rate), 2.5 * (1 + rate)])
+
+
+def test_growth_rate_per_state_shifts_power():
+    params = calm_params(n_states=3, growth_rate=(0.0, 0.05, -0.02))
+    assert params.growth_rate == (0.0, 0.05, -0.02)
+    state = make_state(params, [1.0, 2.0, 3.0], [[0.1] * 3] * 3)
+    after, _ = step_once(params, state, {0: (10, 3, 0)})
+    np.testing.assert_allclose(after.wealth[0], [1.0, 2.0 * 1.05, 3.0 * 0.98])
+    np.testing.assert_allclose(after.home_wealth[0], after.wealth[0])  # home wealth grows at the same rate
+    # One number is every state's rate, stored per state; a common rate stays common for another state count.
+    assert calm_params(n_states=3, growth_rate=0.02).growth_rate == (0.02,) * 3
+    assert calm_params(growth_rate=0.02).replace(n_states=4).growth_rate == (0.02,) * 4
+    with pytest.raises(ValueError, match=r"growth_rate must be one number or 3 numbers \(one per state\)"):
+        calm_params(n_states=3, growth_rate=(0.01, 0.02))
+    with pytest.raises(ValueError, match=r"growth_rate\[1\] must be in \[-0.5, 0.5\], got 0.7"):
+        calm_params(growth_rate=(0.01, 0.7))
 
 
 def test_initial_wealth_sets_starting_wealth_per_state():
@@ -860,6 +879,17 @@ def test_alliance_blocs_commit_members_to_each_other_at_reset():
     assert layout.rival_flag(observations, "my_commitment")[0, 2].tolist() == [1.0, 0.0, 0.0]
 
 
+def test_overlapping_alliance_blocs_make_a_hub_of_bilateral_alliances():
+    """A state in two blocs is committed to both partners, who are not committed to each other (hub and
+    spoke, as the United States with South Korea and with Japan)."""
+    params = EnvParams(n_states=4, alliances=True, alliance_blocs=((0, 1), (0, 2)))
+    commitments = core.reset(params, 1, np.random.default_rng(0)).commitments[0]
+    pairs = {(int(h), int(j)) for h, j in zip(*np.nonzero(commitments))}
+    assert pairs == {(0, 1), (1, 0), (0, 2), (2, 0)}
+    with pytest.raises(ValueError, match="must not repeat a state within a bloc"):
+        EnvParams(n_states=4, alliances=True, alliance_blocs=((0, 1, 0),))
+
+
 def test_renege_cost_charges_an_ally_who_abandons_an_attacked_ally():
     rewards = {}
     for cost in (0.0, 3.0):
@@ -997,6 +1027,7 @@ BAD_PARAMETERS = [
     ("depreciation", -0.1),
     ("depreciation", 1.1),
     ("growth_rate", -0.6),
+    ("growth_rate", (0.01, 0.02, 0.03)),
     ("growth_rate", 0.51),
     ("initial_wealth", 0.0),
     ("initial_wealth", -1.0),
@@ -1045,7 +1076,6 @@ BAD_PARAMETERS = [
 BAD_BLOCS_WITH_ALLIANCES = [
     (((0, 5),), "5"),  # no state 5 among three
     (((0, -1),), "-1"),
-    (((0, 1), (1, 2)), repr(((0, 1), (1, 2)))),  # state 1 in two blocs
     (((0, 0),), repr(((0, 0),))),  # a state repeated
     ((0, 1), "alliance_blocs"),  # a bloc that is not a sequence
 ]

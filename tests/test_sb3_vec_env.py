@@ -176,7 +176,7 @@ def test_elimination_terminates_the_row_then_black_death_until_truncation():
         np.testing.assert_array_equal(rewards[victims], 0.0)
         assert not dones.any()
         assert not env.core_state.attacks[:, 1].any() and not env.core_state.stocks[:, 1].any()
-        np.testing.assert_allclose(env.core_state.wealth[:, 0], wealth_before * (1 + env.params.growth_rate))
+        np.testing.assert_allclose(env.core_state.wealth[:, 0], wealth_before * (1 + env.params.growth_rate[0]))
         assert all("episode" not in info for info in infos)
 
     # Truncation: everyone is done; the dead restart cleanly with the living.
