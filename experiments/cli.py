@@ -17,6 +17,8 @@ from typing import Any
 from sd_env.scenarios import SCENARIOS, make_params
 
 EXIT_USAGE = 2
+#: Defaults of ``sd-env scenarios --describe``: episodes per seat and cell of the predictions, and their seed.
+SCENARIO_CARD_EPISODES, SCENARIO_CARD_SEED = 100, 0
 
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
@@ -30,6 +32,15 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
 
 
 def command_scenarios(args: argparse.Namespace) -> int:
+    if args.describe is not None:
+        from experiments.scenario_cards import scenario_card
+
+        episodes = SCENARIO_CARD_EPISODES if args.episodes is None else args.episodes
+        seed = SCENARIO_CARD_SEED if args.seed is None else args.seed
+        print(scenario_card(args.describe, episodes=episodes, seed=seed))
+        return 0
+    if args.episodes is not None or args.seed is not None:
+        raise ValueError("--episodes and --seed set the predictions of a card; give them with --describe NAME")
     width = max(len(name) for name in SCENARIOS)
     for name, scenario in SCENARIOS.items():
         print(f"{name:<{width}}  {scenario.summary}")
@@ -282,7 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sd-env {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    scenarios = commands.add_parser("scenarios", help="list the named scenarios, one line each")
+    scenarios = commands.add_parser(
+        "scenarios", help="list the named scenarios, one line each, or describe one (--describe NAME)",
+        description="List the named scenarios, one line each. With --describe NAME print that scenario's card: "
+                    "whom its seats stand for, every value it sets with its unit and reason, its cases, what the "
+                    "model predicts there for fixed stances, and its sources (docs/scenarios.md has every card).")
+    scenarios.add_argument("--describe", metavar="NAME", help="print the card of scenario NAME")
+    scenarios.add_argument("--episodes", type=int,
+                           help=f"episodes per seat and cell of the card's predictions (default: {SCENARIO_CARD_EPISODES})")
+    scenarios.add_argument("--seed", type=int, help=f"seed of the card's predictions (default: {SCENARIO_CARD_SEED})")
     scenarios.set_defaults(handler=command_scenarios)
 
     params = commands.add_parser("params", help="list every model parameter: default, allowed values, meaning")
