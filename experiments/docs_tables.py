@@ -1,12 +1,15 @@
-"""Write the generated blocks of the docs: parameters and dilemma tables (model.md), the measures (measures.md).
+"""Write the generated blocks of the docs: parameters, scenarios, dilemma tables (model.md), measures, scenario cards.
 
     python -m experiments.docs_tables [--episodes 200] [--seed 0] [--doc docs/model.md]
-                                      [--measures-doc docs/measures.md] [--check]
+                                      [--measures-doc docs/measures.md] [--scenarios-doc docs/scenarios.md]
+                                      [--check]
 
 Each block replaces whatever stands between its two marker lines
 (``experiments.generated_blocks``, the writer ``benchmarks/peers.py`` uses too), so the
-parameter table comes from the declarations in ``sd_env.params`` and the
-numbers from this code. ``--check`` writes
+parameter table comes from the declarations in ``sd_env.params``, the scenario
+table and cards (``experiments.scenario_cards``) from ``sd_env.scenarios``, and the
+numbers from this code; each scenario's dilemma tables are computed once, for
+model.md and for its card. ``--check`` writes
 nothing and exits 1 when the tables in the file are stale (CI runs it).
 """
 
@@ -25,7 +28,7 @@ from sd_env.params import parameter_table_markdown
 from sd_env.scenarios import SCENARIOS, make_params
 
 #: Names of the generated blocks (``experiments.generated_blocks``) and their marker lines.
-TABLES, PARAMETERS, MEASURES = "dilemma-tables", "parameters", "measures"
+TABLES, PARAMETERS, MEASURES, SCENARIO_TABLE = "dilemma-tables", "parameters", "measures", "scenarios"
 START, END = markers(TABLES)
 PARAMETERS_START, PARAMETERS_END = markers(PARAMETERS)
 STANCES = ("dove", "defender", "hawk", "deterrer", "hawk/dove")
@@ -108,8 +111,11 @@ def generated_blocks(episodes: int, seed: int, results: Mapping[str, DilemmaTabl
 
     ``results`` (scenario name -> its :func:`scenario_tables`) saves computing the dilemma tables again.
     """
+    from experiments.scenario_cards import scenarios_table_markdown  # imported here: it imports this module
+
     return {
         PARAMETERS: parameter_table_markdown(),
+        SCENARIO_TABLE: scenarios_table_markdown(),
         TABLES: tables_markdown(episodes, seed, results),
     }
 
@@ -120,10 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--doc", default="docs/model.md")
     parser.add_argument("--measures-doc", default="docs/measures.md")
+    parser.add_argument("--scenarios-doc", default="docs/scenarios.md")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a generated block differs from what the code computes")
     args = parser.parse_args(argv)
-    documents = {args.doc: generated_blocks(args.episodes, args.seed), args.measures_doc: {MEASURES: measures_markdown()}}
+    from experiments.scenario_cards import card_blocks  # imported here: it imports this module
+
+    results = {name: scenario_tables(name, args.episodes, args.seed) for name in SCENARIOS}
+    documents = {
+        args.doc: generated_blocks(args.episodes, args.seed, results),
+        args.measures_doc: {MEASURES: measures_markdown()},
+        args.scenarios_doc: card_blocks(args.episodes, args.seed, results),
+    }
     stale_documents = []
     for document, blocks in documents.items():
         try:
@@ -141,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"the generated blocks of {', '.join(documents)} are up to date")
         return 0
-    print(f"wrote the parameter table and the dilemma tables of {len(SCENARIOS)} scenarios into {args.doc}, "
-          f"the measures into {args.measures_doc}")
+    print(f"wrote the parameter table, the scenario table and the dilemma tables of {len(SCENARIOS)} scenarios "
+          f"into {args.doc}, the measures into {args.measures_doc}, the scenario cards into {args.scenarios_doc}")
     return 0
 
 

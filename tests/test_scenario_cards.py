@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from experiments.cli import main
 from experiments.dilemma import dilemma_tables
-from experiments.docs_tables import STANCES, _cell
+from experiments.docs_tables import SCENARIO_TABLE, STANCES, _cell
+from experiments.generated_blocks import markers
 from experiments.scenario_cards import (
-    ILLUSTRATIVE_MARK, PREDICTIONS_HEADING, _table_cell, power_shift_lines, predictions_lines, scenario_card,
-    value_text,
+    ILLUSTRATIVE_MARK, PREDICTIONS_HEADING, PROVENANCE_BLOCK, _table_cell, block_name, power_shift_lines,
+    predictions_lines, scenario_card, scenarios_table_markdown, value_text,
 )
 from sd_env.params import SPECS
 from sd_env.scenarios import SCENARIOS, make_params
 
 EPISODES = 8
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: The scenarios whose cards are followed by a hand-written section on learned agents.
+WITH_LEARNED_SECTION = ("thucydides", "russia-ukraine", "thaad-2016")
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +154,16 @@ def test_every_scenario_has_a_reason_per_value_cases_sources_and_a_seat_descript
     assert len(scenario.states) == make_params(name).n_states
     assert all(who.strip() for who in scenario.states)
 
+
+def test_docs_hold_a_block_for_every_card_and_the_hand_written_sections():
+    text = (DOCS / "scenarios.md").read_text()
+    for name in [PROVENANCE_BLOCK, *map(block_name, SCENARIOS)]:
+        start, end = markers(name)
+        assert text.count(start) == 1 and text.count(end) == 1
+    for name in WITH_LEARNED_SECTION:
+        after = text.split(markers(block_name(name))[1], 1)[1].lstrip()
+        assert after.startswith("#### What learned agents do\n")
+    model = (DOCS / "model.md").read_text()
+    assert all(model.count(marker) == 1 for marker in markers(SCENARIO_TABLE))
+    table = scenarios_table_markdown()
+    assert all(f"| [`{name}`](scenarios.md#{name}) |" in table for name in SCENARIOS)
