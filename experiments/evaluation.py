@@ -49,7 +49,7 @@ from experiments.policy_specs import PolicySpecError, load_policy, spec_kind
 from experiments.rollout import Rollout, rollout
 from sd_env import core
 from sd_env.layout import ACTION_FIELDS, ACTION_FIRST_COMMITMENT
-from sd_env.params import EnvParams
+from sd_env.params import PER_STATE_PARAMETERS, EnvParams
 from sd_env.policy import Policy
 
 #: Confidence of every interval.
@@ -67,8 +67,9 @@ SEAT_DEPENDENT_KINDS = ("run", "rllib")
 def asymmetries(params: EnvParams) -> list[str]:
     """What makes the seats of ``params`` differ (empty for a symmetric game)."""
     reasons = []
-    if len(set(params.initial_wealth)) > 1:
-        reasons.append(f"initial_wealth={params.initial_wealth}")
+    for name in PER_STATE_PARAMETERS:  # initial_wealth, growth_rate: one value per state
+        if len(set(getattr(params, name))) > 1:
+            reasons.append(f"{name}={getattr(params, name)}")
     if params.alliance_blocs:
         reasons.append(f"alliance_blocs={params.alliance_blocs}")
     if params.surprise_deployment is not None:

@@ -56,6 +56,13 @@ class Rollout:
     observed_stocks: np.ndarray
     #: Private type of each state for the episode, (B, N) bool: True = greedy, False = security seeker.
     greedy: np.ndarray
+    #: Commitments in force at the start of each year, (T, B, N, N) bool, ``[t, b, h, j]`` = h is committed to
+    #: defend j. None in rollouts saved before sd-env 0.4.0.
+    commitments: np.ndarray | None = None
+    #: Allies that joined a defence, (T, B, N, N) bool, ``[t, b, h, j]`` = h joined j's defence. None before 0.4.0.
+    joins: np.ndarray | None = None
+    #: Allies that reneged on an attacked partner, (T, B, N, N) bool. None before 0.4.0.
+    reneges: np.ndarray | None = None
 
     @property
     def returns(self) -> np.ndarray:
@@ -79,9 +86,10 @@ class Rollout:
 
 
 #: Outcome fields recorded every year, by their ``sd_env.core.StepOutcome`` name.
-_OUTCOME_FIELDS = ("rewards", "welfare", "burden", "spending", "attacks", "victories", "success_probability", "eliminated")
+_OUTCOME_FIELDS = ("rewards", "welfare", "burden", "spending", "attacks", "victories", "success_probability", "eliminated",
+                   "joins", "reneges")
 #: State fields recorded at the start of every year, by their ``sd_env.core.CoreState`` name.
-_STATE_FIELDS = ("stocks", "wealth", "home_wealth", "alive")
+_STATE_FIELDS = ("stocks", "wealth", "home_wealth", "alive", "commitments")
 
 
 def observed_stocks(params: EnvParams, state: core.CoreState, observations: np.ndarray) -> np.ndarray:
@@ -151,6 +159,8 @@ def save_rollout(path, result: Rollout, episodes: int | None = None) -> None:
         if field.name == "params":
             continue
         array = getattr(result, field.name)
+        if array is None:  # a field a rollout from an older version lacks
+            continue
         arrays[field.name] = array[keep] if field.name == "greedy" else array[:, keep]
     buffer = io.BytesIO()
     np.savez_compressed(buffer, params=np.array(json.dumps(dataclasses.asdict(result.params))), **arrays)

@@ -234,3 +234,12 @@ def test_exploit_is_reproducible_bit_for_bit(best_response, tmp_path, capsys):
     again = tmp_path / "again.json"
     assert main(EXPLOIT + ["--json", str(again)]) == 0
     assert again.read_bytes() == best_response[0].read_bytes()
+
+
+def test_unequal_growth_alone_makes_a_scenario_asymmetric():
+    from experiments.evaluation import asymmetries, focal_seats
+    from sd_env.scenarios import make_params
+
+    assert asymmetries(make_params("thucydides", initial_wealth=1.0)) == ["growth_rate=(0.01, 0.04)"]
+    assert focal_seats(make_params("thucydides", initial_wealth=1.0)) == [0, 1]
+    assert asymmetries(make_params("bilateral")) == []
