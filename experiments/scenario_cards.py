@@ -1,24 +1,21 @@
 """A scenario's card: its values with their reasons, its cases, what the model predicts there, its sources.
 
 ``sd-env scenarios --describe NAME`` prints one card; ``python -m experiments.docs_tables``
-writes every card into its generated block of ``docs/scenarios.md`` (:func:`card_blocks`).
+writes every card into its generated block of ``docs/scenarios.md``.
 Everything a card says is read from the :class:`~sd_env.scenarios.Scenario` definition and the
 parameter declarations (``sd_env.params.SPECS``), or computed with fixed seeds, so the same
 name, episodes and seed give the same text.
 
-The predictions are those of ``docs/model.md``'s dilemma tables (:mod:`experiments.docs_tables`:
+The predictions are those of ``docs/model.md``'s dilemma tables (:mod:`experiments.dilemma_text`:
 the same stances, the same code): fixed scripted stances played against each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from experiments.dilemma import DilemmaTables
-from experiments.docs_tables import (
-    STANCES, TYPE_TITLES, _cell, best_responses_sentence, provenance, scenario_tables,
-)
-from sd_env.params import SPECS, EnvParams, _default_text
+from experiments.power_shift import power_shift_section
+from experiments.dilemma_text import STANCES, TYPE_TITLES, best_responses_sentence, cell_text, scenario_tables
+from sd_env.params import SPECS, EnvParams, value_text
 from sd_env.scenarios import SCENARIOS, Scenario, get_scenario
 
 #: The mark of an illustrative value in a card's table, and its footnote.
@@ -37,12 +34,8 @@ def block_name(name: str) -> str:
 PROVENANCE_BLOCK = "scenario-cards"
 
 
-def value_text(value) -> str:
-    """A parameter value as the card (and ``docs/model.md``'s parameter table) writes it."""
-    return _default_text(value)
-
-
-def _table_cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell."""
     return text.replace("|", r"\|")
 
 
@@ -62,8 +55,8 @@ def values_lines(scenario: Scenario) -> list[str]:
     lines = ["| parameter | value | unit | why this value |", "| --- | --- | --- | --- |"]
     for name, value in scenario.values.items():
         mark = f" {ILLUSTRATIVE_MARK}" if name in scenario.illustrative else ""
-        lines.append(f"| `{name}` | `{value_text(value)}`{mark} | {_table_cell(SPECS[name].unit)} | "
-                     f"{_table_cell(scenario.reasons[name])} |")
+        lines.append(f"| `{name}` | `{value_text(value)}`{mark} | {table_cell(SPECS[name].unit)} | "
+                     f"{table_cell(scenario.reasons[name])} |")
     lines.append("")
     lines.append("Every parameter not listed keeps its default (`sd-env params`)."
                  + (f" {ILLUSTRATIVE_NOTE}" if scenario.illustrative else ""))
@@ -92,8 +85,8 @@ def predictions_lines(result: DilemmaTables) -> list[str]:
     scenario = result.scenario
     stances = ",".join(STANCES)
     pooled = result.tables["all"]
-    restraint = _cell(pooled.mean.loc["dove", "dove"], pooled.standard_error.loc["dove", "dove"])
-    arming = _cell(pooled.mean.loc["hawk", "hawk"], pooled.standard_error.loc["hawk", "hawk"])
+    restraint = cell_text(pooled.mean.loc["dove", "dove"], pooled.standard_error.loc["dove", "dove"])
+    arming = cell_text(pooled.mean.loc["hawk", "hawk"], pooled.standard_error.loc["hawk", "hawk"])
     where = f"--scenario {scenario} " if scenario else ""
     return [
         PREDICTIONS_HEADING,
@@ -112,13 +105,7 @@ def predictions_lines(result: DilemmaTables) -> list[str]:
 
 def power_shift_lines(params: EnvParams, episodes: int, seed: int, seat_names: tuple[str, ...] = ()) -> list[str]:
     """The power-shift section (``experiments.power_shift``), or nothing where the scenario has none (every
-    state grows at the same rate) or the module is not there."""
-    try:
-        from experiments.power_shift import power_shift_section
-    except ModuleNotFoundError as error:
-        if error.name != "experiments.power_shift":
-            raise
-        return []  # the module is not written yet: the card lacks the section
+    state grows at the same rate)."""
     lines = power_shift_section(params, episodes, seed, seat_names=seat_names)
     if not lines:
         return []
@@ -160,19 +147,6 @@ def scenario_card(name: str, episodes: int = 100, seed: int = 0, tables: Dilemma
     return "\n".join(lines)
 
 
-def card_blocks(episodes: int, seed: int, results: Mapping[str, DilemmaTables] | None = None) -> dict[str, str]:
-    """The generated blocks of ``docs/scenarios.md``: how the cards were made, then every scenario's card.
-
-    ``results`` (scenario name -> its tables for these episodes and seed) saves computing them again.
-    """
-    blocks = {PROVENANCE_BLOCK: f"{provenance(episodes, seed)} Every card below comes from the scenario's "
-                                "definition in `sd_env/scenarios.py` and from this code; edit those, not the cards."}
-    for name in SCENARIOS:
-        tables = results[name] if results is not None else None
-        blocks[block_name(name)] = scenario_card(name, episodes, seed, tables=tables)
-    return blocks
-
-
 def scenarios_table_markdown() -> str:
     """The table of every scenario for ``docs/model.md``: name, summary, whom the seats stand for."""
     lines = ["| scenario | summary | seats, `state_0` first |", "| --- | --- | --- |"]
@@ -183,5 +157,5 @@ def scenarios_table_markdown() -> str:
             who = f"{n_states} states, none a particular country"
         else:
             who = ", ".join(scenario.states)
-        lines.append(f"| [`{name}`](scenarios.md#{name}) | {_table_cell(scenario.summary)} | {_table_cell(who)} |")
+        lines.append(f"| [`{name}`](scenarios.md#{name}) | {table_cell(scenario.summary)} | {table_cell(who)} |")
     return "\n".join(lines)

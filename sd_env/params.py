@@ -381,9 +381,10 @@ if PARAMETER_NAMES != tuple(SPECS):  # a field without a declaration, or the oth
     raise ImportError(f"EnvParams fields and PARAMETERS differ: {set(PARAMETER_NAMES) ^ set(SPECS)}")
 
 
-def _default_text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A parameter value as the docs write it: 0.03, (1, 0.6), True, ()."""
     if isinstance(value, tuple):
-        return "(" + ", ".join(_default_text(v) for v in value) + ")" if value else "()"
+        return "(" + ", ".join(value_text(v) for v in value) + ")" if value else "()"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -395,14 +396,14 @@ def parameter_table_markdown() -> str:
              "| --- | --- | --- | --- | --- | --- |"]
     for spec in PARAMETERS:
         symbol = f"${spec.symbol}$" if spec.symbol else ""
-        lines.append(f"| `{spec.name}` | {symbol} | `{_default_text(spec.default)}` | {spec.unit}, "
+        lines.append(f"| `{spec.name}` | {symbol} | `{value_text(spec.default)}` | {spec.unit}, "
                      f"{spec.range_text()} | {spec.description} | {spec.source} |")
     return "\n".join(lines)
 
 
 def parameter_table_text(width: int = 72) -> str:
     """The parameters as a plain-text table (the environment docstring and ``sd-env params``)."""
-    rows = [(spec.name, _default_text(spec.default), spec.range_text(), spec.description) for spec in PARAMETERS]
+    rows = [(spec.name, value_text(spec.default), spec.range_text(), spec.description) for spec in PARAMETERS]
     name_width = max(len(row[0]) for row in rows)
     default_width = max(len(row[1]) for row in rows)
     lines = []

@@ -10,10 +10,11 @@ import pytest
 
 from experiments.cli import main
 from experiments.dilemma import dilemma_tables
-from experiments.docs_tables import SCENARIO_TABLE, STANCES, _cell
+from experiments.dilemma_text import STANCES, cell_text
+from experiments.docs_tables import SCENARIO_TABLE
 from experiments.generated_blocks import markers
 from experiments.scenario_cards import (
-    ILLUSTRATIVE_MARK, PREDICTIONS_HEADING, PROVENANCE_BLOCK, _table_cell, block_name, power_shift_lines,
+    ILLUSTRATIVE_MARK, PREDICTIONS_HEADING, PROVENANCE_BLOCK, table_cell, block_name, power_shift_lines,
     predictions_lines, scenario_card, scenarios_table_markdown, value_text,
 )
 from sd_env.params import SPECS
@@ -45,7 +46,7 @@ def test_card_holds_every_value_with_its_unit_reason_and_mark_then_cases_predict
     for parameter, value in scenario.values.items():
         row = _row(card, parameter)
         assert f"| `{value_text(value)}`" in row
-        assert _table_cell(SPECS[parameter].unit) in row and _table_cell(scenario.reasons[parameter]) in row
+        assert table_cell(SPECS[parameter].unit) in row and table_cell(scenario.reasons[parameter]) in row
         assert (ILLUSTRATIVE_MARK in row) == (parameter in scenario.illustrative)
     assert ("Illustrative:" in card) == bool(scenario.illustrative)
     if not scenario.values:
@@ -88,7 +89,7 @@ def test_predictions_name_the_best_response_of_each_type_and_the_pooled_returns_
             assert f"to {column}: **{best}**" in lines[title]
     pooled = result.tables["all"]
     for stance in ("dove", "hawk"):
-        number = _cell(pooled.mean.loc[stance, stance], pooled.standard_error.loc[stance, stance])
+        number = cell_text(pooled.mean.loc[stance, stance], pooled.standard_error.loc[stance, stance])
         assert f"{number} when every state plays {stance}" in lines["- *All restraint against all arming"]
 
 
