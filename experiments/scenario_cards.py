@@ -13,8 +13,8 @@ the same stances, the same code): fixed scripted stances played against each oth
 from __future__ import annotations
 
 from experiments.dilemma import DilemmaTables
-from experiments.power_shift import power_shift_section
 from experiments.dilemma_text import STANCES, TYPE_TITLES, best_responses_sentence, cell_text, scenario_tables
+from experiments.power_shift import power_shift_section
 from sd_env.params import SPECS, EnvParams, value_text
 from sd_env.scenarios import SCENARIOS, Scenario, get_scenario
 
