@@ -41,6 +41,8 @@ def env_params(draw, alliances: bool | None = None) -> EnvParams:
         order = draw(st.permutations(range(n_states)))
         cut = draw(st.integers(1, n_states))
         blocs = tuple(bloc for bloc in (tuple(order[:cut]), tuple(order[cut:])) if bloc)
+        if draw(st.booleans()):  # overlapping blocs: a hub in two of them
+            blocs = blocs + (tuple(order[max(cut - 1, 0):cut + 1]),)
     surprise = draw(
         st.none()
         | st.tuples(st.integers(0, n_states - 1), st.integers(0, n_systems - 1), unit(0.0, 5.0), st.integers(0, 10))
@@ -56,7 +58,7 @@ def env_params(draw, alliances: bool | None = None) -> EnvParams:
         weapon_costs=tuple(draw(st.lists(unit(0.1, 10.0), min_size=n_systems, max_size=n_systems))),
         weapon_visibility=tuple(draw(st.lists(unit(), min_size=n_systems, max_size=n_systems))),
         depreciation=draw(unit()),
-        growth_rate=draw(unit(-0.5, 0.5)),
+        growth_rate=draw(unit(-0.5, 0.5) | st.lists(unit(-0.5, 0.5), min_size=n_states, max_size=n_states).map(tuple)),
         initial_wealth=tuple(draw(st.lists(unit(0.1, 10.0), min_size=n_states, max_size=n_states))),
         initial_wealth_jitter=draw(unit(0.0, 0.9)),
         initial_arms=draw(unit(0.0, 100.0)),
