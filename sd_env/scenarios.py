@@ -334,8 +334,9 @@ SCENARIOS: dict[str, Scenario] = {
                 "n_states": "the United States, South Korea, Japan and China",
                 "initial_wealth": ("in proportion to 2016 GDP (about 18.7, 1.4, 4.9 and 11.2 trillion dollars), "
                                    "rounded"),
-                "growth_rate": ("2016 growth rates, rounded (United States 2%, South Korea 3%, Japan 1%, China "
-                                "6.5%): China is the rising power"),
+                "growth_rate": ("close to the real growth rates of 2016 (United States 1.7%, South Korea 2.9%, "
+                                "Japan 1.0%, China 6.7%; IMF World Economic Outlook), rounded: China is the rising "
+                                "power"),
                 "alliances": "alliance commitments can be kept, dropped or made",
                 "alliance_blocs": ("hub and spoke: the United States is allied with South Korea (1953) and with Japan "
                                    "(1960), the two allies not with each other"),
