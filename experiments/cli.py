@@ -226,7 +226,8 @@ def command_exploit(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     params = make_params(args.scenario, **overrides)
     report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
-                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response)
+                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response,
+                              seat=args.seat)
     print(exploit_text(report, seconds))
     if args.json:
         write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
@@ -258,11 +259,15 @@ def _add_evaluation_commands(commands) -> None:
     crossplay.add_argument("--policies", required=True, nargs="+", metavar="SPEC", help="the policies")
     exploit = commands.add_parser(
         "exploit", help="train a best response (PPO) to a frozen policy and report how much more it earns",
-        description="Train PPO as state_0 for --budget agent-steps against the frozen policy in every other seat, "
-                    "then report, on held-out episodes, state_0's welfare with the best response minus its "
-                    f"welfare when the policy plays itself. Policies: {specs}.")
+        description="Train PPO in one seat (state_0 unless --seat says otherwise) for --budget agent-steps "
+                    "against the frozen policy in every other seat, then report, on held-out episodes, that seat's "
+                    "welfare with the best response minus its welfare when the policy plays itself. Policies: "
+                    f"{specs}.")
     exploit.add_argument("--policy", required=True, metavar="SPEC", help="the frozen policy")
     exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
+    exploit.add_argument("--seat", type=int, default=0, metavar="I",
+                         help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
+                              "each seat's exploitability differs")
     for command in (evaluate, crossplay, exploit):
         command.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
         command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")

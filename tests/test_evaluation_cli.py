@@ -211,6 +211,7 @@ def test_a_saved_best_response_is_a_policy_spec_for_evaluate_and_crossplay(best_
          "unknown scenario 'atlantis'"),
         (["exploit", "--policy", "tests.test_evaluation_cli:OutOfRange", "--budget", "512"],
          "action component 2 (attack) is 5"),
+        (["exploit", "--policy", "baseline:dove", "--budget", "512", "--seat", "2"], "--seat must be a seat from 0 to 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, fragment, capsys):
@@ -243,3 +244,25 @@ def test_unequal_growth_alone_makes_a_scenario_asymmetric():
     assert asymmetries(make_params("thucydides", initial_wealth=1.0)) == ["growth_rate=(0.01, 0.04)"]
     assert focal_seats(make_params("thucydides", initial_wealth=1.0)) == [0, 1]
     assert asymmetries(make_params("bilateral")) == []
+
+
+def test_exploit_trains_the_best_response_in_the_seat_asked(tmp_path, capsys):
+    """In an asymmetric scenario each seat's exploitability differs: --seat 1 trains Athens against a frozen
+    Sparta, and the frozen policy's own welfare is Athens' in self-play, as evaluate measures it."""
+    out = tmp_path / "seat1.json"
+    argv = ["exploit", "--policy", "baseline:hawk", "--budget", "256", "--scenario", "thucydides", "--seat", "1",
+            "--episodes", "6", "--seed", "2", *SHORT, "--json", str(out)]
+    code, printed, _ = run(argv, capsys)
+    assert code == 0 and "PPO as state_1" in printed and "state_1's mean episode return" in printed
+    report = json.loads(out.read_text())
+    assert report["seat"] == 1
+    from experiments.evaluation import play
+    from experiments.measures import EPISODE_MEASURES
+    from sd_env.scenarios import make_params
+    from sd_env.stances import make_policy
+
+    params = make_params("thucydides", max_cycles=20)
+    hawks = [make_policy("hawk", params), make_policy("hawk", params)]
+    alone = play(params, hawks, 6, report["evaluation_seed"])
+    assert report["self_play_welfare"]["mean"] == pytest.approx(EPISODE_MEASURES["welfare"].value(alone, [1]))
+    assert report["opponent_welfare"]["self_play"] == pytest.approx(EPISODE_MEASURES["welfare"].value(alone, [0]))
