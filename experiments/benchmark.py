@@ -47,8 +47,9 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from experiments.atomic import write_bytes_atomic, write_text_atomic
 from sd_env import __version__
-from sd_env.core import action_upper_bounds, first_out_of_bounds
+from sd_env.core import action_upper_bounds
 from sd_env.params import EnvParams
+from sd_env.policy import action_problem
 from sd_env.scenarios import SCENARIOS, make_params
 
 #: Entries on the leaderboard that are not the submission, by kind.
@@ -241,27 +242,22 @@ class CheckedPolicy:
     """A submitted policy whose every ``act`` is checked against the action space (BenchmarkError if not)."""
 
     def __init__(self, policy: Any, params: EnvParams, context: str) -> None:
-
         self.policy, self.params, self.context = policy, params, context
         self.nvec = action_upper_bounds(params)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
-        expected = (observations.shape[0], self.params.action_length)
-        right = (f"expected integers of shape {expected}, column j in 0..nvec[j]-1 with nvec = "
-                 f"{[int(n) for n in self.nvec]}")
+        rows = observations.shape[0]
+        space = f"column j in 0..nvec[j]-1 with nvec = {[int(n) for n in self.nvec]}"
         try:
             actions = np.asarray(self.policy.act(observations))
         except Exception as error:
             raise BenchmarkError(f"{self.context}: act() on observations of shape {observations.shape} raised "
-                                 f"{_describe(error)}; {right}") from None
-        if actions.shape != expected or actions.dtype.kind not in "iu":
-            raise BenchmarkError(f"{self.context}: act() on observations of shape {observations.shape} returned "
-                                 f"{actions.dtype} actions of shape {actions.shape}; {right}")
-        where = first_out_of_bounds(self.params, actions)  # the environments' own check, first entry row-major
-        if where is not None:
-            row, column = where
-            raise BenchmarkError(f"{self.context}: act() returned actions outside the action space (row {row}, "
-                                 f"column {column} holds {int(actions[row, column])}); {right}")
+                                 f"{_describe(error)}; expected integers of shape {(rows, self.params.action_length)}"
+                                 f", {space}") from None
+        problem = action_problem(self.params, actions, rows)  # the check every command that runs a policy makes
+        if problem is not None:
+            raise BenchmarkError(f"{self.context}: on observations of shape {observations.shape}, {problem} "
+                                 f"({space})")
         return actions.astype(np.int64, copy=False)
 
 

@@ -48,9 +48,8 @@ from experiments.measures import EPISODE_MEASURES, Ratio, bootstrap_interval
 from experiments.policy_specs import PolicySpecError, load_policy, spec_kind
 from experiments.rollout import Rollout, rollout
 from sd_env import core
-from sd_env.layout import ACTION_FIELDS, ACTION_FIRST_COMMITMENT
 from sd_env.params import PER_STATE_PARAMETERS, EnvParams
-from sd_env.policy import Policy
+from sd_env.policy import Policy, action_problem
 
 #: Confidence of every interval.
 CONFIDENCE = 0.95
@@ -102,13 +101,6 @@ def seats_note(params: EnvParams, seats: Sequence[int]) -> str:
 # Policies
 
 
-def component_name(component: int) -> str:
-    """Name of action component ``component`` (``sd_env.layout``)."""
-    if component >= ACTION_FIRST_COMMITMENT:
-        return f"commit to defend rival {component - ACTION_FIRST_COMMITMENT + 1}"
-    return ACTION_FIELDS[component][0]
-
-
 class CheckedPolicy(Policy):
     """A policy whose every ``act`` is checked: shape (M, action_length), integers, inside the action space.
 
@@ -119,7 +111,6 @@ class CheckedPolicy(Policy):
     def __init__(self, policy: Any, params: EnvParams, label: str) -> None:
         super().__init__(params)
         self.policy, self.label, self.name = policy, label, label
-        self.upper = core.action_upper_bounds(params)
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
@@ -128,23 +119,9 @@ class CheckedPolicy(Policy):
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = np.asarray(self.policy.act(observations))
-        expected = (observations.shape[0], self.params.action_length)
-        if actions.shape != expected:
-            raise ValueError(
-                f"policy {self.label!r}: act() returned actions of shape {actions.shape}, expected {expected} "
-                f"(one row of {self.params.action_length} components per observation)"
-            )
-        if actions.dtype.kind not in "iu":
-            raise ValueError(f"policy {self.label!r}: act() returned {actions.dtype} actions; actions are integers "
-                             f"(MultiDiscrete {tuple(int(x) for x in self.upper)})")
-        where = core.first_out_of_bounds(self.params, actions)
-        if where is not None:
-            row, component = where
-            raise ValueError(
-                f"policy {self.label!r}: action component {component} ({component_name(component)}) is "
-                f"{actions[row, component]} (row {row}), outside the action space: allowed range "
-                f"[0, {self.upper[component] - 1}]"
-            )
+        problem = action_problem(self.params, actions, observations.shape[0])
+        if problem is not None:
+            raise ValueError(f"policy {self.label!r}: {problem}")
         return actions.astype(np.int64, copy=False)
 
 

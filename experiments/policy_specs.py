@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sd_env.params import EnvParams
+from sd_env.policy import action_problem
 from sd_env.stances import is_policy_name, make_policy
 
 BASELINE_PREFIX = "baseline:"
@@ -53,12 +54,9 @@ class ImportedPolicy:
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = np.asarray(self.policy.act(observations))
-        expected = (observations.shape[0], self.params.action_length)
-        if actions.shape != expected or actions.dtype.kind not in "iu":
-            raise PolicySpecError(
-                f"policy {self.name!r}: act() returned {actions.dtype} actions of shape {actions.shape}; "
-                f"expected integers of shape {expected}"
-            )
+        problem = action_problem(self.params, actions, observations.shape[0])
+        if problem is not None:
+            raise PolicySpecError(f"policy {self.name!r}: {problem}")
         return actions.astype(np.int64, copy=False)
 
 

@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from sd_env.core import action_upper_bounds
-from sd_env.layout import ActionLayout, ObservationLayout
+from sd_env.core import action_upper_bounds, first_out_of_bounds
+from sd_env.layout import ACTION_FIELDS, ACTION_FIRST_COMMITMENT, ActionLayout, ObservationLayout
 from sd_env.params import EnvParams
 from sd_env.spaces import action_layout, observation_layout
 
@@ -77,3 +77,31 @@ class Policy(ABC):
     @property
     def action_bounds(self) -> np.ndarray:
         return action_upper_bounds(self.params)
+
+
+def action_component_name(component: int) -> str:
+    """Name of action component ``component`` (``sd_env.layout``): burden, procurement, attack, or a commitment."""
+    if component >= ACTION_FIRST_COMMITMENT:
+        return f"commit to defend rival {component - ACTION_FIRST_COMMITMENT + 1}"
+    return ACTION_FIELDS[component][0]
+
+
+def action_problem(params: EnvParams, actions: np.ndarray, rows: int) -> str | None:
+    """What is wrong with a policy's answer ``actions`` to ``rows`` observations, or None if it fits.
+
+    The answer must be integers of shape (rows, action_length) inside the MultiDiscrete action space. The
+    text says what is wrong and what would be right; callers put the policy's name in front. Every
+    command that runs someone else's policy (evaluate, crossplay, exploit, benchmark, imported specs)
+    checks with this one function.
+    """
+    actions = np.asarray(actions)
+    expected = (rows, params.action_length)
+    if actions.shape != expected or actions.dtype.kind not in "iu":
+        return f"act() returned {actions.dtype} actions of shape {actions.shape}; expected integers of shape {expected}"
+    where = first_out_of_bounds(params, actions)
+    if where is None:
+        return None
+    row, component = where
+    upper = action_upper_bounds(params)
+    return (f"action component {component} ({action_component_name(component)}) is {actions[row, component]} "
+            f"(row {row}), outside the action space: allowed range [0, {upper[component] - 1}]")

@@ -184,9 +184,9 @@ def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, c
         ("tests.benchmark_algorithms:wrong_shape", "returned int64 actions of shape (3,); expected integers of "
                                                    "shape (4, 3)"),
         ("tests.benchmark_algorithms:float_actions", "returned float64 actions of shape (4, 3); expected integers"),
-        ("tests.benchmark_algorithms:outside_space", "actions outside the action space (row 0, column 0 holds 99); "
-                                                     "expected integers of shape (4, 3), column j in 0..nvec[j]-1 "
-                                                     "with nvec = [11, 4, 2]"),
+        ("tests.benchmark_algorithms:outside_space", "action component 0 (burden level) is 99 (row 0), outside the "
+                                                     "action space: allowed range [0, 10] (column j in "
+                                                     "0..nvec[j]-1 with nvec = [11, 4, 2])"),
         ("tests.benchmark_algorithms:act_raises", "act() on observations of shape (4, 16) raised RuntimeError: no "
                                                   "network loaded"),
         ("tests.benchmark_algorithms:over_budget", "took more than its budget of 2048 parallel environment steps"),
