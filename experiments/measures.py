@@ -541,6 +541,23 @@ def summarize(result: Rollout, seats: Sequence[int] | None = None) -> dict[str, 
     return {name: measure.value(result, seats) for name, measure in EPISODE_MEASURES.items()}
 
 
+def _percentile_bootstrap(statistic, episodes: int, confidence: float, resamples: int,
+                          seed: int) -> tuple[float, float]:
+    """Percentile interval of ``statistic(draws)`` over ``resamples`` resamplings of ``episodes`` episode
+    indices (``draws``: (resamples, episodes) ints); resamples where the statistic is not finite are dropped."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    draws = np.random.default_rng(seed).integers(0, episodes, size=(resamples, episodes))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = statistic(draws)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def bootstrap_interval(
     ratio: Ratio, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
 ) -> tuple[float, float]:
@@ -550,20 +567,30 @@ def bootstrap_interval(
     episode's numerator with its denominator. NaN bounds where fewer than
     two episodes have something to measure.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     numerator, denominator = ratio
     if np.count_nonzero(denominator > 0) < 2:
+        if not 0.0 < confidence < 1.0:
+            raise ValueError(f"confidence must be in (0, 1), got {confidence}")
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, numerator.size, size=(resamples, numerator.size))
-    totals = denominator[draws].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = numerator[draws].sum(axis=1) / totals
-    values = values[totals > 0]
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(values, [tail, 1.0 - tail])
-    return float(low), float(high)
+    return _percentile_bootstrap(lambda draws: numerator[draws].sum(axis=1) / denominator[draws].sum(axis=1),
+                                 numerator.size, confidence, resamples, seed)
+
+
+def paired_bootstrap_interval(
+    first: Ratio, second: Ratio, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of (ratio of sums of ``first``) - (that of ``second``), two measures of the
+    same episodes: each resample draws episode indices once for both. NaN bounds with fewer than two episodes
+    or unequal episode counts."""
+    episodes = first.numerator.size
+    if episodes < 2 or second.numerator.size != episodes:
+        return float("nan"), float("nan")
+
+    def difference(draws: np.ndarray) -> np.ndarray:
+        return (first.numerator[draws].sum(axis=1) / first.denominator[draws].sum(axis=1)
+                - second.numerator[draws].sum(axis=1) / second.denominator[draws].sum(axis=1))
+
+    return _percentile_bootstrap(difference, episodes, confidence, resamples, seed)
 
 
 def measure_table(
