@@ -343,3 +343,13 @@ def machine_info(packages: Iterable[str]) -> dict[str, Any]:
         # The core runs batches of at least core.THREADED_MIN_BATCH environments on this many threads.
         "numba_threads": numba_threads(),
     }
+
+
+def publish(text: str, markdown: str | None, block: str) -> None:
+    """Print a benchmark's report and, if ``markdown`` names a file, put it into that file's generated ``block``."""
+    print(text)
+    if markdown:
+        from experiments.generated_blocks import update_blocks
+
+        update_blocks(markdown, {block: text})
+        print(f"wrote the {block} block of {markdown}")

@@ -25,7 +25,7 @@ from datetime import datetime, timezone  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from benchmarks.harness import markdown_table  # noqa: E402
+from benchmarks.harness import markdown_table, publish  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "quickstart.yaml"
 POPULATION = "[hawk, hawk/dove, 'hawk/defender:burden=0.3', hawk/deterrer]"
@@ -77,12 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "weigh twice as much per learning row; with the default 32 games (few rows per step) the ratio is lower.",
         "",
     ])
-    print(text)
-    if args.markdown:
-        from experiments.generated_blocks import update_blocks
-
-        update_blocks(args.markdown, {"pool-speed": text})
-        print(f"wrote the pool-speed block of {args.markdown}")
+    publish(text, args.markdown, "pool-speed")
     return 0
 
 

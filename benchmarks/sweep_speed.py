@@ -31,7 +31,7 @@ from datetime import datetime, timezone  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from benchmarks.harness import markdown_table  # noqa: E402
+from benchmarks.harness import markdown_table, publish  # noqa: E402
 
 
 def fixed_config(rows: int, episodes: int) -> dict:
@@ -103,12 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = measure(args.workers, args.rows, args.episodes, args.timesteps, ray=not args.no_ray)
     text = report(table, args)
-    print(text)
-    if args.markdown:
-        from experiments.generated_blocks import update_blocks
-
-        update_blocks(args.markdown, {"sweep-speed": text})
-        print(f"wrote the sweep-speed block of {args.markdown}")
+    publish(text, args.markdown, "sweep-speed")
     return 0
 
 
