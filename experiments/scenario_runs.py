@@ -36,6 +36,7 @@ from experiments.atomic import write_text_atomic
 from experiments.generated_blocks import MissingMarkersError, update_blocks
 from experiments.rollout import Rollout, rollout
 from sd_env import __version__
+from sd_env.params import EnvParams
 from sd_env.scenarios import get_scenario, make_params
 
 #: The trained runs the docs report, by run name (``runs/NAME``), with what each is for. The controls change
@@ -115,12 +116,17 @@ def run_params(run: Path):
     return make_params(config.get("scenario", "bilateral"), **(config.get("env") or {}))
 
 
-def play_run(run: Path, episodes: int, seed: int) -> Rollout:
-    """Each seat played by its own learned policy from run directory ``run`` (``policy_state_i.zip``)."""
+def learned_seats(run: Path) -> tuple[EnvParams, list]:
+    """The parameters of run directory ``run`` and each seat's own learned policy (``policy_state_i.zip``)."""
     from experiments.policy_specs import load_policy
 
     params = run_params(run)
-    seats = [load_policy(str(run), params, seat=seat) for seat in range(params.n_states)]
+    return params, [load_policy(str(run), params, seat=seat) for seat in range(params.n_states)]
+
+
+def play_run(run: Path, episodes: int, seed: int) -> Rollout:
+    """Each seat played by its own learned policy from run directory ``run``."""
+    params, seats = learned_seats(run)
     return rollout(params, seats, episodes, seed)
 
 
@@ -128,21 +134,21 @@ def play_run(run: Path, episodes: int, seed: int) -> Rollout:
 ALTERNATIVES = ("dove", "defender", "deterrer", "reciprocator", "hawk")
 
 
-def seat_alternatives(run: Path, episodes: int, seed: int, stances=ALTERNATIVES) -> list[dict[str, dict[str, float]]]:
-    """For every seat, its mean episode return with its learned policy and with each scripted stance in its
-    place, every other seat keeping its learned policy (same seed for all: common random numbers).
+def seat_alternatives(params: EnvParams, learned: list, played: Rollout, seed: int,
+                      stances=ALTERNATIVES) -> list[dict[str, dict[str, float]]]:
+    """For every seat, its mean episode return with its learned policy (``played``: the learned policies in
+    every seat, rolled out with ``seed``) and with each scripted stance in its place, every other seat keeping
+    its learned policy (the same episodes and seed: common random numbers).
 
     ``[seat][name] = {"mean", "gain", "gain_se"}``: the mean return, and for a stance the mean paired gain over
     the learned policy with its standard error. A stance that earns clearly more (gain above twice its
     standard error) shows that the learned policy is not a best response to the others: where that happens,
     what the agents do is the learning's doing, not the model's.
     """
-    from experiments.policy_specs import load_policy
     from sd_env.stances import make_policy
 
-    params = run_params(run)
-    learned = [load_policy(str(run), params, seat=seat) for seat in range(params.n_states)]
-    baseline = rollout(params, learned, episodes, seed).returns
+    baseline = played.returns
+    episodes = played.episodes
     table = []
     for seat in range(params.n_states):
         row = {"learned": {"mean": float(baseline[:, seat].mean())}}
@@ -186,8 +192,10 @@ def evaluate_runs(runs: Path, episodes: int, seed: int, names=tuple(HISTORICAL_R
             raise FileNotFoundError(f"no run directory {run} (with config.yaml); train it as "
                                     "experiments/configs/historical_cases.yaml shows")
         started = time.perf_counter()
-        behaviour = seat_behaviour(play_run(run, episodes, seed))
-        behaviour["alternatives"] = seat_alternatives(run, episodes, seed)
+        params, learned = learned_seats(run)  # loaded once, played once: the alternatives reuse the rollout
+        played = rollout(params, learned, episodes, seed)
+        behaviour = seat_behaviour(played)
+        behaviour["alternatives"] = seat_alternatives(params, learned, played, seed)
         behaviour["evaluation_seconds"] = round(time.perf_counter() - started, 1)
         behaviour["training"] = _run_facts(run)
         behaviour["role"] = HISTORICAL_RUNS.get(name, "")
