@@ -148,19 +148,18 @@ def _strike_gains(params: EnvParams, striker: int, target: int, year: int, burde
                   seed: int, baselines: dict[str, Rollout]) -> StrikeGains:
     offset = (target - striker) % params.n_states
     end = -1  # the start of the last year, the last state recorded
-    gains, first = {}, None
+    gains, struck = {}, {}
     for kind, prior in STRIKER_TYPES.items():
         typed = params.replace(greedy_prior=prior)
-        # Types change rewards only, never the draws: both types see the same wars, so one has the dynamics.
-        struck = _restraint(typed, burden, episodes, seed, striker=striker, year=year, target=offset)
-        gains[kind] = float((struck.returns[:, striker] - baselines[kind].returns[:, striker]).mean())
-        first = first or struck
-    baseline = baselines["security_seeker"]
-    share_gain = (wealth_shares(first)[end, :, striker] - wealth_shares(baseline)[end, :, striker]).mean()
+        struck[kind] = _restraint(typed, burden, episodes, seed, striker=striker, year=year, target=offset)
+        gains[kind] = float((struck[kind].returns[:, striker] - baselines[kind].returns[:, striker]).mean())
+    # Types change rewards only, never the draws: both types see the same wars, so either has the dynamics.
+    dynamics, baseline = struck["security_seeker"], baselines["security_seeker"]
+    share_gain = (wealth_shares(dynamics)[end, :, striker] - wealth_shares(baseline)[end, :, striker]).mean()
     return StrikeGains(
         year=year,
-        win_probability=float(first.success_probability[year, :, striker, target].mean()),
-        victories=float(first.victories[year, :, striker, target].mean()),
+        win_probability=float(dynamics.success_probability[year, :, striker, target].mean()),
+        victories=float(dynamics.victories[year, :, striker, target].mean()),
         share_gain=float(share_gain),
         return_gain=gains,
     )
