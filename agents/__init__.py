@@ -1,12 +1,8 @@
-"""Policies that play sd-env: one batched interface shared by scripted baselines and learned agents.
+"""Learned policies and learners (installed as ``sd_env.agents``).
 
-The interface and the scripted stances live in ``sd_env`` (``sd_env.policy``,
-``sd_env.stances``); they are re-exported here, beside the learned-policy
-wrappers of ``agents.learned``.
+- :mod:`sd_env.agents.learned`: stable-baselines3 checkpoints, RLlib modules and the policy pool behind the
+  batched :class:`sd_env.policy.Policy` interface;
+- :mod:`sd_env.agents.reinforce`: independent REINFORCE, the worked example of a benchmark submission.
+
+The policy interface and the scripted stances live in :mod:`sd_env.policy` and :mod:`sd_env.stances`.
 """
-
-from agents import scripted
-from agents.scripted import *  # noqa: F403 - the names listed in agents.scripted.__all__
-from sd_env.policy import Policy
-
-__all__ = ["Policy", *scripted.__all__]

@@ -2,7 +2,7 @@
 
 Written only against the protocol, with nothing of sd-env imported::
 
-    sd-env benchmark --algo agents.reinforce:train --suite smoke
+    sd-env benchmark --algo sd_env.agents.reinforce:train --suite smoke
 
 ``train(env_factory, budget, seed)`` gets a factory of fresh PettingZoo
 ``ParallelEnv`` objects, a budget of parallel environment steps (each

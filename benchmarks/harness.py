@@ -349,7 +349,7 @@ def publish(text: str, markdown: str | None, block: str) -> None:
     """Print a benchmark's report and, if ``markdown`` names a file, put it into that file's generated ``block``."""
     print(text)
     if markdown:
-        from experiments.generated_blocks import update_blocks
+        from sd_env.experiments.output.blocks import update_blocks
 
         update_blocks(markdown, {block: text})
         print(f"wrote the {block} block of {markdown}")

@@ -36,7 +36,7 @@ Harness (the same for every row):
 The harness is ``benchmarks.harness``, the runners ``benchmarks.runners``, the memory
 probes ``benchmarks.memory`` and the PPO share ``benchmarks.ppo_share``; this module
 says what is measured, the targets, and writes the report (its Markdown block through
-``experiments.generated_blocks``, as ``docs/performance.md``'s generated block).
+``sd_env.experiments.output.blocks``, as ``docs/performance.md``'s generated block).
 
     python benchmarks/peers.py --markdown docs/performance.md
     python benchmarks/peers.py --smoke          # a few seconds, tiny sizes (for tests)
@@ -86,7 +86,7 @@ from benchmarks.runners import (  # noqa: E402
     make_sd_vec_env,
     make_supersuit_vec_env,
 )
-from experiments.generated_blocks import MissingMarkersError, require_markers, update_blocks  # noqa: E402
+from sd_env.experiments.output.blocks import MissingMarkersError, require_markers, update_blocks  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = (1, 64, 1024, 16384)
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] | None = None
         except Exception as error:  # reported in the targets table, not hidden
             ppo = {"error": f"error: {type(error).__name__}: {error}"}
     load_after = os.getloadavg()
-    from experiments.config import load_config
+    from sd_env.experiments.training.config import load_config
 
     compare_envs = load_config(args.ppo_config, overrides=args.ppo_set).num_envs
     common = [size for size in args.sizes if size in args.supersuit_sizes]

@@ -34,8 +34,8 @@ TARGET = 0.8
 
 
 def agent_steps_per_second(algorithm: str, timesteps: int, folder: str) -> float:
-    from experiments.config import load_config
-    from experiments.train import train
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.train import train
 
     overrides = [f"algorithm={algorithm}", f"name={algorithm}", f"output_dir={folder}", f"total_timesteps={timesteps}",
                  "progress_bar=false", f"checkpoint_every={timesteps * 10}", "eval_episodes=2"]

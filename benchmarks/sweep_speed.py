@@ -9,7 +9,7 @@ Two kinds of cells, the two a sweep runs:
 
 Each configuration runs a fresh sweep into a temporary folder and reports rows per hour of wall
 time (start-up of the pool or of Ray included) and the speed-up over one worker. With
-``--markdown FILE`` the table replaces the ``sweep-speed`` block of FILE (``experiments.generated_blocks``).
+``--markdown FILE`` the table replaces the ``sweep-speed`` block of FILE (``sd_env.experiments.output.blocks``).
 
     python benchmarks/sweep_speed.py [--workers 2] [--markdown docs/performance.md]
 """
@@ -48,7 +48,7 @@ def training_config(rows: int, timesteps: int) -> dict:
 
 def time_sweep(raw: dict, executor: str, workers: int) -> tuple[int, float]:
     """Rows and wall seconds of one fresh sweep."""
-    from experiments.sweep import run_sweep, sweep_config_from_dict
+    from sd_env.experiments.studies.sweep import run_sweep, sweep_config_from_dict
 
     config = sweep_config_from_dict(raw)
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ SCENARIO_CARD_EPISODES, SCENARIO_CARD_SEED = 100, 0
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
     """``["key=value", ...]`` to a dict, values read as YAML (numbers, booleans, lists), as ``--set`` of train."""
-    from experiments.config import apply_override
+    from sd_env.experiments.training.config import apply_override
 
     result: dict[str, Any] = {}
     for item in assignments:
@@ -33,7 +33,7 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
 
 def command_scenarios(args: argparse.Namespace) -> int:
     if args.describe is not None:
-        from experiments.scenario_cards import scenario_card
+        from sd_env.experiments.reporting.scenario_cards import scenario_card
 
         episodes = SCENARIO_CARD_EPISODES if args.episodes is None else args.episodes
         seed = SCENARIO_CARD_SEED if args.seed is None else args.seed
@@ -65,8 +65,8 @@ def command_dilemma(args: argparse.Namespace) -> int:
     import json
 
     from sd_env.stances import make_policy
-    from experiments.atomic import write_text_atomic
-    from experiments.dilemma import TYPE_KEYS, dilemma_tables
+    from sd_env.experiments.output.files import write_text_atomic
+    from sd_env.experiments.lab.dilemma import TYPE_KEYS, dilemma_tables
 
     params = make_params(args.scenario, **parse_assignments(args.set))
     stances = [s.strip() for s in args.stances.split(",") if s.strip()]
@@ -101,8 +101,8 @@ def command_dilemma(args: argparse.Namespace) -> int:
 
 
 def command_train(args: argparse.Namespace) -> int:
-    from experiments.config import load_config
-    from experiments.train import train
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.train import train
 
     overrides = list(args.set)
     if args.output_dir is not None:
@@ -115,7 +115,7 @@ def command_train(args: argparse.Namespace) -> int:
     if evaluation:
         import pandas as pd
 
-        from experiments.evaluate import COLUMNS
+        from sd_env.experiments.training.final_metrics import COLUMNS
 
         print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return; every measure "
               "is in metrics.json):\n")
@@ -124,7 +124,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_quickstart(args: argparse.Namespace) -> int:
-    from experiments.quickstart import run_quickstart
+    from sd_env.experiments.studies.quickstart import run_quickstart
 
     return run_quickstart(args)
 
@@ -132,8 +132,8 @@ def command_quickstart(args: argparse.Namespace) -> int:
 def command_history(args: argparse.Namespace) -> int:
     import json
 
-    from experiments.arms_races import history_text, parse_years, run_history
-    from experiments.atomic import write_text_atomic
+    from sd_env.experiments.history.arms_races import history_text, parse_years, run_history
+    from sd_env.experiments.output.files import write_text_atomic
 
     if args.json and Path(args.json).is_dir():
         raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. history.json")
@@ -161,11 +161,11 @@ def _output_file(option: str, path: str | None, example: str) -> None:
 def command_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from experiments.atomic import write_text_atomic
-    from experiments.evaluation import (
+    from sd_env.experiments.output.files import write_text_atomic
+    from sd_env.experiments.lab.evaluation import (
         episode_text, evaluate, evaluation_figure, evaluation_text, save_figure, seat_labels, trajectory_paths,
     )
-    from experiments.rollout import save_rollout
+    from sd_env.experiments.lab.rollout import save_rollout
 
     for option, path, example in (("--json", args.json, "evaluation.json"), ("--plot", args.plot, "evaluation.png"),
                                   ("--save-trajectories", args.save_trajectories, "trajectories.npz")):
@@ -186,7 +186,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
         paths = trajectory_paths(args.save_trajectories, result.seats)
         for game in result.games:
             save_rollout(paths[game.seat], game.result)
-        print(f"wrote {', '.join(str(path) for path in paths.values())} (experiments.rollout.load_rollout reads "
+        print(f"wrote {', '.join(str(path) for path in paths.values())} (sd_env.experiments.lab.rollout.load_rollout reads "
               f"{'it' if len(paths) == 1 else 'them'})")
     if args.plot:
         save_figure(evaluation_figure(result), args.plot)
@@ -197,8 +197,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
 def command_crossplay(args: argparse.Namespace) -> int:
     import json
 
-    from experiments.atomic import write_text_atomic
-    from experiments.evaluation import crossplay, crossplay_figure, crossplay_text, save_figure
+    from sd_env.experiments.output.files import write_text_atomic
+    from sd_env.experiments.lab.evaluation import crossplay, crossplay_figure, crossplay_text, save_figure
 
     _output_file("--json", args.json, "crossplay.json")
     _output_file("--plot", args.plot, "crossplay.png")
@@ -219,8 +219,8 @@ def command_crossplay(args: argparse.Namespace) -> int:
 def command_exploit(args: argparse.Namespace) -> int:
     import json
 
-    from experiments.atomic import write_text_atomic
-    from experiments.exploit import exploit, exploit_text
+    from sd_env.experiments.output.files import write_text_atomic
+    from sd_env.experiments.studies.exploit import exploit, exploit_text
 
     _output_file("--json", args.json, "exploit.json")
     overrides = parse_assignments(args.set)
@@ -242,7 +242,7 @@ def command_exploit(args: argparse.Namespace) -> int:
 
 
 def _add_evaluation_commands(commands) -> None:
-    """The subcommands evaluate, crossplay and exploit (experiments.evaluation, experiments.exploit)."""
+    """The subcommands evaluate, crossplay and exploit (sd_env.experiments.lab.evaluation, sd_env.experiments.studies.exploit)."""
     specs = ("baseline:NAME, PATH.zip, an RLlib checkpoint or run directory, or module.path:factory "
              "(see experiments/policy_specs.py)")
     evaluate = commands.add_parser(
@@ -280,7 +280,7 @@ def _add_evaluation_commands(commands) -> None:
                              help="play the focal policy in every seat in turn even in a symmetric scenario")
         command.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
     evaluate.add_argument("--save-trajectories", metavar="FILE",
-                          help="write the episodes (.npz, experiments.rollout.load_rollout); with several focal "
+                          help="write the episodes (.npz, sd_env.experiments.lab.rollout.load_rollout); with several focal "
                                "seats one file per seat, FILE's stem + .state_S")
     evaluate.add_argument("--render", choices=("ansi",), help="print the first episode year by year as text")
     exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "stances, and write DIR/leaderboard.csv, leaderboard.md, scores.csv, marl_eval.json and "
                     "scores.png (docs/benchmark.md has the protocol).")
     benchmark.add_argument("--algo", required=True, metavar="MODULE:FUNCTION",
-                           help="the algorithm, e.g. agents.reinforce:train")
+                           help="the algorithm, e.g. sd_env.agents.reinforce:train")
     benchmark.add_argument("--suite", default="smoke", choices=("smoke", "standard"),
                            help="smoke (minutes, checks a submission runs) or standard (what a paper reports)")
     benchmark.add_argument("--seeds", type=_positive_int, default=None, metavar="K",
@@ -453,7 +453,7 @@ def _positive_int(text: str) -> int:
 
 
 def command_sweep(args: argparse.Namespace) -> int:
-    from experiments.sweep import load_sweep_config, run_sweep, sweep_summary
+    from sd_env.experiments.studies.sweep import load_sweep_config, run_sweep, sweep_summary
 
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
@@ -469,7 +469,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     if args.report is not None:
         import shlex
 
-        from experiments.report import build_report
+        from sd_env.experiments.reporting.report import build_report
 
         command = "sd-env " + shlex.join(["sweep", "--config", args.config, "--output-dir", args.output_dir,
                                           "--report", *([args.report] if args.report else [])])
@@ -481,7 +481,7 @@ def command_sweep(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     import shlex
 
-    from experiments.report import build_report
+    from sd_env.experiments.reporting.report import build_report
 
     command = "sd-env " + shlex.join(["report", args.directory]
                                      + (["--measures", args.measures] if args.measures else [])
@@ -496,7 +496,7 @@ def command_report(args: argparse.Namespace) -> int:
 def command_benchmark(args: argparse.Namespace) -> int:
     import shlex
 
-    from experiments.benchmark import get_suite, leaderboard_block_name, run_benchmark, write_outputs
+    from sd_env.experiments.studies.benchmark import get_suite, leaderboard_block_name, run_benchmark, write_outputs
 
     suite = get_suite(args.suite)
     output = args.output or f"runs/benchmark-{suite.name}"
@@ -510,7 +510,7 @@ def command_benchmark(args: argparse.Namespace) -> int:
     paths = write_outputs(result, output)
     leaderboard = paths["leaderboard.md"].read_text()
     if args.doc:
-        from experiments.generated_blocks import update_blocks
+        from sd_env.experiments.output.blocks import update_blocks
 
         update_blocks(args.doc, {leaderboard_block_name(suite.name): leaderboard.rstrip("\n")})
     print("\n" + leaderboard)

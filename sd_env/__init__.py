@@ -5,13 +5,18 @@
     observations, infos = env.reset(seed=0)
 """
 
+from importlib import metadata as _metadata
+
 from sd_env.gym_env import SecurityDilemmaGymEnv, register
 from sd_env.params import EnvParams
 from sd_env.parallel import SecurityDilemmaEnv
 from sd_env.scenarios import SCENARIOS, get_scenario, make_params, scenario_names
 from sd_env.security_dilemma_v0 import env, parallel_env, raw_env
 
-__version__ = "0.4.0"
+try:  # the one place the version is written is pyproject.toml
+    __version__ = _metadata.version("sd-env")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
 
 register()
 __all__ = [

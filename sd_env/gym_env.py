@@ -36,7 +36,7 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
     """``state_0`` against opponents: a scripted stance by name (``"random"``, ``"restraint"`` or
     ``"dove"``, ``"hawk"``, ``"deterrer"``, ``"hawk/dove"``, ``"defender:burden=0.3"``... as in
     ``sd_env.stances.make_policy``), a callable, or an object with an ``act`` method such as an
-    ``agents.Policy``. A named opponent is reseeded from the environment's generator at every reset.
+    ``sd_env.policy.Policy``. A named opponent is reseeded from the environment's generator at every reset.
     Terminates when ``state_0`` is eliminated, truncates after ``max_cycles``."""
 
     metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 2}

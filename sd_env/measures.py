@@ -8,7 +8,7 @@ and training logs their means to TensorBoard as ``security/<name>``. Adding a
 measure here adds it everywhere.
 
 Episode-level measures (arms races, wars, efficiency...) are computed from
-whole rollouts in ``experiments.measures``.
+whole rollouts in ``sd_env.experiments.lab.measures``.
 """
 
 from __future__ import annotations

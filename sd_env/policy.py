@@ -1,4 +1,4 @@
-"""The one policy interface that scripted and learned policies share (``agents.Policy`` re-exports it)."""
+"""The one policy interface that scripted and learned policies share."""
 
 from __future__ import annotations
 

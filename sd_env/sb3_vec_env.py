@@ -53,12 +53,12 @@ class SecurityDilemmaVecEnv(VecEnv):
 
     **Opponents.** ``opponents`` maps seat indices to fixed policies (objects
     with ``act(observations (M, obs_len)) -> actions (M, A)``, the
-    :class:`agents.base.Policy` interface). Those seats are played by the
+    :class:`sd_env.policy.Policy` interface). Those seats are played by the
     policy, in every environment, and are not rows: rows are then
     ``num_envs * len(learner_seats)``, row ``b * L + j`` being seat
     ``learner_seats[j]`` of environment b. One policy object given for
     several seats is called once per step for all of them. On every seeded
-    reset, opponents that are :class:`agents.base.Policy` instances are
+    reset, opponents that are :class:`sd_env.policy.Policy` instances are
     reseeded (``policy.reset(seed=...)``) from the environment's seed, so
     training against random opponents is reproducible too.
 
@@ -223,7 +223,7 @@ class SecurityDilemmaVecEnv(VecEnv):
         return int(environment) * self.n_learners + int(position[0])
 
     def _reseed_opponents(self, seed: int) -> None:
-        # Imported here: agents.base is light, but keep this module importable on its own.
+        # Imported here, to keep this module importable on its own.
         from sd_env.policy import Policy
 
         for k, (policy, _) in enumerate(self._opponent_groups):

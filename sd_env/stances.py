@@ -1,7 +1,7 @@
 """Scripted baseline policies, each a stance from the security-dilemma literature.
 
 They live in ``sd_env`` so that the environment's own adapters (the Gymnasium
-opponents) use them too; ``agents.scripted`` re-exports them.
+opponents) use them too.
 
 All are batched (one call acts for many states), ego-centric, and read only
 what the acting state observes. Where a policy estimates war odds it calls
@@ -307,7 +307,7 @@ class StrikerPolicy(Policy):
     It attacks rival ``target`` (1: the next state, as in the action's attack entry) in year ``year`` only
     (counting from 0; never if ``year`` is negative), whatever it observes, and never otherwise. At equal
     burdens two strikers' arms follow their wealth, which makes this the instrument of the power-shift
-    measures (``experiments.power_shift``): the odds of its one attack trace the window of opportunity, and
+    measures (``sd_env.experiments.lab.power_shift``): the odds of its one attack trace the window of opportunity, and
     striking early rather than late measures the preventive motive (Levy 1987). Keeps commitments in force.
     """
 

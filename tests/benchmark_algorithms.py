@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.benchmark import BudgetExceeded
+from sd_env.experiments.studies.benchmark import BudgetExceeded
 
 
 class Restrained:

@@ -1,4 +1,4 @@
-"""Arms-race measures on yearly series (experiments.arms_races) and ``sd-env history``.
+"""Arms-race measures on yearly series (sd_env.experiments.history.arms_races) and ``sd-env history``.
 
 Known answers on constructed series first; the check against the historical
 record (COW data in ../shared/data, never shipped with the project) last,
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import arms_races as ar
-from experiments.cli import main
+from sd_env.experiments.history import arms_races as ar
+from sd_env.experiments.cli import main
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -527,7 +527,7 @@ def test_history_command_filter_option_and_its_json(cow_files, tmp_path, capsys)
         assert all(isinstance(scores[name]["succeeds"], bool) for name in ar.FILTERS)
     assert split["scores"]["whole"]["plain"]["recall"] == report["recall"]
     assert all(set(b["filters"]) == set(ar.FILTERS) for b in report["buildups"])
-    from experiments.cli import build_parser
+    from sd_env.experiments.cli import build_parser
 
     for name in ar.FILTERS:  # the command offers every filter the module defines
         assert build_parser().parse_args([*argv, "--filter", name]).filter == name
@@ -537,7 +537,7 @@ def test_history_command_filter_option_and_its_json(cow_files, tmp_path, capsys)
 
 
 def test_history_doc_names_the_filter_of_its_headline_run():
-    from experiments import history_doc
+    from sd_env.experiments.history import doc as history_doc
 
     line = history_doc.command_line("DATA", **history_doc.HEADLINE)
     assert f"--filter {history_doc.HEADLINE['filter_name']}" in line and "--list-years 1816-1993" in line
@@ -581,7 +581,7 @@ def test_history_command_with_an_empty_race_list_and_an_empty_nmc(cow_files, tmp
 
 
 def test_history_command_exit_code_from_a_shell(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "experiments.cli", "history", "--nmc", str(tmp_path / "x.csv"),
+    result = subprocess.run([sys.executable, "-m", "sd_env.experiments.cli", "history", "--nmc", str(tmp_path / "x.csv"),
                              "--rivalries", str(tmp_path / "y.csv")], capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "x.csv: no such file" in result.stderr
@@ -639,6 +639,6 @@ def test_richardson_combined_fit_of_the_pre_1914_blocs():
 
 @needs_data
 def test_docs_history_numbers_are_current():
-    from experiments import history_doc
+    from sd_env.experiments.history import doc as history_doc
 
-    assert history_doc.main(["--check", "--data", str(DATA)]) == 0, "run python -m experiments.history_doc"
+    assert history_doc.main(["--check", "--data", str(DATA)]) == 0, "run python -m sd_env.experiments.history.doc"

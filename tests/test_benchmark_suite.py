@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("rliable", reason="the benchmark needs rliable: pip install 'sd-env[benchmark]'")
 
-from experiments import benchmark  # noqa: E402
-from experiments.benchmark import (  # noqa: E402
+from sd_env.experiments.studies import benchmark  # noqa: E402
+from sd_env.experiments.studies.benchmark import (  # noqa: E402
     BudgetExceeded,
     EnvFactory,
     Suite,
@@ -25,7 +25,7 @@ from experiments.benchmark import (  # noqa: E402
     run_benchmark,
     write_outputs,
 )
-from experiments.cli import main  # noqa: E402
+from sd_env.experiments.cli import main  # noqa: E402
 
 TINY = Suite(
     name="tiny", description="tests only", scenarios=("jervis-1", "pre-1914"), budget=2048, seeds=2,
@@ -43,7 +43,7 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_run(cache, tmp_path_factory):
     """The worked example (independent REINFORCE) through the tiny suite, and the files written."""
-    result = run_benchmark("agents.reinforce:train", TINY, cache_dir=cache, command="test")
+    result = run_benchmark("sd_env.agents.reinforce:train", TINY, cache_dir=cache, command="test")
     output = tmp_path_factory.mktemp("benchmark-output")
     return result, write_outputs(result, output)
 
@@ -59,10 +59,10 @@ def test_the_worked_example_reaches_a_leaderboard_row_beside_the_baselines(tiny_
     table = pd.read_csv(paths["leaderboard.csv"])
     assert list(table["rank"]) == list(range(1, len(table) + 1))
     assert list(table["iqm"]) == sorted(table["iqm"], reverse=True)
-    assert set(table["entry"]) == {"agents.reinforce:train", "shared PPO", "random", "dove", "hawk"}
+    assert set(table["entry"]) == {"sd_env.agents.reinforce:train", "shared PPO", "random", "dove", "hawk"}
     kinds = dict(zip(table["entry"], table["kind"]))
-    assert kinds["agents.reinforce:train"] == "submitted" and kinds["shared PPO"] == "trained baseline"
-    row = table.set_index("entry").loc["agents.reinforce:train"]
+    assert kinds["sd_env.agents.reinforce:train"] == "submitted" and kinds["shared PPO"] == "trained baseline"
+    row = table.set_index("entry").loc["sd_env.agents.reinforce:train"]
     for column in ("iqm", "iqm_low", "iqm_high", "mean", "mean_low", "mean_high", "welfare", "military_burden",
                    "war_years", "spiral_war_years", "score jervis-1", "score pre-1914"):
         assert np.isfinite(row[column]), column
@@ -73,7 +73,7 @@ def test_the_worked_example_reaches_a_leaderboard_row_beside_the_baselines(tiny_
         assert scripted.loc["random", f"score {scenario}"] == pytest.approx(0.0, abs=1e-9)
         assert max(scripted.loc[["dove", "hawk"], f"score {scenario}"]) == pytest.approx(1.0)
     markdown = paths["leaderboard.md"].read_text()
-    assert "| agents.reinforce:train | submitted |" in markdown and "Command: `test`" in markdown
+    assert "| sd_env.agents.reinforce:train | submitted |" in markdown and "Command: `test`" in markdown
 
 
 def test_every_file_is_written_and_readable(tiny_run):
@@ -147,7 +147,7 @@ def test_a_budgeted_environment_is_a_pettingzoo_parallel_env():
 
 
 def test_the_worked_example_spends_exactly_its_budget():
-    from agents.reinforce import train
+    from sd_env.agents.reinforce import train
 
     factory = EnvFactory("pre-1914", 300)
     policy = train(factory, 300, seed=0)
@@ -174,8 +174,8 @@ def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, c
     "algo, fragment",
     [
         ("no_such_module_xyz:train", "cannot import 'no_such_module_xyz' (ModuleNotFoundError"),
-        ("agents.reinforce", "expected module.path:function, e.g. agents.reinforce:train"),
-        ("agents.reinforce:nothing", "module 'agents.reinforce' has no 'nothing'"),
+        ("sd_env.agents.reinforce", "expected module.path:function, e.g. sd_env.agents.reinforce:train"),
+        ("sd_env.agents.reinforce:nothing", "module 'sd_env.agents.reinforce' has no 'nothing'"),
         ("tests.benchmark_algorithms:not_callable", "has a non-callable (int) 'not_callable'"),
         ("tests.benchmark_algorithms:raises", "train() raised ZeroDivisionError: division by zero at "),
         ("tests.benchmark_algorithms:returns_none", "train() returned NoneType, which has no act(observations) "
@@ -221,7 +221,7 @@ def test_a_submission_named_like_a_baseline_is_refused(monkeypatch, tmp_path, ca
 
 
 def test_the_suite_tables_in_the_docs_are_up_to_date():
-    from experiments.generated_blocks import update_blocks
+    from sd_env.experiments.output.blocks import update_blocks
 
     assert update_blocks(benchmark.DOCS, {benchmark.SUITES_BLOCK: benchmark.suites_markdown()}, check=True) == []
 
@@ -234,10 +234,10 @@ def test_a_suite_whose_episodes_do_not_split_is_refused():
 
 @pytest.mark.slow
 def test_the_smoke_suite_end_to_end_through_the_cli(tmp_path, capsys):
-    code, printed, error = run(["benchmark", "--algo", "agents.reinforce:train", "--suite", "smoke",
+    code, printed, error = run(["benchmark", "--algo", "sd_env.agents.reinforce:train", "--suite", "smoke",
                                 "--output", str(tmp_path), "--cache-dir", str(tmp_path / "cache")], capsys)
     assert code == 0, error
     table = pd.read_csv(tmp_path / "leaderboard.csv")
     assert len(table) == 2 + len(benchmark.SUITES["smoke"].scripted)
-    assert "agents.reinforce:train" in set(table["entry"])
+    assert "sd_env.agents.reinforce:train" in set(table["entry"])
     assert all((tmp_path / name).is_file() for name in FILES)

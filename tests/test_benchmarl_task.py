@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sd_env
-from experiments.benchmarl_task import BenchMARLAdapter
+from sd_env.experiments.training.benchmarl_task import BenchMARLAdapter
 
 
 def test_the_adapter_keeps_every_agent_and_flattens_the_action():
@@ -53,7 +53,7 @@ def needs_benchmarl():
 def test_benchmarl_trains_on_sd_env_for_a_few_thousand_frames(algorithm, scenario, tmp_path, needs_benchmarl):
     import torch
 
-    from experiments.benchmarl_task import make_experiment, task_for
+    from sd_env.experiments.training.benchmarl_task import make_experiment, task_for
 
     experiment = make_experiment(algorithm, task_for(scenario), frames=2000, seed=0, folder=tmp_path)
     before = [p.detach().clone() for p in experiment.policy.parameters()]
@@ -68,8 +68,8 @@ def test_benchmarl_trains_on_sd_env_for_a_few_thousand_frames(algorithm, scenari
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 def test_benchmarl_mappo_follows_the_benchmark_protocol_within_its_budget(needs_benchmarl):
-    from experiments.benchmark import EnvFactory, focal_policies
-    from experiments.benchmarl_task import train_mappo
+    from sd_env.experiments.studies.benchmark import EnvFactory, focal_policies
+    from sd_env.experiments.training.benchmarl_task import train_mappo
 
     factory = EnvFactory("jervis-1", 2048)
     policy = train_mappo(factory, 2048, seed=0)

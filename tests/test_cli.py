@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from experiments.cli import main
+from sd_env.experiments.cli import main
 from sd_env.scenarios import SCENARIOS
 
 
@@ -101,7 +101,7 @@ def test_unwritable_output_folder_is_one_line_and_exit_code_2(tmp_path, capsys):
 
 def test_console_script_exit_code_on_bad_input():
     completed = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "dilemma", "--set", "distinguishability=2"],
+        [sys.executable, "-m", "sd_env.experiments.cli", "dilemma", "--set", "distinguishability=2"],
         capture_output=True,
         text=True,
     )
@@ -111,9 +111,9 @@ def test_console_script_exit_code_on_bad_input():
 
 @pytest.mark.slow
 def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys):
-    from experiments import docs_tables
-    from experiments.generated_blocks import wrap
-    from experiments.scenario_cards import PROVENANCE_BLOCK, block_name
+    from sd_env.experiments.reporting import docs_tables
+    from sd_env.experiments.output.blocks import wrap
+    from sd_env.experiments.reporting.scenario_cards import PROVENANCE_BLOCK, block_name
 
     doc = tmp_path / "model.md"
     doc.write_text(f"intro\n{docs_tables.PARAMETERS_START}\n{docs_tables.PARAMETERS_END}\n"

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from agents.scripted import make_policy
-from experiments.dilemma import dilemma_tables, payoff_table
-from experiments.rollout import rollout
+from sd_env.stances import make_policy
+from sd_env.experiments.lab.dilemma import dilemma_tables, payoff_table
+from sd_env.experiments.lab.rollout import rollout
 from sd_env.scenarios import make_params
 
 
@@ -147,7 +147,7 @@ def test_type_tables_split_the_pooled_one_and_a_missing_type_gives_none():
 def test_no_good_policy_holds_where_restraint_is_exposed_and_arming_recovers_less_than_mutual_restraint():
     import pandas as pd
 
-    from experiments.dilemma import PayoffTable
+    from sd_env.experiments.lab.dilemma import PayoffTable
 
     stances = ["dove", "hawk"]
 
@@ -167,7 +167,7 @@ def test_no_good_policy_holds_where_restraint_is_exposed_and_arming_recovers_les
 def test_dilemma_json_reports_no_good_policy_per_type(tmp_path):
     import json
 
-    from experiments.cli import main
+    from sd_env.experiments.cli import main
 
     out = tmp_path / "tables.json"
     assert main(["dilemma", "--scenario", "jervis-1", "--episodes", "8", "--set", "max_cycles=10",

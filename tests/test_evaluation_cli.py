@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from experiments.cli import main
-from experiments.measures import EPISODE_MEASURES
-from experiments.rollout import load_rollout
+from sd_env.experiments.cli import main
+from sd_env.experiments.lab.measures import EPISODE_MEASURES
+from sd_env.experiments.lab.rollout import load_rollout
 
 SHORT = ["--set", "max_cycles=20"]
 
@@ -238,7 +238,7 @@ def test_exploit_is_reproducible_bit_for_bit(best_response, tmp_path, capsys):
 
 
 def test_unequal_growth_alone_makes_a_scenario_asymmetric():
-    from experiments.evaluation import asymmetries, focal_seats
+    from sd_env.experiments.lab.evaluation import asymmetries, focal_seats
     from sd_env.scenarios import make_params
 
     assert asymmetries(make_params("thucydides", initial_wealth=1.0)) == ["growth_rate=(0.01, 0.04)"]
@@ -256,8 +256,8 @@ def test_exploit_trains_the_best_response_in_the_seat_asked(tmp_path, capsys):
     assert code == 0 and "PPO as state_1" in printed and "state_1's mean episode return" in printed
     report = json.loads(out.read_text())
     assert report["seat"] == 1
-    from experiments.evaluation import play
-    from experiments.measures import EPISODE_MEASURES
+    from sd_env.experiments.lab.evaluation import play
+    from sd_env.experiments.lab.measures import EPISODE_MEASURES
     from sd_env.scenarios import make_params
     from sd_env.stances import make_policy
 

@@ -1,10 +1,10 @@
-"""The one writer of generated documentation blocks (``experiments.generated_blocks``)."""
+"""The one writer of generated documentation blocks (``sd_env.experiments.output.blocks``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from experiments.generated_blocks import (
+from sd_env.experiments.output.blocks import (
     MissingMarkersError,
     markers,
     replace_blocks,

@@ -8,7 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import sd_env  # noqa: F401  (registers SecurityDilemma-v0)
-from agents.scripted import HawkPolicy
+from sd_env.stances import HawkPolicy
 from sd_env.scenarios import make_params
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments import jervis_pairs
+from sd_env.experiments.studies import jervis_pairs
 
 
 def test_jervis_pairs_trains_evaluates_resumes_and_writes_the_doc_block(tmp_path, capsys):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.scripted import TypeConditionalPolicy, is_policy_name, make_policy
-from experiments.config import ConfigError, load_config
-from experiments.measures import summarize
-from experiments.rollout import Rollout, rollout
+from sd_env.stances import TypeConditionalPolicy, is_policy_name, make_policy
+from sd_env.experiments.training.config import ConfigError, load_config
+from sd_env.experiments.lab.measures import summarize
+from sd_env.experiments.lab.rollout import Rollout, rollout
 from sd_env.scenarios import make_params
 from sd_env.spaces import observation_layout
 
@@ -104,7 +104,7 @@ def test_training_configs_accept_type_conditional_opponents(tmp_path):
 
 
 def test_every_registered_measure_gives_a_ratio_per_episode_and_summarize_reports_exactly_them():
-    from experiments.measures import EPISODE_MEASURES
+    from sd_env.experiments.lab.measures import EPISODE_MEASURES
 
     params = make_params("pre-1914", max_cycles=6)
     result = rollout(params, [make_policy("hawk", params)] * params.n_states, episodes=5, seed=2)
@@ -131,7 +131,7 @@ def test_a_ratio_measure_weighs_episodes_by_their_denominators():
     alive[1:, 1, 1] = False
     from dataclasses import replace
 
-    from experiments.measures import EPISODE_MEASURES
+    from sd_env.experiments.lab.measures import EPISODE_MEASURES
 
     two = replace(first, burden=burden, alive=alive, rewards=np.zeros((2, 2, 2)), greedy=np.array([[False] * 2] * 2))
     measure = EPISODE_MEASURES["military_burden"]
@@ -141,7 +141,7 @@ def test_a_ratio_measure_weighs_episodes_by_their_denominators():
 
 
 def test_bootstrap_intervals_are_seeded_and_cover_the_estimate():
-    from experiments.measures import Ratio, bootstrap_interval, measure_table
+    from sd_env.experiments.lab.measures import Ratio, bootstrap_interval, measure_table
 
     rng = np.random.default_rng(0)
     ratio = Ratio(rng.normal(5.0, 1.0, 200), np.ones(200))
@@ -160,7 +160,7 @@ def test_bootstrap_intervals_are_seeded_and_cover_the_estimate():
 
 
 def test_a_measure_name_can_be_registered_only_once():
-    from experiments.measures import episode_measure
+    from sd_env.experiments.lab.measures import episode_measure
 
     with pytest.raises(ValueError, match="registered twice"):
         episode_measure("war_years", "share of years")(lambda result, seats: None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.measures import EPISODE_MEASURES, dyad_buildups, estimated_threat, summarize, threat
-from experiments.rollout import Rollout
+from sd_env.experiments.lab.measures import EPISODE_MEASURES, dyad_buildups, estimated_threat, summarize, threat
+from sd_env.experiments.lab.rollout import Rollout
 from sd_env.contest import success_probability
 from sd_env.scenarios import make_params
 
@@ -155,7 +155,7 @@ def test_a_seekers_arming_is_read_as_a_threat_where_the_rival_sees_offence_grow(
 
 
 def test_every_measure_of_a_played_rollout_is_finite_or_nan_and_inside_its_range():
-    from experiments.rollout import rollout
+    from sd_env.experiments.lab.rollout import rollout
     from sd_env.stances import make_policy
 
     params = make_params("pre-1914", max_cycles=30)

@@ -39,7 +39,7 @@ def test_a_command_without_the_training_packages_says_what_to_install():
     code = (
         "import sys\n"
         "sys.modules['pandas'] = None  # as if the train extra were not installed\n"
-        "from experiments.cli import main\n"
+        "from sd_env.experiments.cli import main\n"
         "sys.exit(main(['dilemma', '--episodes', '2']))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from experiments.cli import main
+from sd_env.experiments.cli import main
 from sd_env.params import PARAMETER_NAMES, PARAMETERS, EnvParams, parameter_records
 
 NUMERIC = [spec for spec in PARAMETERS if spec.low is not None or spec.high is not None]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.policy_specs import PolicySpecError, load_policy, spec_kind
-from experiments.rollout import rollout
+from sd_env.experiments.lab.specs import PolicySpecError, load_policy, spec_kind
+from sd_env.experiments.lab.rollout import rollout
 from sd_env.scenarios import make_params
 from sd_env.spaces import observation_layout
 
@@ -62,8 +62,8 @@ def test_a_folder_that_holds_no_policy_is_refused(tmp_path):
 
 
 def test_checkpoints_and_run_directories_load_the_trained_policy(tmp_path):
-    from experiments.config import load_config
-    from experiments.train import train
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.train import train
 
     config = load_config(None, ["name=run", f"output_dir={tmp_path}", "total_timesteps=512", "num_envs=4",
                                 "ppo.n_steps=64", "ppo.batch_size=256", "ppo.n_epochs=1", "eval_episodes=2",
@@ -80,8 +80,8 @@ def test_checkpoints_and_run_directories_load_the_trained_policy(tmp_path):
 
 @pytest.mark.slow
 def test_rllib_checkpoints_load_their_shared_module(tmp_path):
-    from experiments.config import load_config
-    from experiments.train import train
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.train import train
 
     config = load_config(None, ["name=rl", f"output_dir={tmp_path}", "backend=rllib", "total_timesteps=1",
                                 "num_envs=1", "ppo.n_steps=32", "eval_episodes=2", "progress_bar=false",

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.power_shift import (
+from sd_env.experiments.lab.power_shift import (
     established_and_rising,
     power_shift_section,
     preventive_motive,
     wealth_shares,
     window_of_opportunity,
 )
-from experiments.rollout import rollout
+from sd_env.experiments.lab.rollout import rollout
 from sd_env.scenarios import get_scenario, make_params
 from sd_env.stances import StrikerPolicy, make_policy
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from experiments.cli import main
-from experiments.measures import summarize
-from experiments.rollout import rollout
-from agents.scripted import RandomPolicy
+from sd_env.experiments.cli import main
+from sd_env.experiments.lab.measures import summarize
+from sd_env.experiments.lab.rollout import rollout
+from sd_env.stances import RandomPolicy
 from sd_env.scenarios import make_params
 
 
@@ -29,7 +29,7 @@ def test_quickstart_policy_beats_random_on_welfare_in_its_own_scenario(tmp_path,
     # ... and it has learned to defend itself: against the hawk it earns far more than restraint would.
     # (Its self-play is not asserted: since 0.2.0 self-play learners can fall into mutual attack, the
     # security dilemma the quickstart reports, and whether they do depends on the seed.)
-    from agents.scripted import make_policy
+    from sd_env.stances import make_policy
 
     restraint = summarize(rollout(params, [make_policy("dove", params), make_policy("hawk", params)], 128, 1),
                           seats=[0])

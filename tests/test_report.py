@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.cli import main
-from experiments.config import load_config
-from experiments.measures import EPISODE_MEASURES
-from experiments.report import HEADLINE_MEASURES, interval_over_seeds, richardson_fits, summarize_fits, write_report
-from experiments.rollout import rollout
-from experiments.sweep import read_results, run_sweep, sweep_config_from_dict
-from experiments.train import train
+from sd_env.experiments.cli import main
+from sd_env.experiments.training.config import load_config
+from sd_env.experiments.lab.measures import EPISODE_MEASURES
+from sd_env.experiments.reporting.report import HEADLINE_MEASURES, interval_over_seeds, richardson_fits, summarize_fits, write_report
+from sd_env.experiments.lab.rollout import rollout
+from sd_env.experiments.studies.sweep import read_results, run_sweep, sweep_config_from_dict
+from sd_env.experiments.training.train import train
 from sd_env.scenarios import make_params
 from sd_env.stances import make_policy
 

@@ -9,9 +9,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
 import sd_env
-from agents.base import Policy
-from agents.sb3_vec_env import SecurityDilemmaVecEnv
-from agents.scripted import DovePolicy, HawkPolicy, RandomPolicy
+from sd_env.policy import Policy
+from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
+from sd_env.stances import DovePolicy, HawkPolicy, RandomPolicy
 from sd_env.scenarios import make_params
 from sd_env.spaces import action_space, observation_layout, observation_space
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.cli import main
-from experiments.dilemma import dilemma_tables
-from experiments.dilemma_text import STANCES, cell_text
-from experiments.docs_tables import SCENARIO_TABLE
-from experiments.generated_blocks import markers
-from experiments.scenario_cards import (
+from sd_env.experiments.cli import main
+from sd_env.experiments.lab.dilemma import dilemma_tables
+from sd_env.experiments.reporting.dilemma_text import STANCES, cell_text
+from sd_env.experiments.reporting.docs_tables import SCENARIO_TABLE
+from sd_env.experiments.output.blocks import markers
+from sd_env.experiments.reporting.scenario_cards import (
     ILLUSTRATIVE_MARK, PREDICTIONS_HEADING, PROVENANCE_BLOCK, table_cell, block_name, power_shift_lines,
     predictions_lines, scenario_card, scenarios_table_markdown, value_text,
 )

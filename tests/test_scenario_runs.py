@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import scenario_runs
-from experiments.rollout import rollout
+from sd_env.experiments.studies import scenario_runs
+from sd_env.experiments.lab.rollout import rollout
 from sd_env.scenarios import make_params
 from sd_env.stances import StrikerPolicy
 
@@ -55,8 +55,8 @@ def test_a_trained_run_is_played_seat_by_seat_and_checked_against_scripted_stanc
     """End to end on a tiny independent-PPO run of the thucydides scenario with an override: the run's own
     parameters (scenario and overrides from config.yaml) are used, every seat gets its own policy, each seat
     is compared with the scripted stances, and the document block is written from the JSON file."""
-    from experiments.config import load_config
-    from experiments.train import train
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.train import train
 
     config = load_config(None, [
         "name=thucydides", "scenario=thucydides", "env.max_cycles=12", "algorithm=independent_ppo", "rounds=1",

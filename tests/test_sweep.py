@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments.cli import main
-from experiments.measures import EPISODE_MEASURES, summarize
-from experiments.rollout import load_rollout, rollout
-from experiments.sweep import SweepConfigError, read_results, run_sweep, sweep_config_from_dict
+from sd_env.experiments.cli import main
+from sd_env.experiments.lab.measures import EPISODE_MEASURES, summarize
+from sd_env.experiments.lab.rollout import load_rollout, rollout
+from sd_env.experiments.studies.sweep import SweepConfigError, read_results, run_sweep, sweep_config_from_dict
 from sd_env.scenarios import make_params
 from sd_env.stances import make_policy
 
@@ -90,7 +90,7 @@ def test_a_rerun_finishes_missing_rows_and_never_rewrites_finished_ones(tmp_path
     again = run_sweep(config, tmp_path, workers=1, progress=False)
     pd.testing.assert_frame_equal(first, again)
     run_sweep(config, tmp_path, workers=1, progress=False)  # nothing left to do: no invocation recorded
-    from experiments.sweep import read_invocations
+    from sd_env.experiments.studies.sweep import read_invocations
 
     calls = read_invocations(tmp_path / "fixed")
     assert [call["rows_computed"] for call in calls] == [8, 1]
@@ -124,7 +124,7 @@ def test_a_killed_sweep_rerun_gives_the_table_of_an_uninterrupted_one(tmp_path):
     config = {**FIXED, "name": "killed", "env": {"max_cycles": 40}, "seeds": 6, "eval_episodes": 48}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "experiments.cli", "sweep", "--config", str(path), "--output-dir",
+    command = [sys.executable, "-m", "sd_env.experiments.cli", "sweep", "--config", str(path), "--output-dir",
                str(tmp_path / "out"), "--workers", "1", "--no-progress"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                cwd=Path(__file__).resolve().parents[1])

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.cli import main
-from experiments.config import ConfigError, load_config
-from experiments.sb3_backend import latest_checkpoint
-from experiments.train import train
+from sd_env.experiments.cli import main
+from sd_env.experiments.training.config import ConfigError, load_config
+from sd_env.experiments.training.sb3_backend import latest_checkpoint
+from sd_env.experiments.training.train import train
 
 TINY = [
     "total_timesteps=2048",
@@ -76,7 +76,7 @@ def test_config_file_errors(tmp_path):
 def test_shipped_configs_are_valid():
     from pathlib import Path
 
-    from experiments.sweep import load_sweep_config
+    from sd_env.experiments.studies.sweep import load_sweep_config
 
     configs = sorted(Path("experiments/configs").glob("*.yaml"))
     sweeps = [path for path in configs if "grid" in yaml.safe_load(path.read_text())]
@@ -130,8 +130,8 @@ def test_shared_ppo_run_writes_a_complete_run_directory(tmp_path):
     logged = {tag for tag in accumulator.Tags()["scalars"] if tag.startswith("security/")}
     assert logged == {f"security/{measure.name}" for measure in STEP_MEASURES}
     # Drift: every episode measure of the registry at every checkpoint, in drift.csv and as measures/<name>.
-    from experiments.drift import read_drift
-    from experiments.measures import EPISODE_MEASURES
+    from sd_env.experiments.training.drift import read_drift
+    from sd_env.experiments.lab.measures import EPISODE_MEASURES
 
     drift = read_drift(run)
     steps = sorted(int(checkpoint.name.split("_")[1]) for checkpoint in checkpoints)
@@ -172,7 +172,7 @@ def test_interrupted_then_resumed_run_ends_with_the_same_steps(tmp_path):
     resumed = train(config, resume=True)
     assert resumed["timesteps"] == uninterrupted["timesteps"] == [2048]
     # The drift rows of the resumed run are those of an uninterrupted one: one per checkpoint, none twice.
-    from experiments.drift import read_drift
+    from sd_env.experiments.training.drift import read_drift
 
     assert read_drift(tmp_path / "interrupted")["timesteps"].tolist() == \
         read_drift(tmp_path / "straight")["timesteps"].tolist()
@@ -208,7 +208,7 @@ def test_independent_ppo_trains_one_policy_per_state_and_resumes(tmp_path):
     assert len(metrics["timesteps"]) == 2
     progress = json.loads((run / "checkpoints" / "independent_progress.json").read_text())
     assert progress["completed"] == 4  # 2 rounds x 2 states
-    from experiments.drift import read_drift
+    from sd_env.experiments.training.drift import read_drift
 
     assert len(read_drift(run)) == 4  # one drift row per chunk learned
     again = train(config, resume=True)  # everything done: resuming trains nothing more
@@ -241,7 +241,7 @@ def test_rllib_backend_trains_one_iteration(tmp_path):
     assert (tmp_path / "rllib" / "checkpoints" / "rllib").is_dir()
     evaluation = metrics["evaluation"]
     assert np.isfinite(evaluation["self-play"]["welfare"])
-    from experiments.drift import read_drift
+    from sd_env.experiments.training.drift import read_drift
 
     drift = read_drift(tmp_path / "rllib")
     assert drift["timesteps"].tolist() == metrics["timesteps"]  # the one checkpoint
@@ -249,7 +249,7 @@ def test_rllib_backend_trains_one_iteration(tmp_path):
 
 
 def test_population_ppo_meets_its_own_past_checkpoints_beside_the_scripted_stances(tmp_path, monkeypatch):
-    from experiments import sb3_backend
+    from sd_env.experiments.training import sb3_backend
 
     pools = []
     original_add = sb3_backend.Population.add
@@ -279,7 +279,7 @@ def test_population_ppo_meets_its_own_past_checkpoints_beside_the_scripted_stanc
 
 
 def test_a_pool_acts_for_rows_of_equal_rules_together_with_the_actions_each_member_would_choose():
-    from agents.learned import PoolPolicy
+    from sd_env.agents.learned import PoolPolicy
     from sd_env import core
     from sd_env.scenarios import make_params
     from sd_env.stances import make_policy

@@ -1,0 +1,165 @@
+"""Policy specs: one string names any policy, in every command (sweep, evaluate, crossplay, exploit, benchmark).
+
+=============================  ===============================================================
+spec                           policy
+=============================  ===============================================================
+``baseline:NAME``              a scripted stance (``sd-env`` stances: ``dove``, ``hawk``,
+                               ``deterrer``, ``hawk/dove``, ``defender:burden=0.3`` ...)
+``PATH.zip``                   a stable-baselines3 checkpoint (``policy.zip``, ``checkpoints/*.zip``)
+``PATH`` (an RLlib checkpoint  an RLlib checkpoint directory (``checkpoints/rllib``): its
+directory)                     ``shared`` module, or ``state_i`` for the seat
+``PATH`` (a run directory)     the final policy of an ``sd-env train`` run: ``policy.zip``,
+                               ``policy_state_i.zip`` for the seat, or its RLlib checkpoint
+``module.path:factory``        any importable object with the batched ``act(observations) ->
+                               actions``; a callable is called with the ``EnvParams`` first
+=============================  ===============================================================
+
+A spec that names nothing loadable is a :class:`PolicySpecError` with one
+line saying what is wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sd_env.params import EnvParams
+from sd_env.policy import action_problem
+from sd_env.stances import is_policy_name, make_policy
+
+BASELINE_PREFIX = "baseline:"
+_IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+#: What a good spec looks like, for error messages.
+SPEC_FORMS = ("baseline:NAME, a checkpoint (PATH.zip or an RLlib checkpoint directory), a run directory, "
+              "or module.path:factory")
+
+
+class PolicySpecError(ValueError):
+    """A policy spec that names no loadable policy (one line)."""
+
+
+class ImportedPolicy:
+    """An object from ``module.path:factory`` with the project's batched ``act``, checked on every call."""
+
+    def __init__(self, policy: Any, params: EnvParams, spec: str) -> None:
+        self.policy, self.params, self.name = policy, params, spec
+
+    def reset(self, seed: int | None = None) -> None:
+        if hasattr(self.policy, "reset"):
+            self.policy.reset(seed)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = np.asarray(self.policy.act(observations))
+        problem = action_problem(self.params, actions, observations.shape[0])
+        if problem is not None:
+            raise PolicySpecError(f"policy {self.name!r}: {problem}")
+        return actions.astype(np.int64, copy=False)
+
+
+def spec_kind(spec: str) -> str:
+    """``baseline``, ``sb3``, ``rllib``, ``run`` or ``import``; a spec of no kind is a PolicySpecError.
+
+    Checks the form only (and that paths exist); nothing is loaded.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise PolicySpecError(f"policy spec must be a non-empty string: {SPEC_FORMS}")
+    if spec.startswith(BASELINE_PREFIX):
+        name = spec[len(BASELINE_PREFIX):]
+        if not is_policy_name(name):
+            raise PolicySpecError(f"unknown baseline {name!r} in {spec!r}; see sd-env dilemma --help for the stances")
+        return "baseline"
+    path = Path(spec)
+    if path.suffix == ".zip":
+        if not path.is_file():
+            raise PolicySpecError(f"checkpoint {spec!r} not found")
+        return "sb3"
+    if path.is_dir():
+        if (path / "rllib_checkpoint.json").is_file() or (path / "learner_group").is_dir():
+            return "rllib"
+        if (path / "policy.zip").is_file() or (path / "policy_state_0.zip").is_file() or \
+                (path / "checkpoints" / "rllib").is_dir():
+            return "run"
+        raise PolicySpecError(f"folder {spec!r} is neither an RLlib checkpoint nor a run directory with a policy")
+    if _IMPORT_SPEC.match(spec):
+        return "import"
+    raise PolicySpecError(f"{spec!r} is not a policy spec: give {SPEC_FORMS}")
+
+
+def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0):
+    """The policy ``spec`` names, for environments with ``params``, to play in seat ``seat``.
+
+    ``seed`` seeds a scripted stance's own random draws; ``seat`` picks a
+    learner's own policy where a run or checkpoint holds one per state.
+    """
+    kind = spec_kind(spec)
+    if kind == "baseline":
+        return make_policy(spec[len(BASELINE_PREFIX):], params, seed=seed)
+    if kind == "sb3":
+        from sd_env.agents.learned import SB3Policy
+
+        return _checked_space(SB3Policy.load(spec, params), params, spec)
+    if kind == "rllib":
+        return _rllib(Path(spec), params, seat, spec)
+    if kind == "run":
+        return _from_run(Path(spec), params, seat, spec)
+    return _imported(spec, params)
+
+
+def _rllib(folder: Path, params: EnvParams, seat: int, spec: str):
+    from sd_env.agents.learned import RLlibModulePolicy
+
+    modules = folder / "learner_group" / "learner" / "rl_module"
+    module_id = "shared" if (modules / "shared").is_dir() else f"state_{seat}"
+    try:
+        return RLlibModulePolicy.load(folder, params, module_id)
+    except FileNotFoundError as error:
+        raise PolicySpecError(str(error)) from None
+
+
+def _from_run(run: Path, params: EnvParams, seat: int, spec: str):
+    from sd_env.agents.learned import SB3Policy
+
+    own = run / f"policy_state_{seat}.zip"
+    if own.is_file():
+        return _checked_space(SB3Policy.load(own, params), params, spec)
+    if (run / "policy.zip").is_file():
+        return _checked_space(SB3Policy.load(run / "policy.zip", params), params, spec)
+    if (run / "policy_state_0.zip").is_file():
+        raise PolicySpecError(f"run {spec!r} has no policy for seat {seat} (policy_state_{seat}.zip)")
+    return _rllib(run / "checkpoints" / "rllib", params, seat, spec)
+
+
+def _checked_space(policy, params: EnvParams, spec: str):
+    """An SB3 policy must have been trained on observations of this length and actions of these sizes."""
+    from sd_env.spaces import action_space, observation_space
+
+    model = policy.model
+    expected_observation, expected_action = observation_space(params).shape, tuple(action_space(params).nvec)
+    if model.observation_space.shape != expected_observation or tuple(model.action_space.nvec) != expected_action:
+        raise PolicySpecError(
+            f"checkpoint {spec!r} was trained on observations {model.observation_space.shape} and actions "
+            f"{tuple(int(x) for x in model.action_space.nvec)}; this scenario has {expected_observation} and "
+            f"{tuple(int(x) for x in expected_action)} (another number of states, systems or burden levels)"
+        )
+    return policy
+
+
+def _imported(spec: str, params: EnvParams):
+    module_name, attribute = spec.rsplit(":", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise PolicySpecError(f"cannot import {module_name!r} for policy spec {spec!r}: {error}") from None
+    if not hasattr(module, attribute):
+        raise PolicySpecError(f"module {module_name!r} has no {attribute!r} (policy spec {spec!r})")
+    target = getattr(module, attribute)
+    # A class or a factory function is called with the parameters; an object with act() is used as it is.
+    calls = isinstance(target, type) or (callable(target) and not hasattr(target, "act"))
+    policy = target(params) if calls else target
+    if not callable(getattr(policy, "act", None)):
+        raise PolicySpecError(f"{spec!r} gives {type(policy).__name__}, which has no act(observations) method")
+    return ImportedPolicy(policy, params, spec)

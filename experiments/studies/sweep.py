@@ -1,0 +1,513 @@
+"""``sd-env sweep``: a grid of environment parameters × seeds, each cell trained or played, one results table.
+
+A sweep config (YAML; unknown keys and bad values are one-line errors)::
+
+    name: balance-observability
+    scenario: bilateral
+    env: {max_cycles: 60}                  # fixed environment parameters (optional)
+    grid:                                  # any environment parameters; the cross product is swept
+      offense_defense_balance: [0.33, 1.0, 3.0]
+      distinguishability: [0.0, 1.0]
+    # or a list of such grids (planes rather than a cube): the union of their cells, each plane's
+    # cells at the scenario's (or env's) value of the parameters the plane does not vary
+    # grid:
+    #   - {offense_defense_balance: [0.33, 3.0], distinguishability: [0.0, 1.0]}
+    #   - {offense_defense_balance: [0.33, 3.0], observation_noise: [0.0, 0.5]}
+    seeds: 5                               # or an explicit list
+    train: {algorithm: shared_ppo, total_timesteps: 1500000}   # any train-config fields; or instead:
+    # policies: [baseline:deterrer]        # fixed policies (one for all seats, or one per seat)
+    eval_episodes: 64
+
+writes into ``OUTPUT/NAME/``::
+
+    sweep.yaml         the resolved sweep config (a rerun must match it)
+    results.csv        one row per cell and seed: ``cell``, one column per grid parameter, ``seed``,
+                       then every episode measure of the registry (``sd_env.experiments.lab.measures``)
+    rows/              one JSON file per finished row (the table is rebuilt from them; never rewritten)
+    runs/              each training cell's run directory (checkpoints, TensorBoard, drift.csv)
+    trajectories/      the first evaluation episodes of each fixed-policy row (``load_rollout``)
+    invocations.jsonl  each call that computed rows: start, wall seconds, rows, executor, workers, machine
+
+Evaluation is on held-out episodes: seed ``seed + 1`` for the evaluation
+stream, as ``sd-env train`` evaluates (a training cell's row is its final
+``drift.csv`` row). A sweep killed at any point and run again finishes the
+missing rows and redoes none; a training cell killed midway resumes from its
+last checkpoint. Cells run on local worker processes or as Ray tasks; both
+run the same function on the same inputs, so they give the same table.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import platform
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.training.config import ConfigError, config_from_dict
+from sd_env.experiments.lab.measures import EPISODE_MEASURES
+from sd_env.params import EnvParams
+from sd_env.scenarios import SCENARIOS, make_params
+
+#: Train-config fields a sweep sets itself, per cell.
+_CELL_TRAIN_FIELDS = ("scenario", "env", "seed", "name", "output_dir")
+EXECUTORS = ("local", "ray")
+
+
+class SweepConfigError(ConfigError):
+    """A sweep config that cannot be run (one line)."""
+
+
+@dataclass
+class SweepConfig:
+    """Everything that defines a sweep (see the module docstring)."""
+
+    name: str = "sweep"
+    scenario: str = "bilateral"
+    env: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    train: dict[str, Any] | None = None
+    policies: list[str] | None = None
+    eval_episodes: int = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def planes(self) -> list[dict[str, list[Any]]]:
+        """The grid as a list of planes (one plane where the grid is a single mapping)."""
+        return list(self.grid) if isinstance(self.grid, list) else [self.grid]
+
+    @property
+    def parameters(self) -> list[str]:
+        """The parameters some plane varies, in the order they first appear."""
+        return list(dict.fromkeys(name for plane in self.planes for name in plane))
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every cell, in order: each plane's combinations (the last parameter varies fastest), planes in turn.
+
+        With several planes a cell holds every parameter any plane varies, at the scenario's (or env's) value
+        where its plane does not vary it; a cell two planes share is swept once.
+        """
+        base = asdict(make_params(self.scenario, **self.env)) if len(self.planes) > 1 else {}
+        cells, seen = [], set()
+        for plane in self.planes:
+            for values in itertools.product(*plane.values()):
+                chosen = dict(zip(plane, values))
+                cell = {name: chosen[name] if name in chosen else _plain(base[name]) for name in self.parameters}
+                key = json.dumps(cell, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    cells.append(cell)
+        return cells
+
+    def params(self, cell: dict[str, Any]) -> EnvParams:
+        return make_params(self.scenario, **{**self.env, **cell})
+
+    def train_config(self, cell_index: int, cell: dict[str, Any], seed: int, runs_dir: Path):
+        """The train config of one training cell (its run directory is ``runs_dir / row_key``)."""
+        settings = {
+            "progress_bar": False,
+            "eval_episodes": self.eval_episodes,
+            **(self.train or {}),
+            "scenario": self.scenario,
+            "env": {**self.env, **cell},
+            "seed": seed,
+            "name": row_key(cell_index, seed),
+            "output_dir": str(runs_dir),
+        }
+        return config_from_dict(settings)
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as YAML and CSV hold it (tuples as lists)."""
+    return [_plain(item) for item in value] if isinstance(value, (list, tuple)) else value
+
+
+def row_key(cell_index: int, seed: int) -> str:
+    """The name of a row's file and run directory: ``cell0003-seed1``."""
+    return f"cell{cell_index:04d}-seed{seed}"
+
+
+def _fail(message: str) -> None:
+    raise SweepConfigError(message)
+
+
+def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") -> SweepConfig:
+    """Validate a sweep config mapping; every problem is one :class:`SweepConfigError` line."""
+    if not isinstance(raw, dict):
+        _fail(f"{source} must be a mapping of keys to values, got {type(raw).__name__}")
+    known = [f.name for f in fields(SweepConfig)]
+    for key in raw:
+        if key not in known:
+            _fail(f"unknown sweep config key {key!r}; known keys: {', '.join(known)}")
+    config = SweepConfig(**{key: raw[key] for key in raw})
+    if not isinstance(config.name, str) or not config.name or "/" in config.name or config.name.startswith("."):
+        _fail(f"name must be a plain folder name, got {config.name!r}")
+    if config.scenario not in SCENARIOS:
+        _fail(f"unknown scenario {config.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if not isinstance(config.env, dict):
+        _fail(f"env must be a mapping of environment parameters, got {config.env!r}")
+    planes = config.grid if isinstance(config.grid, list) else [config.grid]
+    if not planes or not all(isinstance(plane, dict) and plane for plane in planes):
+        _fail("grid must map at least one environment parameter to a list of values, e.g. "
+              "grid: {offense_defense_balance: [0.5, 2.0]}, or be a list of such mappings")
+    parameters = {f.name for f in fields(EnvParams)}
+    for plane in planes:
+        for name, values in plane.items():
+            if name not in parameters:
+                _fail(f"grid: unknown environment parameter {name!r}; see sd-env params")
+            if not isinstance(values, list) or not values:
+                _fail(f"grid: {name} must be a non-empty list of values, got {values!r}")
+            if len({json.dumps(value, sort_keys=True) for value in values}) != len(values):
+                _fail(f"grid: {name} lists a value twice: {values!r}")
+            if name in config.env:
+                _fail(f"{name} is both in env and in grid; give it in one place")
+    config.seeds = _seeds(config.seeds)
+    if not isinstance(config.eval_episodes, int) or isinstance(config.eval_episodes, bool) or config.eval_episodes < 1:
+        _fail(f"eval_episodes must be an integer >= 1, got {config.eval_episodes!r}")
+    for cell in config.cells():
+        try:
+            config.params(cell)
+        except (TypeError, ValueError) as error:
+            _fail(f"grid cell {cell}: {str(error).splitlines()[0]}")
+    if (config.train is None) == (config.policies is None):
+        _fail("give either train (a training config for every cell) or policies (fixed policies), not both")
+    if config.train is not None:
+        _check_train(config)
+    else:
+        _check_policies(config)
+    return config
+
+
+def _seeds(seeds: Any) -> list[int]:
+    if isinstance(seeds, bool):
+        _fail(f"seeds must be a count >= 1 or a list of integers, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            _fail(f"seeds must be a count >= 1 or a list of integers, got {seeds}")
+        return list(range(seeds))
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 for seed in seeds):
+        _fail(f"seeds must be a count >= 1 or a list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        _fail(f"seeds lists a seed twice: {seeds!r}")
+    return list(seeds)
+
+
+def _check_train(config: SweepConfig) -> None:
+    if not isinstance(config.train, dict):
+        _fail(f"train must be a mapping of train-config fields, got {config.train!r}")
+    for key in _CELL_TRAIN_FIELDS:
+        if key in config.train:
+            _fail(f"train: {key} is set by the sweep for each cell; put environment parameters in env or grid")
+    try:
+        config.train_config(0, config.cells()[0], config.seeds[0], Path("runs"))
+    except ConfigError as error:
+        _fail(f"train: {error}")
+
+
+def _check_policies(config: SweepConfig) -> None:
+    from sd_env.experiments.lab.specs import PolicySpecError, spec_kind
+
+    policies = config.policies
+    if not isinstance(policies, list) or not policies or not all(isinstance(spec, str) for spec in policies):
+        _fail(f"policies must be a list of policy specs (baseline:NAME, a checkpoint, module:factory), "
+              f"got {policies!r}")
+    sizes = {config.params(cell).n_states for cell in config.cells()}
+    if len(policies) != 1 and sizes != {len(policies)}:
+        _fail(f"policies: give one spec for every seat or one per seat ({', '.join(map(str, sorted(sizes)))}); "
+              f"got {len(policies)}")
+    for spec in policies:
+        try:
+            spec_kind(spec)
+        except PolicySpecError as error:
+            _fail(f"policies: {error}")
+
+
+def load_sweep_config(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep config file."""
+    path = Path(path)
+    if not path.is_file():
+        _fail(f"sweep config {str(path)!r} not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        _fail(f"sweep config {str(path)!r} is not valid YAML: {str(error).splitlines()[0]}")
+    return sweep_config_from_dict(raw if raw is not None else {}, source=f"sweep config {str(path)!r}")
+
+
+# ---------------------------------------------------------------------------
+# One row
+
+
+@dataclass(frozen=True)
+class Task:
+    """One row to compute: a cell of the grid and a seed, with everything a worker needs (picklable)."""
+
+    config: dict[str, Any]
+    cell_index: int
+    cell: dict[str, Any]
+    seed: int
+    folder: str
+
+    @property
+    def key(self) -> str:
+        return row_key(self.cell_index, self.seed)
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Compute one row: ``{"row": {...}, "seconds": wall time}``. A pure function of the task."""
+    started = time.perf_counter()
+    config = sweep_config_from_dict(task.config)
+    folder = Path(task.folder)
+    if config.train is not None:
+        measures = _trained_measures(config, task, folder)
+    else:
+        measures = _fixed_measures(config, task, folder)
+    row = {"cell": task.cell_index, **task.cell, "seed": task.seed, **measures}
+    return {"row": row, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _fixed_measures(config: SweepConfig, task: Task, folder: Path) -> dict[str, float]:
+    from sd_env.experiments.training.drift import TRAJECTORY_EPISODES
+    from sd_env.experiments.lab.measures import summarize
+    from sd_env.experiments.lab.specs import load_policy
+    from sd_env.experiments.lab.rollout import rollout, save_rollout
+
+    params = config.params(task.cell)
+    specs = config.policies if len(config.policies) > 1 else config.policies * params.n_states
+    loaded: dict[str, Any] = {}
+    seats = []
+    for seat, spec in enumerate(specs):
+        # One object per spec (seats that share it act in one batched call), a learner's own seat where
+        # a run holds one policy per state.
+        key = spec if spec.startswith("baseline:") or len(config.policies) == 1 else f"{spec}#{seat}"
+        if key not in loaded:
+            loaded[key] = load_policy(spec, params, seed=task.seed, seat=seat)
+        seats.append(loaded[key])
+    result = rollout(params, seats, config.eval_episodes, task.seed + 1)
+    save_rollout(folder / "trajectories" / f"{task.key}.npz", result, TRAJECTORY_EPISODES)
+    return summarize(result)
+
+
+def _trained_measures(config: SweepConfig, task: Task, folder: Path) -> dict[str, float]:
+    from sd_env.experiments.training.drift import read_drift
+    from sd_env.experiments.training.train import train
+
+    runs = folder / "runs"
+    train_config = config.train_config(task.cell_index, task.cell, task.seed, runs)
+    run_dir = train_config.run_dir
+    # A cell killed midway resumes from its last checkpoint; a finished one only re-evaluates.
+    train(train_config, resume=(run_dir / "config.yaml").is_file())
+    drift = read_drift(run_dir)
+    final = drift.iloc[-1].to_dict()
+    return {name: float(final[name]) for name in EPISODE_MEASURES}
+
+
+# ---------------------------------------------------------------------------
+# The sweep
+
+
+def results_columns(config: SweepConfig) -> list[str]:
+    """The columns of ``results.csv``, in order."""
+    return ["cell", *config.parameters, "seed", *EPISODE_MEASURES]
+
+
+def read_rows(folder: Path) -> dict[str, dict[str, Any]]:
+    """The finished rows of a sweep folder, by row key."""
+    rows = {}
+    for path in sorted((folder / "rows").glob("cell*-seed*.json")):
+        rows[path.stem] = json.loads(path.read_text())
+    return rows
+
+
+def write_results(folder: Path, config: SweepConfig, rows: dict[str, dict[str, Any]], fmt: str = "csv") -> Path:
+    """Rebuild the results table from the finished rows (sorted by cell, then seed), atomically."""
+    table = pd.DataFrame([entry["row"] for entry in rows.values()], columns=results_columns(config))
+    table = table.sort_values(["cell", "seed"], kind="stable").reset_index(drop=True)
+    if fmt == "parquet":
+        from sd_env.experiments.output.files import write_bytes_atomic
+
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        path = folder / "results.parquet"
+        write_bytes_atomic(path, buffer.getvalue())
+        return path
+    path = folder / "results.csv"
+    write_text_atomic(path, table.to_csv(index=False))
+    return path
+
+
+def read_results(folder: str | Path) -> pd.DataFrame:
+    """A sweep's results table (``results.csv`` or ``results.parquet``)."""
+    folder = Path(folder)
+    if (folder / "results.parquet").is_file():
+        return pd.read_parquet(folder / "results.parquet")
+    return pd.read_csv(folder / "results.csv")
+
+
+def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
+    """Create ``output_dir/name`` (or check that the sweep already there is this one) and save the config."""
+    folder = Path(output_dir) / config.name
+    saved = folder / "sweep.yaml"
+    resolved = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    if saved.is_file():
+        # Order matters too: the grid's order numbers the cells.
+        if json.dumps(yaml.safe_load(saved.read_text())) != json.dumps(yaml.safe_load(resolved)):
+            _fail(f"{str(folder)!r} holds a different sweep (its sweep.yaml differs); rerun with the same config "
+                  f"to finish it, or give another name or --output-dir")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(saved, resolved)
+    (folder / "rows").mkdir(exist_ok=True)
+    return folder
+
+
+def pending_tasks(config: SweepConfig, folder: Path) -> list[Task]:
+    """The rows not yet finished, in table order."""
+    done = read_rows(folder)
+    tasks = []
+    for index, cell in enumerate(config.cells()):
+        for seed in config.seeds:
+            if row_key(index, seed) not in done:
+                tasks.append(Task(config.to_dict(), index, cell, seed, str(folder.resolve())))
+    return tasks
+
+
+def _record(folder: Path, config: SweepConfig, task: Task, outcome: dict[str, Any], fmt: str) -> None:
+    write_text_atomic(folder / "rows" / f"{task.key}.json", json.dumps(outcome, indent=1, default=float))
+    write_results(folder, config, read_rows(folder), fmt)
+
+
+def run_sweep(
+    config: SweepConfig,
+    output_dir: str | Path = "sweeps",
+    executor: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    fmt: str = "csv",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every unfinished row of the sweep and return the complete results table."""
+    if executor not in EXECUTORS:
+        _fail(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if fmt not in ("csv", "parquet"):
+        _fail(f"format must be csv or parquet, got {fmt!r}")
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        _fail(f"workers must be >= 1, got {workers}")
+    folder = prepare_folder(config, output_dir)
+    tasks = pending_tasks(config, folder)
+    total = len(config.cells()) * len(config.seeds)
+    bar = _progress(total, total - len(tasks), progress)
+    started, computed = time.perf_counter(), 0
+    began = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        run = _run_ray if executor == "ray" else _run_local
+        for task, outcome in run(tasks, workers, ray_address, bar):
+            _record(folder, config, task, outcome, fmt)
+            computed += 1
+            bar.update(1)
+    finally:
+        bar.close()
+        if computed:
+            _log_invocation(folder, {"started": began, "seconds": round(time.perf_counter() - started, 1),
+                                     "rows_computed": computed, "rows_total": total, "executor": executor,
+                                     "workers": workers, "cpus": os.cpu_count(), "machine": platform.platform()})
+    write_results(folder, config, read_rows(folder), fmt)
+    return read_results(folder)
+
+
+#: Each call of ``run_sweep`` that computed rows, one JSON object per line: when, how long, on what.
+INVOCATIONS_FILE = "invocations.jsonl"
+
+
+def _log_invocation(folder: Path, record: dict[str, Any]) -> None:
+    path = folder / INVOCATIONS_FILE
+    previous = path.read_text() if path.is_file() else ""
+    write_text_atomic(path, previous + json.dumps(record) + "\n")
+
+
+def read_invocations(folder: str | Path) -> list[dict[str, Any]]:
+    """The calls that computed the rows of a sweep (``invocations.jsonl``), oldest first."""
+    path = Path(folder) / INVOCATIONS_FILE
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def _progress(total: int, done: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc="rows", unit="row", disable=not enabled, dynamic_ncols=True)
+
+
+def _set_running(bar, running: int, left: int) -> None:
+    bar.set_postfix(running=running, left=left, refresh=True)
+
+
+def _run_local(tasks: list[Task], workers: int, ray_address: str | None, bar) -> Iterable[tuple[Task, dict]]:
+    """Rows on local worker processes (in this process when there is one worker)."""
+    if workers == 1 or len(tasks) <= 1:
+        for position, task in enumerate(tasks):
+            _set_running(bar, 1, len(tasks) - position - 1)
+            yield task, run_task(task)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # Spawned, not forked: a forked copy of a process holding torch and numba threads can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        waiting = list(tasks)
+        running = {}
+        while waiting or running:
+            while waiting and len(running) < workers:
+                task = waiting.pop(0)
+                running[pool.submit(run_task, task)] = task
+            _set_running(bar, len(running), len(waiting))
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield running.pop(future), future.result()
+
+
+def _run_ray(tasks: list[Task], workers: int, ray_address: str | None, bar) -> Iterable[tuple[Task, dict]]:
+    """Rows as Ray tasks, one CPU each: a local Ray with ``workers`` CPUs, or the cluster at ``ray_address``."""
+    try:
+        import ray
+    except ImportError:
+        _fail("--executor ray needs Ray: pip install -e '.[rllib]'")
+    started_here = not ray.is_initialized()
+    if started_here:
+        if ray_address:
+            ray.init(address=ray_address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+        running = {remote.remote(task): task for task in tasks}
+        while running:
+            _set_running(bar, min(len(running), workers), max(len(running) - workers, 0))
+            finished, _ = ray.wait(list(running), num_returns=1)
+            for reference in finished:
+                yield running.pop(reference), ray.get(reference)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def sweep_summary(table: pd.DataFrame, config: SweepConfig, measures: Iterable[str] = ("military_burden", "war_years",
+                                                                                        "welfare")) -> pd.DataFrame:
+    """Mean of some measures over seeds, one row per cell (for the command's printout)."""
+    chosen = [name for name in measures if name in table.columns]
+    return table.groupby(["cell", *config.parameters], sort=True)[chosen].mean().reset_index()
+

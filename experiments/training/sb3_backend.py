@@ -1,0 +1,317 @@
+"""The stable-baselines3 backend of ``sd-env train``: shared, pool and independent PPO.
+
+Same interface as ``sd_env.experiments.training.rllib_backend``: :func:`train_sb3` trains as
+the config says inside a prepared run directory and returns the final
+metrics. It writes PPO checkpoints every ``checkpoint_every`` agent-steps
+(atomically, on rollout boundaries, so ``--resume`` ends on the same step
+count), the drift table (``sd_env.experiments.training.drift``) at every checkpoint, the
+TensorBoard logs (SB3's, the per-step ``security/*`` measures of the
+environment and the episode ``measures/*`` of each drift row), the final
+policies and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sd_env.agents.learned import PoolPolicy, SB3Policy
+from sd_env.experiments.output.files import write_bytes_atomic, write_text_atomic
+from sd_env.experiments.training.config import TrainConfig
+from sd_env.experiments.training.drift import record_drift
+from sd_env.experiments.training.final_metrics import write_final_metrics
+from sd_env.params import EnvParams
+from sd_env.stances import make_policy
+
+CHECKPOINT_PATTERN = re.compile(r"^ppo_(\d+)_steps\.zip$")
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """Save an SB3 model so that ``path`` is either absent or a complete zip, never half-written."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint with the most agent-steps in ``folder``, or None."""
+    if not folder.is_dir():
+        return None
+    found = [(int(m.group(1)), path) for path in folder.iterdir() if (m := CHECKPOINT_PATTERN.match(path.name))]
+    return max(found)[1] if found else None
+
+
+def _sb3_callbacks():
+    """SB3 callback classes, defined lazily so importing this module stays light."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class AtomicCheckpointCallback(BaseCallback):
+        """Checkpoints after each PPO update once ``every`` more agent-steps have passed, and records drift.
+
+        Saving at the start of a rollout (right after the previous update)
+        keeps checkpoints on rollout boundaries, which is what makes a
+        resumed run end on the same step count as an uninterrupted one. At
+        every checkpoint ``drift(model)``, if given, evaluates the policy
+        being learned (``sd_env.experiments.training.drift``); its measures go to
+        TensorBoard as ``measures/<name>``.
+        """
+
+        def __init__(self, folder: Path, every: int, drift=None, on_save=None) -> None:
+            super().__init__()
+            self.folder, self.every, self.drift, self.on_save = folder, every, drift, on_save
+            self.next_save = 0
+
+        def _on_training_start(self) -> None:
+            self.next_save = (self.num_timesteps // self.every + 1) * self.every
+
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps >= self.next_save:
+                self._save()
+                self.next_save = (self.num_timesteps // self.every + 1) * self.every
+
+        def _on_training_end(self) -> None:
+            self._save()
+
+        def _save(self) -> None:
+            # Drift first: a run killed between the two redoes this checkpoint and replaces the drift row.
+            if self.drift is not None:
+                log_measures(self.logger, self.drift(self.model), self.num_timesteps)
+            path = self.folder / f"ppo_{self.num_timesteps:09d}_steps.zip"
+            save_model_atomic(self.model, path)
+            if self.on_save is not None:
+                self.on_save(path)
+
+        def _on_step(self) -> bool:
+            return True
+
+    class SecurityMeasuresCallback(BaseCallback):
+        """Logs the mean of every per-step measure of the environment (``sd_env.measures``) to TensorBoard
+        as ``security/<name>``, per rollout."""
+
+        def _on_rollout_start(self) -> None:
+            self.sums: dict[str, list[float]] = {}
+
+        def _on_step(self) -> bool:
+            measures = getattr(self.training_env, "last_measures", None)
+            for name, values in (measures or {}).items():
+                self.sums.setdefault(name, []).append(float(np.mean(values)))
+            return True
+
+        def _on_rollout_end(self) -> None:
+            for name, means in self.sums.items():
+                self.logger.record(f"security/{name}", float(np.mean(means)))
+
+    return AtomicCheckpointCallback, SecurityMeasuresCallback
+
+
+def log_measures(logger, row: dict[str, float], timesteps: int) -> None:
+    """Write a drift row's measures to an SB3 logger (TensorBoard) as ``measures/<name>`` at ``timesteps``."""
+    for name, value in row.items():
+        if name != "timesteps" and np.isfinite(value):
+            logger.record(f"measures/{name}", float(value))
+    logger.dump(timesteps)
+
+
+def ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """Keyword arguments for SB3's ``PPO`` from ``config.ppo``, as every SB3 run of ``sd-env train`` builds it.
+
+    The config's PPO fields carry SB3's own names; ``net_arch`` goes into ``policy_kwargs``.
+    ``benchmarks/peers.py`` builds its PPO with these too, so its share of PPO time is the training's.
+    """
+    kwargs = asdict(config.ppo)
+    net_arch = list(kwargs.pop("net_arch"))
+    return {**kwargs, "policy_kwargs": {"net_arch": net_arch}}
+
+
+def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: Path | None = None):
+    """A PPO learner as every SB3 run builds it: loaded from ``checkpoint`` if given, else new with ``seed``."""
+    from stable_baselines3 import PPO
+
+    tensorboard = str(run_dir / "tensorboard")
+    if checkpoint is not None:
+        return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
+    return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **ppo_kwargs(config))
+
+
+def _drift_recorder(config: TrainConfig, params: EnvParams, run_dir: Path):
+    """``drift(model) -> row``: the model's policy in every seat, the run's evaluation episodes and seed."""
+
+    def drift(model) -> dict[str, float]:
+        policy = SB3Policy(model, params)
+        return record_drift(run_dir, params, [policy] * params.n_states, config.eval_episodes, config.seed + 1,
+                            int(model.num_timesteps))
+
+    return drift
+
+
+def _learn(model, steps: int, params: EnvParams, run_dir: Path, config: TrainConfig, resumed: bool,
+           extra_callbacks: Sequence, on_save=None) -> None:
+    checkpoint_class, measures_class = _sb3_callbacks()
+    drift = _drift_recorder(config, params, run_dir)
+    callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift, on_save), measures_class(),
+                 *extra_callbacks]
+    model.learn(
+        total_timesteps=steps,
+        callback=callbacks,
+        progress_bar=config.progress_bar,
+        tb_log_name="ppo",
+        reset_num_timesteps=not resumed,
+    )
+
+
+class Population:
+    """The opponents of ``population_ppo``: the scripted stances and the latest past checkpoints of the learner.
+
+    Fictitious self-play (Heinrich, Lanctot & Silver 2015): the learner meets
+    the scripted stances (real threats, real restraint) and earlier versions
+    of itself, so it can neither collude with a copy of itself, as in shared
+    self-play, nor only exploit fixed rules. Each checkpoint joins the pool
+    (sampling its actions, as during training); the oldest leaves once there
+    are ``size``. The pool is a ``PoolPolicy`` shared by every opponent seat:
+    games are split among its members in equal contiguous chunks.
+    """
+
+    def __init__(self, params: EnvParams, scripted: list, size: int) -> None:
+        self.params, self.scripted, self.size = params, scripted, size
+        self.snapshots: list = []
+        self.pool = PoolPolicy(params, list(scripted))
+
+    def add(self, checkpoint: Path) -> None:
+        self.snapshots = [*self.snapshots, SB3Policy.load(checkpoint, self.params, deterministic=False)][-self.size:]
+        self.pool.policies = [*self.scripted, *self.snapshots]
+
+    def restore(self, folder: Path) -> None:
+        """After a resume: the pool as it was, from the latest ``size`` checkpoints on disk."""
+        found = sorted((int(m.group(1)), path) for path in folder.glob("ppo_*_steps.zip")
+                       if (m := CHECKPOINT_PATTERN.match(path.name)))
+        for _, path in found[-self.size:]:
+            self.add(path)
+
+
+def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
+    """Shared PPO in self-play, or state_0 against a pool of scripted opponents (and, for ``population_ppo``,
+    of its own past checkpoints). Returns [model]."""
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
+
+    opponents, population = None, None
+    if config.algorithm in ("pool_ppo", "population_ppo"):
+        scripted = [make_policy(name, params, seed=config.seed) for name in config.opponents]
+        if config.algorithm == "population_ppo":
+            population = Population(params, scripted, config.population_size)
+            population.restore(run_dir / "checkpoints")
+            pool = population.pool
+        else:
+            pool = PoolPolicy(params, scripted)
+        opponents = {seat: pool for seat in range(1, params.n_states)}
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if checkpoint is not None:
+        model = _ppo_model(config, None, run_dir, config.seed, checkpoint)
+        # A fresh stream for the rest of the run, distinct from the one already used.
+        env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + model.num_timesteps,
+                                    opponents=opponents)
+        model.set_env(env)
+    else:
+        env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed, opponents=opponents)
+        model = _ppo_model(config, env, run_dir, config.seed)
+    remaining = config.total_timesteps - model.num_timesteps
+    if remaining > 0:
+        _learn(model, remaining, params, run_dir, config, checkpoint is not None, extra_callbacks,
+               on_save=None if population is None else population.add)
+    save_model_atomic(model, run_dir / "policy.zip")
+    return [model]
+
+
+def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
+    """One PPO learner per state, trained in alternating rounds against the others' current policies.
+
+    In round r each state in turn learns for ``total_timesteps / (rounds * N)``
+    agent-steps while the other states play their latest (stochastic)
+    policies. Progress is saved after every (round, state) chunk, so
+    ``--resume`` restarts at the first unfinished chunk.
+    """
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
+
+    n = params.n_states
+    chunk = max(config.total_timesteps // (config.rounds * n), 1)
+    progress_path = run_dir / "checkpoints" / "independent_progress.json"
+    done_chunks = json.loads(progress_path.read_text())["completed"] if progress_path.is_file() else 0
+    models: list = []
+    for seat in range(n):
+        path = run_dir / "checkpoints" / f"state_{seat}_latest.zip"
+        placeholder = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + seat,
+                                            opponents={j: make_policy("dove", params) for j in range(n) if j != seat})
+        models.append(_ppo_model(config, placeholder, run_dir, config.seed + seat, path if path.is_file() else None))
+    _, measures_class = _sb3_callbacks()
+    for index in range(done_chunks, config.rounds * n):
+        round_number, seat = divmod(index, n)
+        others = {j: SB3Policy(models[j], params, deterministic=False) for j in range(n) if j != seat}
+        env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + 7919 * (index + 1), opponents=others)
+        model = models[seat]
+        model.set_env(env)
+        model.learn(
+            total_timesteps=chunk,
+            callback=[measures_class(), *extra_callbacks],
+            progress_bar=config.progress_bar,
+            tb_log_name=f"ppo_state_{seat}",
+            reset_num_timesteps=False,
+        )
+        learned = [SB3Policy(each, params) for each in models]
+        row = record_drift(run_dir, params, learned, config.eval_episodes, config.seed + 1,
+                               sum(int(each.num_timesteps) for each in models))
+        log_measures(model.logger, row, int(model.num_timesteps))
+        save_model_atomic(model, run_dir / "checkpoints" / f"state_{seat}_latest.zip")
+        save_model_atomic(model, run_dir / "checkpoints" / f"round_{round_number}_state_{seat}.zip")
+        write_text_atomic(progress_path, json.dumps({"completed": index + 1}))
+    for seat, model in enumerate(models):
+        save_model_atomic(model, run_dir / f"policy_state_{seat}.zip")
+    return models
+
+
+@contextlib.contextmanager
+def _unchecked_distributions():
+    """torch's distributions without argument checks, while training (restored after).
+
+    SB3 builds a categorical distribution per action component at every
+    step and update; checking their arguments took about a tenth of the
+    time of a PPO step here, and SB3's own networks always pass valid ones.
+    """
+    import torch
+
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(before)
+
+
+def train_sb3(
+    config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence = (), started: float | None = None
+) -> dict[str, Any]:
+    """Train with stable-baselines3 PPO as ``config.algorithm`` says; write the final policies and metrics.
+
+    ``started`` is the ``time.perf_counter()`` at which the run began (for ``training_seconds``).
+    """
+    started = time.perf_counter() if started is None else started
+    with _unchecked_distributions():
+        if config.algorithm == "independent_ppo":
+            models = train_independent(config, params, run_dir, extra_callbacks)
+        else:
+            models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
+    return write_final_metrics(
+        config,
+        params,
+        [SB3Policy(model, params) for model in models],
+        run_dir,
+        timesteps=[int(model.num_timesteps) for model in models],
+        training_seconds=round(time.perf_counter() - started, 2),
+    )

@@ -1,0 +1,108 @@
+"""``sd-env train``: one config in, one run directory out.
+
+A run directory holds::
+
+    config.yaml        the resolved config (every default filled in)
+    run.json           seed, versions of the main packages, machine, timings
+    checkpoints/       PPO checkpoints every ``checkpoint_every`` agent-steps, written atomically
+    tensorboard/       SB3's TensorBoard logs, plus security/* measures from the environment and
+                       measures/* of every drift row
+    drift.csv          every episode measure of the learned policies in self-play, at every checkpoint
+    policy.zip         the final policy (state_0's for independent learners: policy_state_i.zip)
+    metrics.json       the final evaluation: self-play and against scripted baselines
+
+``--resume`` continues from the last checkpoint; a resumed run ends with
+the same number of agent-steps as an uninterrupted one. (The environment's
+random stream restarts at the resume point, so the two runs' parameters are
+not bit-identical.)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict
+#: Config fields a resumed run may change; anything else must match the saved config.
+RESUMABLE_CHANGES = {"total_timesteps", "progress_bar", "output_dir", "eval_episodes", "torch_threads"}
+PACKAGES = ("sd-env", "numpy", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "ray")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
+    """Create (or, with ``resume``, check) the run directory; return the config to run with."""
+    run_dir = config.run_dir
+    saved_path = run_dir / "config.yaml"
+    if resume:
+        if not saved_path.is_file():
+            raise ConfigError(f"--resume: no run to resume at {str(run_dir)!r} (config.yaml missing)")
+        saved = yaml.safe_load(saved_path.read_text())
+        current = config.to_dict()
+        changed = sorted(key for key in current if key not in RESUMABLE_CHANGES and current[key] != saved.get(key))
+        if changed:
+            raise ConfigError(
+                f"--resume: config differs from the saved run in {', '.join(changed)}; "
+                f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
+            )
+        saved.update({key: current[key] for key in RESUMABLE_CHANGES})
+        return config_from_dict(saved)
+    if saved_path.exists():
+        raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; pass --resume or choose another name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    ray_address: str | None = None,
+    extra_callbacks: Sequence = (),
+) -> dict[str, Any]:
+    """Run a training job as ``config`` says; return the final metrics (also in ``metrics.json``)."""
+    config = _prepare_run_dir(config, resume)
+    run_dir = config.run_dir
+    if config.backend == "sb3":
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
+    params = config.env_params()
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    started = time.perf_counter()
+    run_info = {
+        "seed": config.seed,
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        "resumed": resume,
+    }
+    write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
+
+    # The backends share one interface: train_<backend>(config, params, run_dir, ...) -> metrics, having
+    # written checkpoints, drift.csv, the final policies and metrics.json (sd_env.experiments.training.final_metrics).
+    if config.backend == "rllib":
+        from sd_env.experiments.training.rllib_backend import train_rllib
+
+        metrics = train_rllib(config, params, run_dir, ray_address)
+    else:
+        from sd_env.experiments.training.sb3_backend import train_sb3
+
+        metrics = train_sb3(config, params, run_dir, extra_callbacks, started)
+    run_info["training_seconds"] = metrics["training_seconds"]
+    write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
+    return metrics
