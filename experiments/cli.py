@@ -1,24 +1,50 @@
-"""The ``sd-env`` command line.
+"""The ``sd-env`` command line: the only module that knows the flags.
 
-Every user error (a bad parameter, an unknown scenario, a malformed
-``--set``) ends in one line on standard error and exit code 2, never a
-traceback.
+Each command is an ``add_<command>`` function that declares its options, next to the ``run_<command>``
+function that calls the library. Every user error (:class:`sd_env.errors.SdEnvError`: a bad parameter, an
+unknown scenario, a malformed ``--set``, a file that cannot be read) ends in one line on standard error and
+exit code 2; where the library names the argument that was wrong, the line names its flag. Anything else
+is a bug and reaches the user with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
+from sd_env.errors import SdEnvError
 from sd_env.scenarios import SCENARIOS, make_params
 
 EXIT_USAGE = 2
 #: Defaults of ``sd-env scenarios --describe``: episodes per seat and cell of the predictions, and their seed.
 SCENARIO_CARD_EPISODES, SCENARIO_CARD_SEED = 100, 0
+#: What a policy spec may be, for the help of evaluate, crossplay and exploit.
+SPECS_HELP = ("baseline:NAME, PATH.zip, an RLlib checkpoint or run directory, or module.path:factory "
+              "(see sd_env/experiments/lab/specs.py; a spec runs code: load only what you trust)")
+#: Packages of the extras: a command that misses one of these says which extra to install.
+EXTRA_PACKAGES = {"stable_baselines3": "train", "torch": "train", "pandas": "train", "yaml": "train",
+                  "rich": "train", "tqdm": "train", "tensorboard": "train", "matplotlib": "train",
+                  "ray": "rllib", "rliable": "benchmark", "benchmarl": "benchmarl", "torchrl": "benchmarl"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
@@ -31,7 +57,67 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
     return result
 
 
-def command_scenarios(args: argparse.Namespace) -> int:
+def check_output_files(*options: tuple[str, str | None, str]) -> None:
+    """Each ``(flag, path, example)``: a file option must not name a folder."""
+    for flag, path, example in options:
+        if path and Path(path).is_dir():
+            raise SdEnvError(f"{flag} {path!r} is a folder; give the path of a file to write, e.g. {example}")
+
+
+def write_json(path: str | None, data: Any) -> None:
+    """Write ``data`` to the ``--json`` file ``path`` (if given), atomically, and say so."""
+    if path:
+        from sd_env.experiments.output.files import write_json_atomic
+
+        write_json_atomic(path, data)
+        print(f"\nwrote {path}")
+
+
+def add_common(command: argparse.ArgumentParser, scenario: bool = True, episodes: int | None = None,
+               seed: bool = True, overrides: bool = True, json_help: str | None = None) -> None:
+    """The options several commands share, with the same names and help everywhere."""
+    if scenario:
+        command.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
+    if overrides:
+        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    if episodes is not None:
+        command.add_argument("--episodes", type=int, default=episodes,
+                             help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
+    if seed:
+        command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
+    if json_help:
+        command.add_argument("--json", metavar="OUT", help=json_help)
+
+
+def command_line(args: argparse.Namespace, command: str, options: Sequence[tuple[str, Any]],
+                 positional: Sequence[str] = ()) -> str:
+    """``sd-env COMMAND ...`` as it was typed, for provenance lines: the given options only."""
+    parts = [command, *positional]
+    for flag, value in options:
+        if value is None or value is False:
+            continue
+        parts += [flag] if value is True else [flag, *(value if isinstance(value, list) else [str(value)])]
+    return "sd-env " + shlex.join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sd-env scenarios, params, dilemma
+
+
+def add_scenarios(commands) -> None:
+    scenarios = commands.add_parser(
+        "scenarios", help="list the named scenarios, one line each, or describe one (--describe NAME)",
+        description="List the named scenarios, one line each. With --describe NAME print that scenario's card: "
+                    "whom its seats stand for, every value it sets with its unit and reason, its cases, what the "
+                    "model predicts there for fixed stances, and its sources (docs/scenarios.md has every card).")
+    scenarios.add_argument("--describe", metavar="NAME", help="print the card of scenario NAME")
+    scenarios.add_argument("--episodes", type=int,
+                           help=f"episodes per seat and cell of the card's predictions (default: {SCENARIO_CARD_EPISODES})")
+    scenarios.add_argument("--seed", type=int, help=f"seed of the card's predictions (default: {SCENARIO_CARD_SEED})")
+    scenarios.set_defaults(handler=run_scenarios)
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
     if args.describe is not None:
         from sd_env.experiments.reporting.scenario_cards import scenario_card
 
@@ -40,14 +126,22 @@ def command_scenarios(args: argparse.Namespace) -> int:
         print(scenario_card(args.describe, episodes=episodes, seed=seed))
         return 0
     if args.episodes is not None or args.seed is not None:
-        raise ValueError("--episodes and --seed set the predictions of a card; give them with --describe NAME")
+        raise SdEnvError("--episodes and --seed set the predictions of a card; give them with --describe NAME")
     width = max(len(name) for name in SCENARIOS)
     for name, scenario in SCENARIOS.items():
         print(f"{name:<{width}}  {scenario.summary}")
     return 0
 
 
-def command_params(args: argparse.Namespace) -> int:
+def add_params(commands) -> None:
+    params = commands.add_parser("params", help="list every model parameter: default, allowed values, meaning")
+    params.add_argument("--json", action="store_true",
+                        help='print {"parameters": [{name, default, low, high, low_inclusive, high_inclusive, unit, '
+                             'description}]} instead')
+    params.set_defaults(handler=run_params)
+
+
+def run_params(args: argparse.Namespace) -> int:
     import json
 
     from sd_env.params import parameter_records, parameter_table_text
@@ -61,17 +155,29 @@ def command_params(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_dilemma(args: argparse.Namespace) -> int:
-    import json
+def add_dilemma(commands) -> None:
+    dilemma = commands.add_parser(
+        "dilemma", help="print the payoff table of fixed stances (restraint, defensive, offensive arming)"
+    )
+    dilemma.add_argument("--scenario", default="bilateral", help="named scenario (see `sd-env scenarios`)")
+    dilemma.add_argument(
+        "--stances", default="dove,defender,hawk",
+        help="comma-separated scripted policies, or GREEDY/SEEKER pairs such as hawk/dove (default: %(default)s)"
+    )
+    dilemma.add_argument("--episodes", type=int, default=200, help="episodes per focal seat and cell")
+    dilemma.add_argument("--seed", type=int, default=0)
+    dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    dilemma.add_argument("--json", metavar="OUT", help="also write the tables (pooled and by type) to this JSON file")
+    dilemma.set_defaults(handler=run_dilemma)
 
-    from sd_env.stances import make_policy
-    from sd_env.experiments.output.files import write_text_atomic
+
+def run_dilemma(args: argparse.Namespace) -> int:
     from sd_env.experiments.lab.dilemma import TYPE_KEYS, dilemma_tables
+    from sd_env.stances import make_policy
 
     params = make_params(args.scenario, **parse_assignments(args.set))
     stances = [s.strip() for s in args.stances.split(",") if s.strip()]
-    if args.json and Path(args.json).is_dir():
-        raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. tables.json")
+    check_output_files(("--json", args.json, "tables.json"))
     for stance in stances:
         make_policy(stance, params)  # an unknown stance fails here, before any episode is played
     result = dilemma_tables(params, stances=stances, episodes=args.episodes, seed=args.seed, scenario=args.scenario)
@@ -94,13 +200,26 @@ def command_dilemma(args: argparse.Namespace) -> int:
             print(f"no good policy against a hawk (dove exposed, best response {gap['best_against_arming']} "
                   f"still {gap['gap']:.2f} below dove-dove): {'yes' if gap['holds'] else 'no'}")
             print("best responses: " + ", ".join(f"to {c}: {table.best_response(c)}" for c in stances))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
-        print(f"\nwrote {args.json}")
+    write_json(args.json, result.to_json())
     return 0
 
 
-def command_train(args: argparse.Namespace) -> int:
+# ---------------------------------------------------------------------------------------------------------
+# sd-env train, quickstart
+
+
+def add_train(commands) -> None:
+    train = commands.add_parser("train", help="train agents from a YAML experiment config")
+    train.add_argument("--config", help="YAML config (see experiments/configs/); defaults apply without one")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field, dotted for nested ones (ppo.learning_rate=1e-3)")
+    train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train.add_argument("--output-dir", help="folder for run directories (overrides output_dir)")
+    train.add_argument("--ray-address", help="address of an existing Ray cluster (backend: rllib)")
+    train.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
     from sd_env.experiments.training.config import load_config
     from sd_env.experiments.training.train import train
 
@@ -123,221 +242,7 @@ def command_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_quickstart(args: argparse.Namespace) -> int:
-    from sd_env.experiments.studies.quickstart import run_quickstart
-
-    return run_quickstart(args)
-
-
-def command_history(args: argparse.Namespace) -> int:
-    import json
-
-    from sd_env.experiments.history.arms_races import history_text, parse_years, run_history
-    from sd_env.experiments.output.files import write_text_atomic
-
-    if args.json and Path(args.json).is_dir():
-        raise ValueError(f"--json {args.json!r} is a folder; give the path of a file to write, e.g. history.json")
-    if args.show < 0:
-        raise ValueError(f"--show must be a number of buildups >= 0, got {args.show}")
-    list_years = None if args.list_years is None else parse_years(args.list_years, "--list-years")
-    report = run_history(
-        args.nmc, args.rivalries, races_path=args.races, wars_path=args.wars, growth=args.growth, years=args.years,
-        tolerance=args.tolerance, rule=args.rule, list_years=list_years, war_years=args.war_years,
-        richardson=args.richardson, filter_name=args.filter,
-    )
-    print(history_text(report, show=args.show))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
-        print(f"\nwrote {args.json}")
-    return 0
-
-
-def _output_file(option: str, path: str | None, example: str) -> None:
-    """A file option must not name a folder."""
-    if path and Path(path).is_dir():
-        raise ValueError(f"{option} {path!r} is a folder; give the path of a file to write, e.g. {example}")
-
-
-def command_evaluate(args: argparse.Namespace) -> int:
-    import json
-
-    from sd_env.experiments.output.files import write_text_atomic
-    from sd_env.experiments.lab.evaluation import (
-        episode_text, evaluate, evaluation_figure, evaluation_text, save_figure, seat_labels, trajectory_paths,
-    )
-    from sd_env.experiments.lab.rollout import save_rollout
-
-    for option, path, example in (("--json", args.json, "evaluation.json"), ("--plot", args.plot, "evaluation.png"),
-                                  ("--save-trajectories", args.save_trajectories, "trajectories.npz")):
-        _output_file(option, path, example)
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
-    result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
-                      scenario=args.scenario, overrides=overrides, every_seat=args.every_seat)
-    print(evaluation_text(result))
-    if args.render == "ansi":
-        game = result.games[0]
-        print()
-        print(episode_text(game.result, seat_labels(params.n_states, game.seat, result.policy, result.opponent)))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
-        print(f"\nwrote {args.json}")
-    if args.save_trajectories:
-        paths = trajectory_paths(args.save_trajectories, result.seats)
-        for game in result.games:
-            save_rollout(paths[game.seat], game.result)
-        print(f"wrote {', '.join(str(path) for path in paths.values())} (sd_env.experiments.lab.rollout.load_rollout reads "
-              f"{'it' if len(paths) == 1 else 'them'})")
-    if args.plot:
-        save_figure(evaluation_figure(result), args.plot)
-        print(f"wrote {args.plot}")
-    return 0
-
-
-def command_crossplay(args: argparse.Namespace) -> int:
-    import json
-
-    from sd_env.experiments.output.files import write_text_atomic
-    from sd_env.experiments.lab.evaluation import crossplay, crossplay_figure, crossplay_text, save_figure
-
-    _output_file("--json", args.json, "crossplay.json")
-    _output_file("--plot", args.plot, "crossplay.png")
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
-    result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=args.scenario,
-                       overrides=overrides, every_seat=args.every_seat)
-    print(crossplay_text(result))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
-        print(f"\nwrote {args.json}")
-    if args.plot:
-        save_figure(crossplay_figure(result), args.plot)
-        print(f"wrote {args.plot}")
-    return 0
-
-
-def command_exploit(args: argparse.Namespace) -> int:
-    import json
-
-    from sd_env.experiments.output.files import write_text_atomic
-    from sd_env.experiments.studies.exploit import exploit, exploit_text
-
-    _output_file("--json", args.json, "exploit.json")
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
-    report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
-                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response,
-                              seat=args.seat)
-    print(exploit_text(report, seconds))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
-        print(f"\nwrote {args.json}")
-    if args.save_best_response:
-        import shlex
-
-        again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy,
-                 "--scenario", args.scenario] + [part for item in args.set for part in ("--set", item)]
-        print(f"wrote {args.save_best_response} (evaluate it: {shlex.join(again)})")
-    return 0
-
-
-def _add_evaluation_commands(commands) -> None:
-    """The subcommands evaluate, crossplay and exploit (sd_env.experiments.lab.evaluation, sd_env.experiments.studies.exploit)."""
-    specs = ("baseline:NAME, PATH.zip, an RLlib checkpoint or run directory, or module.path:factory "
-             "(see experiments/policy_specs.py)")
-    evaluate = commands.add_parser(
-        "evaluate", help="play a policy against an opponent and print every measure with its interval",
-        description="Play the focal policy in state_0 (every seat in turn in an asymmetric scenario) against the "
-                    "opponent in every other seat, and print every episode measure of the registry with its "
-                    f"bootstrap interval. Policies: {specs}.")
-    evaluate.add_argument("--policy", required=True, metavar="SPEC", help="the focal policy")
-    evaluate.add_argument("--opponent", metavar="SPEC", help="the policy of every other seat (default: the focal one)")
-    crossplay = commands.add_parser(
-        "crossplay", help="every policy against every other: tables and heat maps of welfare, burden, war",
-        description="Play every policy as the focal one (state_0, or every seat in turn in an asymmetric "
-                    f"scenario) against every policy in the other seats. Policies: {specs}.")
-    crossplay.add_argument("--policies", required=True, nargs="+", metavar="SPEC", help="the policies")
-    exploit = commands.add_parser(
-        "exploit", help="train a best response (PPO) to a frozen policy and report how much more it earns",
-        description="Train PPO in one seat (state_0 unless --seat says otherwise) for --budget agent-steps "
-                    "against the frozen policy in every other seat, then report, on held-out episodes, that seat's "
-                    "welfare with the best response minus its welfare when the policy plays itself. Policies: "
-                    f"{specs}.")
-    exploit.add_argument("--policy", required=True, metavar="SPEC", help="the frozen policy")
-    exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
-    exploit.add_argument("--seat", type=int, default=0, metavar="I",
-                         help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
-                              "each seat's exploitability differs")
-    for command in (evaluate, crossplay, exploit):
-        command.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
-        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
-        command.add_argument("--episodes", type=int, default=100,
-                             help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
-        command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
-        command.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
-    for command in (evaluate, crossplay):
-        command.add_argument("--every-seat", action="store_true",
-                             help="play the focal policy in every seat in turn even in a symmetric scenario")
-        command.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
-    evaluate.add_argument("--save-trajectories", metavar="FILE",
-                          help="write the episodes (.npz, sd_env.experiments.lab.rollout.load_rollout); with several focal "
-                               "seats one file per seat, FILE's stem + .state_S")
-    evaluate.add_argument("--render", choices=("ansi",), help="print the first episode year by year as text")
-    exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
-    evaluate.set_defaults(handler=command_evaluate)
-    crossplay.set_defaults(handler=command_crossplay)
-    exploit.set_defaults(handler=command_exploit)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
-    )
-    from sd_env import __version__
-
-    parser.add_argument("--version", action="version", version=f"sd-env {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    scenarios = commands.add_parser(
-        "scenarios", help="list the named scenarios, one line each, or describe one (--describe NAME)",
-        description="List the named scenarios, one line each. With --describe NAME print that scenario's card: "
-                    "whom its seats stand for, every value it sets with its unit and reason, its cases, what the "
-                    "model predicts there for fixed stances, and its sources (docs/scenarios.md has every card).")
-    scenarios.add_argument("--describe", metavar="NAME", help="print the card of scenario NAME")
-    scenarios.add_argument("--episodes", type=int,
-                           help=f"episodes per seat and cell of the card's predictions (default: {SCENARIO_CARD_EPISODES})")
-    scenarios.add_argument("--seed", type=int, help=f"seed of the card's predictions (default: {SCENARIO_CARD_SEED})")
-    scenarios.set_defaults(handler=command_scenarios)
-
-    params = commands.add_parser("params", help="list every model parameter: default, allowed values, meaning")
-    params.add_argument("--json", action="store_true",
-                        help='print {"parameters": [{name, default, low, high, low_inclusive, high_inclusive, unit, '
-                             'description}]} instead')
-    params.set_defaults(handler=command_params)
-
-    dilemma = commands.add_parser(
-        "dilemma", help="print the payoff table of fixed stances (restraint, defensive, offensive arming)"
-    )
-    dilemma.add_argument("--scenario", default="bilateral", help="named scenario (see `sd-env scenarios`)")
-    dilemma.add_argument(
-        "--stances", default="dove,defender,hawk",
-        help="comma-separated scripted policies, or GREEDY/SEEKER pairs such as hawk/dove (default: %(default)s)"
-    )
-    dilemma.add_argument("--episodes", type=int, default=200, help="episodes per focal seat and cell")
-    dilemma.add_argument("--seed", type=int, default=0)
-    dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
-    dilemma.add_argument("--json", metavar="OUT", help="also write the tables (pooled and by type) to this JSON file")
-    dilemma.set_defaults(handler=command_dilemma)
-
-    train = commands.add_parser("train", help="train agents from a YAML experiment config")
-    train.add_argument("--config", help="YAML config (see experiments/configs/); defaults apply without one")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config field, dotted for nested ones (ppo.learning_rate=1e-3)")
-    train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
-    train.add_argument("--output-dir", help="folder for run directories (overrides output_dir)")
-    train.add_argument("--ray-address", help="address of an existing Ray cluster (backend: rllib)")
-    train.set_defaults(handler=command_train)
-
+def add_quickstart(commands) -> None:
     quickstart = commands.add_parser("quickstart", help="the main job: a short run that shows what the model does")
     quickstart.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
     quickstart.add_argument("--seed", type=int, default=0)
@@ -345,8 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
     quickstart.add_argument("--output-dir", default="runs", help="folder for the run directory (default: %(default)s)")
     quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override an environment parameter")
-    quickstart.set_defaults(handler=command_quickstart)
+    quickstart.set_defaults(handler=run_quickstart)
 
+
+def run_quickstart(args: argparse.Namespace) -> int:
+    from sd_env.experiments.studies.quickstart import quickstart
+
+    print(quickstart(scenario=args.scenario, seed=args.seed, timesteps=args.timesteps, output_dir=args.output_dir,
+                     overrides=args.set, log=lambda text: print(text, flush=True)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sd-env history
+
+
+def add_history(commands) -> None:
     history = commands.add_parser(
         "history", help="find mutual military buildups in historical rivalries (COW data) and score them"
     )
@@ -382,10 +301,155 @@ def build_parser() -> argparse.ArgumentParser:
                               "system answers the other's); see docs/history.md")
     history.add_argument("--show", type=int, default=10, help="unlisted buildups to print (default: %(default)s)")
     history.add_argument("--json", metavar="OUT", help="also write the whole report to this JSON file")
-    history.set_defaults(handler=command_history)
+    history.set_defaults(handler=run_history, parameter_flags={"filter_name": "--filter", "races_path": "--races",
+                                                               "wars_path": "--wars"})
 
-    _add_evaluation_commands(commands)
 
+def run_history(args: argparse.Namespace) -> int:
+    from sd_env.experiments.history.report import history_text, parse_years, run_history as history
+
+    check_output_files(("--json", args.json, "history.json"))
+    if args.show < 0:
+        raise SdEnvError(f"--show must be a number of buildups >= 0, got {args.show}")
+    list_years = None if args.list_years is None else parse_years(args.list_years, parameter="list_years")
+    report = history(
+        args.nmc, args.rivalries, races_path=args.races, wars_path=args.wars, growth=args.growth, years=args.years,
+        tolerance=args.tolerance, rule=args.rule, list_years=list_years, war_years=args.war_years,
+        richardson=args.richardson, filter_name=args.filter,
+    )
+    print(history_text(report, show=args.show))
+    write_json(args.json, report)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sd-env evaluate, crossplay, exploit
+
+
+def add_evaluate(commands) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="play a policy against an opponent and print every measure with its interval",
+        description="Play the focal policy in state_0 (every seat in turn in an asymmetric scenario) against the "
+                    "opponent in every other seat, and print every episode measure of the registry with its "
+                    f"bootstrap interval. Policies: {SPECS_HELP}.")
+    evaluate.add_argument("--policy", required=True, metavar="SPEC", help="the focal policy")
+    evaluate.add_argument("--opponent", metavar="SPEC", help="the policy of every other seat (default: the focal one)")
+    add_common(evaluate, episodes=100, json_help="also write the results to this JSON file")
+    evaluate.add_argument("--every-seat", action="store_true",
+                          help="play the focal policy in every seat in turn even in a symmetric scenario")
+    evaluate.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
+    evaluate.add_argument("--save-trajectories", metavar="FILE",
+                          help="write the episodes (.npz, sd_env.experiments.lab.rollout.load_rollout); with several "
+                               "focal seats one file per seat, FILE's stem + .state_S")
+    evaluate.add_argument("--render", choices=("ansi",), help="print the first episode year by year as text")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from sd_env.experiments.lab.evaluation import evaluate
+    from sd_env.experiments.lab.rollout import save_rollout
+    from sd_env.experiments.output.figures import save_figure
+    from sd_env.experiments.reporting.evaluation_figures import evaluation_figure
+    from sd_env.experiments.reporting.evaluation_text import episode_text, evaluation_text, seat_labels, \
+        trajectory_paths
+
+    check_output_files(("--json", args.json, "evaluation.json"), ("--plot", args.plot, "evaluation.png"),
+                       ("--save-trajectories", args.save_trajectories, "trajectories.npz"))
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
+                      scenario=args.scenario, overrides=overrides, every_seat=args.every_seat)
+    print(evaluation_text(result))
+    if args.render == "ansi":
+        game = result.games[0]
+        print()
+        print(episode_text(game.result, seat_labels(params.n_states, game.seat, result.policy, result.opponent)))
+    write_json(args.json, result.to_json())
+    if args.save_trajectories:
+        paths = trajectory_paths(args.save_trajectories, result.seats)
+        for game in result.games:
+            save_rollout(paths[game.seat], game.result)
+        print(f"wrote {', '.join(str(path) for path in paths.values())} (sd_env.experiments.lab.rollout.load_rollout "
+              f"reads {'it' if len(paths) == 1 else 'them'})")
+    if args.plot:
+        save_figure(evaluation_figure(result), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def add_crossplay(commands) -> None:
+    crossplay = commands.add_parser(
+        "crossplay", help="every policy against every other: tables and heat maps of welfare, burden, war",
+        description="Play every policy as the focal one (state_0, or every seat in turn in an asymmetric "
+                    f"scenario) against every policy in the other seats. Policies: {SPECS_HELP}.")
+    crossplay.add_argument("--policies", required=True, nargs="+", metavar="SPEC", help="the policies")
+    add_common(crossplay, episodes=100, json_help="also write the results to this JSON file")
+    crossplay.add_argument("--every-seat", action="store_true",
+                           help="play the focal policy in every seat in turn even in a symmetric scenario")
+    crossplay.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
+    crossplay.set_defaults(handler=run_crossplay)
+
+
+def run_crossplay(args: argparse.Namespace) -> int:
+    from sd_env.experiments.lab.evaluation import crossplay
+    from sd_env.experiments.output.figures import save_figure
+    from sd_env.experiments.reporting.evaluation_figures import crossplay_figure
+    from sd_env.experiments.reporting.evaluation_text import crossplay_text
+
+    check_output_files(("--json", args.json, "crossplay.json"), ("--plot", args.plot, "crossplay.png"))
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=args.scenario,
+                       overrides=overrides, every_seat=args.every_seat)
+    print(crossplay_text(result))
+    write_json(args.json, result.to_json())
+    if args.plot:
+        save_figure(crossplay_figure(result), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def add_exploit(commands) -> None:
+    exploit = commands.add_parser(
+        "exploit", help="train a best response (PPO) to a frozen policy and report how much more it earns",
+        description="Train PPO in one seat (state_0 unless --seat says otherwise) for --budget agent-steps "
+                    "against the frozen policy in every other seat, then report, on held-out episodes, that seat's "
+                    "welfare with the best response minus its welfare when the policy plays itself. Policies: "
+                    f"{SPECS_HELP}.")
+    exploit.add_argument("--policy", required=True, metavar="SPEC", help="the frozen policy")
+    exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
+    exploit.add_argument("--seat", type=int, default=0, metavar="I",
+                         help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
+                              "each seat's exploitability differs")
+    add_common(exploit, episodes=100, json_help="also write the results to this JSON file")
+    exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
+    exploit.set_defaults(handler=run_exploit)
+
+
+def run_exploit(args: argparse.Namespace) -> int:
+    from sd_env.experiments.reporting.evaluation_text import exploit_text
+    from sd_env.experiments.studies.exploit import exploit
+
+    check_output_files(("--json", args.json, "exploit.json"))
+    overrides = parse_assignments(args.set)
+    params = make_params(args.scenario, **overrides)
+    report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
+                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response,
+                              seat=args.seat)
+    print(exploit_text(report, seconds))
+    write_json(args.json, report)
+    if args.save_best_response:
+        again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy,
+                 "--scenario", args.scenario] + [part for item in args.set for part in ("--set", item)]
+        print(f"wrote {args.save_best_response} (evaluate it: {shlex.join(again)})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sd-env sweep, report, benchmark
+
+
+def add_sweep(commands) -> None:
     sweep = commands.add_parser(
         "sweep", help="run a grid of environment parameters x seeds (trained or fixed policies) into one table",
         description="Run every cell of a sweep config (grid x seeds), training or playing fixed policies, and "
@@ -396,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--output-dir", default="sweeps", help="folder of sweeps (default: sweeps)")
     sweep.add_argument("--executor", choices=("local", "ray"), default="local",
                        help="local worker processes (default) or Ray tasks")
-    sweep.add_argument("--workers", type=_positive_int, default=None,
+    sweep.add_argument("--workers", type=positive_int, default=None,
                        help="parallel cells (default: every core); with Ray, the CPUs of the local Ray")
     sweep.add_argument("--ray-address", default=None, help="address of a running Ray cluster (with --executor ray)")
     sweep.add_argument("--format", choices=("csv", "parquet"), default="csv", help="results table format")
@@ -404,8 +468,34 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--report", nargs="?", const="", default=None, metavar="FILE.md",
                        help="when the sweep is complete, write its report (sd-env report) to FILE.md, "
                             "or to OUTPUT/NAME/report.md without a file")
-    sweep.set_defaults(handler=command_sweep)
+    sweep.set_defaults(handler=run_sweep, parameter_flags={"fmt": "--format"})
 
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from sd_env.experiments.studies.sweep import load_sweep_config, run_sweep as sweep, sweep_summary
+
+    if args.ray_address and args.executor != "ray":
+        raise SdEnvError("--ray-address needs --executor ray")
+    config = load_sweep_config(args.config)
+    started = time.perf_counter()
+    table = sweep(config, args.output_dir, executor=args.executor, workers=args.workers,
+                  ray_address=args.ray_address, fmt=args.format, progress=not args.no_progress)
+    folder = Path(args.output_dir) / config.name
+    print(f"sweep {config.name!r}: {len(table)} rows ({len(config.cells())} cells x {len(config.seeds)} seeds) "
+          f"in {folder}/results.{args.format}; this call took {time.perf_counter() - started:.1f} s")
+    print("\nMean over seeds (every measure is in the results table):\n")
+    print(sweep_summary(table, config).round(3).to_string(index=False))
+    if args.report is not None:
+        from sd_env.experiments.reporting.report import build_report
+
+        command = command_line(args, "sweep", [("--config", args.config), ("--output-dir", args.output_dir),
+                                               ("--report", [args.report] if args.report else True)])
+        path, figures = build_report(folder, output=args.report or None, command=command)
+        print(f"wrote {path} ({len(figures)} figures)")
+    return 0
+
+
+def add_report(commands) -> None:
     report = commands.add_parser(
         "report", help="write DIR/report.md with figures for a sweep folder or a run directory",
         description="Write a Markdown report with PNG figures (in figures/ beside it) for a sweep folder (sd-env "
@@ -417,7 +507,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="headline measures of the figures and tables (default: military_burden,war_years,"
                              "buildups_per_episode,spiral_war_years); the appendix has every measure")
     report.add_argument("--output", metavar="FILE", help="Markdown file to write (default: DIR/report.md)")
-    report.set_defaults(handler=command_report)
+    report.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from sd_env.experiments.reporting.report import build_report
+
+    command = command_line(args, "report", [("--measures", args.measures), ("--output", args.output)],
+                           positional=[args.directory])
+    started = time.perf_counter()
+    path, figures = build_report(args.directory, measures=args.measures, output=args.output, command=command)
+    where = f" in {figures[0].parent}" if figures else ""
+    print(f"wrote {path} ({len(figures)} figures{where}) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def add_benchmark(commands) -> None:
     benchmark = commands.add_parser(
         "benchmark", help="score a MARL algorithm on a fixed suite of scenarios beside the baselines",
         description="Train the algorithm module.path:train as train(env_factory, budget, seed) on every scenario "
@@ -429,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the algorithm, e.g. sd_env.agents.reinforce:train")
     benchmark.add_argument("--suite", default="smoke", choices=("smoke", "standard"),
                            help="smoke (minutes, checks a submission runs) or standard (what a paper reports)")
-    benchmark.add_argument("--seeds", type=_positive_int, default=None, metavar="K",
+    benchmark.add_argument("--seeds", type=positive_int, default=None, metavar="K",
                            help="seeds 0..K-1 (default: the suite's)")
     benchmark.add_argument("--output", metavar="DIR", help="output folder (default: runs/benchmark-SUITE)")
     benchmark.add_argument("--cache-dir", metavar="DIR",
@@ -438,75 +543,20 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--name", help="the submission's name on the leaderboard (default: the --algo spec)")
     benchmark.add_argument("--doc", metavar="FILE",
                            help="also put the leaderboard into FILE's generated block benchmark-SUITE-leaderboard")
-    benchmark.set_defaults(handler=command_benchmark)
-    return parser
+    benchmark.set_defaults(handler=run_benchmark, parameter_flags={"algo": "--algo"})
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def command_sweep(args: argparse.Namespace) -> int:
-    from sd_env.experiments.studies.sweep import load_sweep_config, run_sweep, sweep_summary
-
-    if args.ray_address and args.executor != "ray":
-        raise ValueError("--ray-address needs --executor ray")
-    config = load_sweep_config(args.config)
-    started = time.perf_counter()
-    table = run_sweep(config, args.output_dir, executor=args.executor, workers=args.workers,
-                      ray_address=args.ray_address, fmt=args.format, progress=not args.no_progress)
-    folder = Path(args.output_dir) / config.name
-    print(f"sweep {config.name!r}: {len(table)} rows ({len(config.cells())} cells x {len(config.seeds)} seeds) "
-          f"in {folder}/results.{args.format}; this call took {time.perf_counter() - started:.1f} s")
-    print("\nMean over seeds (every measure is in the results table):\n")
-    print(sweep_summary(table, config).round(3).to_string(index=False))
-    if args.report is not None:
-        import shlex
-
-        from sd_env.experiments.reporting.report import build_report
-
-        command = "sd-env " + shlex.join(["sweep", "--config", args.config, "--output-dir", args.output_dir,
-                                          "--report", *([args.report] if args.report else [])])
-        path, figures = build_report(folder, output=args.report or None, command=command)
-        print(f"wrote {path} ({len(figures)} figures)")
-    return 0
-
-
-def command_report(args: argparse.Namespace) -> int:
-    import shlex
-
-    from sd_env.experiments.reporting.report import build_report
-
-    command = "sd-env " + shlex.join(["report", args.directory]
-                                     + (["--measures", args.measures] if args.measures else [])
-                                     + (["--output", args.output] if args.output else []))
-    started = time.perf_counter()
-    path, figures = build_report(args.directory, measures=args.measures, output=args.output, command=command)
-    where = f" in {figures[0].parent}" if figures else ""
-    print(f"wrote {path} ({len(figures)} figures{where}) in {time.perf_counter() - started:.1f} s")
-    return 0
-
-
-def command_benchmark(args: argparse.Namespace) -> int:
-    import shlex
-
-    from sd_env.experiments.studies.benchmark import get_suite, leaderboard_block_name, run_benchmark, write_outputs
+def run_benchmark(args: argparse.Namespace) -> int:
+    from sd_env.experiments.studies.benchmark import get_suite, leaderboard_block_name, run_benchmark as benchmark, \
+        write_outputs
 
     suite = get_suite(args.suite)
     output = args.output or f"runs/benchmark-{suite.name}"
-    options = [("--seeds", args.seeds), ("--output", args.output), ("--cache-dir", args.cache_dir),
-               ("--name", args.name), ("--doc", args.doc)]
-    command = "sd-env " + shlex.join(["benchmark", "--algo", args.algo, "--suite", suite.name]
-                                     + [text for flag, value in options if value is not None
-                                        for text in (flag, str(value))])
-    result = run_benchmark(args.algo, suite, seeds=args.seeds, cache_dir=args.cache_dir, name=args.name,
-                           log=lambda text: print(text, flush=True), command=command)
+    command = command_line(args, "benchmark", [("--algo", args.algo), ("--suite", suite.name), ("--seeds", args.seeds),
+                                               ("--output", args.output), ("--cache-dir", args.cache_dir),
+                                               ("--name", args.name), ("--doc", args.doc)])
+    result = benchmark(args.algo, suite, seeds=args.seeds, cache_dir=args.cache_dir, name=args.name,
+                       log=lambda text: print(text, flush=True), command=command)
     paths = write_outputs(result, output)
     leaderboard = paths["leaderboard.md"].read_text()
     if args.doc:
@@ -519,20 +569,64 @@ def command_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The parser and the entry point
+
+#: Every command, in the order ``sd-env --help`` lists them.
+COMMANDS: tuple[Callable, ...] = (add_scenarios, add_params, add_dilemma, add_train, add_quickstart, add_history,
+                                  add_evaluate, add_crossplay, add_exploit, add_sweep, add_report, add_benchmark)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sd_env import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
+    )
+    parser.add_argument("--version", action="version", version=f"sd-env {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
+    for command in commands.choices.values():
+        # Where a library error names the argument that was wrong, the message shows the flag it came from.
+        flags = {action.dest: max(action.option_strings, key=len) for action in command._actions
+                 if action.option_strings and action.dest != "help"}
+        command.set_defaults(flags={**flags, **(command.get_default("parameter_flags") or {})})
+    return parser
+
+
+def user_message(error: SdEnvError, flags: dict[str, str]) -> str:
+    """The first line of ``error``, with the flag of the argument it names (``episodes`` -> ``--episodes``)."""
+    message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+    flag = flags.get(error.parameter or "")
+    if flag is None:
+        return message
+    if message.startswith(f"{error.parameter} ") or message.startswith(f"{error.parameter}:"):
+        return flag + message[len(error.parameter):]
+    return f"{flag}: {message}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"sd-env {args.command}: error:"
     try:
         return int(args.handler(args) or 0)
-    except ModuleNotFoundError as error:
-        # `pip install sd-env` is the environment alone; the commands beyond `scenarios` need the train extra.
-        print(f"sd-env {args.command}: error: this command needs the training packages (missing module "
-              f"{error.name!r}); install them with: pip install 'sd-env[train]'", file=sys.stderr)
+    except SdEnvError as error:
+        print(f"{prefix} {user_message(error, args.flags)}", file=sys.stderr)
         return EXIT_USAGE
-    except (ValueError, OSError) as error:
-        # One line, no traceback: what is wrong and what would be right is in the message.
-        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        print(f"sd-env {args.command}: error: {message}", file=sys.stderr)
+    except OSError as error:
+        # The machine refused: a file that is not there, a folder that is read-only, a full disk.
+        print(f"{prefix} {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as error:
+        root = (error.name or "").split(".")[0]
+        if root not in EXTRA_PACKAGES:
+            raise
+        # `pip install sd-env` is the environment alone; the commands beyond `scenarios` need the extras.
+        extra = EXTRA_PACKAGES[root]
+        print(f"{prefix} this command needs the package {root!r} of the {extra} extra; install it with: "
+              f"pip install 'sd-env[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"sd-env {args.command}: interrupted", file=sys.stderr)

@@ -5,7 +5,7 @@ of :class:`EnvParams`. Units: one step is one year; wealth and arms stocks
 are measured in units of a state's initial wealth (a state starting with
 ``initial_wealth=1`` produces one unit of output a year).
 
-An invalid value raises ``ValueError`` naming the parameter, the value and
+An invalid value raises ``ParameterError`` (a ``ValueError``) naming the parameter, the value and
 the allowed range. Nothing is silently clipped.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sd_env.errors import ParameterError
 from sd_env.layout import ACTION_FIRST_COMMITMENT
 
 DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
@@ -39,7 +40,7 @@ def _check_range(
 ) -> float:
     """Return ``value`` as a float, or raise naming ``name`` and the allowed range."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ParameterError(f"{name} must be a number, got {value!r}")
     value = float(value)
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
@@ -47,27 +48,27 @@ def _check_range(
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         high_text = "inf" if math.isinf(high) else _number(high)
-        raise ValueError(f"{name} must be in {left}{_number(low)}, {high_text}{right}, got {value!r}")
+        raise ParameterError(f"{name} must be in {left}{_number(low)}, {high_text}{right}, got {value!r}")
     return value
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
     # Python and numpy integers are accepted; booleans and floats such as 2.0 are not, to keep types honest.
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ParameterError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
         bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+        raise ParameterError(f"{name} must be an integer {bound}, got {value!r}")
     return value
 
 
 def _as_tuple(name: str, value: Any, length: int | None = None) -> tuple:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a sequence, got {value!r}")
+        raise ParameterError(f"{name} must be a sequence, got {value!r}")
     items = tuple(value)
     if length is not None and len(items) != length:
-        raise ValueError(f"{name} must have {length} entries (one per weapon system), got {len(items)}: {value!r}")
+        raise ParameterError(f"{name} must have {length} entries (one per weapon system), got {len(items)}: {value!r}")
     return items
 
 
@@ -282,9 +283,9 @@ class EnvParams:
         # The system count fixes the length of the per-system parameters: names first.
         names = _as_tuple("weapon_names", self.weapon_names)
         if not names:
-            raise ValueError("weapon_names must name at least one weapon system, got ()")
+            raise ParameterError("weapon_names must name at least one weapon system, got ()")
         if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
-            raise ValueError(f"weapon_names must be distinct non-empty strings, got {names!r}")
+            raise ParameterError(f"weapon_names must be distinct non-empty strings, got {names!r}")
         setter(self, "weapon_names", tuple(names))
         # Every numeric parameter against its declared bounds, in declaration order (n_states comes first,
         # so the per-state ones can rely on it).
@@ -302,7 +303,7 @@ class EnvParams:
             setter(self, spec.name, tuple(_declared(spec.name, entry, f"{spec.name}[{index}]")
                                           for index, entry in enumerate(entries)))
         if not isinstance(self.alliances, bool):
-            raise ValueError(f"alliances must be true or false, got {self.alliances!r}")
+            raise ParameterError(f"alliances must be true or false, got {self.alliances!r}")
         setter(self, "alliance_blocs", self._validated_blocs())
         setter(self, "surprise_deployment", self._validated_deployment())
 
@@ -312,14 +313,14 @@ class EnvParams:
             return (value,) * self.n_states
         entries = _as_tuple(name, value)
         if len(entries) != self.n_states:
-            raise ValueError(f"{name} must be one number or {self.n_states} numbers (one per state), "
+            raise ParameterError(f"{name} must be one number or {self.n_states} numbers (one per state), "
                              f"got {len(entries)}: {value!r}")
         return entries
 
     def _validated_blocs(self) -> tuple[tuple[int, ...], ...]:
         blocs = _as_tuple("alliance_blocs", self.alliance_blocs)
         if blocs and not self.alliances:
-            raise ValueError(f"alliance_blocs={blocs!r} needs alliances=True (alliances are off)")
+            raise ParameterError(f"alliance_blocs={blocs!r} needs alliances=True (alliances are off)")
         result = []
         for bloc in blocs:
             members = tuple(
@@ -328,7 +329,7 @@ class EnvParams:
             )
             # A state may sit in several blocs (a hub of bilateral alliances), but not twice in one.
             if len(set(members)) != len(members):
-                raise ValueError(f"alliance_blocs must not repeat a state within a bloc, got {blocs!r}")
+                raise ParameterError(f"alliance_blocs must not repeat a state within a bloc, got {blocs!r}")
             result.append(members)
         return tuple(result)
 
@@ -337,7 +338,7 @@ class EnvParams:
             return None
         entry = _as_tuple("surprise_deployment", self.surprise_deployment)
         if len(entry) != 4:
-            raise ValueError(
+            raise ParameterError(
                 f"surprise_deployment must be (state, system, amount, year) or None, got {self.surprise_deployment!r}"
             )
         state, system, amount, year = entry
@@ -365,7 +366,7 @@ class EnvParams:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         unknown = sorted(set(changes) - set(values))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; known parameters: {sorted(values)}")
+            raise ParameterError(f"unknown parameter(s) {unknown}; known parameters: {sorted(values)}")
         if "n_states" in changes:
             for name in PER_STATE_PARAMETERS:
                 if name not in changes and len(set(values[name])) == 1:

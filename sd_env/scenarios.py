@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sd_env.errors import ParameterError
 from sd_env.params import PARAMETER_NAMES, PER_STATE_PARAMETERS, EnvParams
 
 OFFENSE_ADVANTAGE = 3.0
@@ -54,16 +55,16 @@ class Scenario:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.values) - set(PARAMETER_NAMES))
         if unknown:
-            raise ValueError(f"scenario {self.name!r}: unknown parameter(s) {unknown}")
+            raise ParameterError(f"scenario {self.name!r}: unknown parameter(s) {unknown}")
         if set(self.reasons) != set(self.values):
             missing, extra = sorted(set(self.values) - set(self.reasons)), sorted(set(self.reasons) - set(self.values))
-            raise ValueError(f"scenario {self.name!r}: every value needs one reason (missing {missing}, extra {extra})")
+            raise ParameterError(f"scenario {self.name!r}: every value needs one reason (missing {missing}, extra {extra})")
         if not set(self.illustrative) <= set(self.values):
-            raise ValueError(f"scenario {self.name!r}: illustrative names values it does not set: "
+            raise ParameterError(f"scenario {self.name!r}: illustrative names values it does not set: "
                              f"{sorted(set(self.illustrative) - set(self.values))}")
         n_states = self.values.get("n_states", 2)
         if self.states and len(self.states) != n_states:
-            raise ValueError(f"scenario {self.name!r}: states must name {n_states} seats, got {len(self.states)}")
+            raise ParameterError(f"scenario {self.name!r}: states must name {n_states} seats, got {len(self.states)}")
 
     @property
     def rationale(self) -> str:
@@ -374,9 +375,9 @@ def scenario_names() -> list[str]:
 
 
 def get_scenario(name: str) -> Scenario:
-    """The scenario called ``name``; an unknown name raises ``ValueError`` listing the known ones."""
+    """The scenario called ``name``; an unknown name raises ``ParameterError`` listing the known ones."""
     if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
+        raise ParameterError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
     return SCENARIOS[name]
 
 
@@ -385,10 +386,10 @@ def _has_entry_per_state(value: Any) -> bool:
 
 
 def make_params(scenario: str = "bilateral", **overrides: Any) -> EnvParams:
-    """Parameters of ``scenario`` with ``overrides`` applied; unknown names raise ``ValueError``."""
+    """Parameters of ``scenario`` with ``overrides`` applied; unknown names raise ``ParameterError``."""
     unknown = sorted(set(overrides) - set(PARAMETER_NAMES))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; known parameters: {', '.join(PARAMETER_NAMES)}")
+        raise ParameterError(f"unknown parameter(s) {unknown}; known parameters: {', '.join(PARAMETER_NAMES)}")
     values = dict(get_scenario(scenario).values)
     if "n_states" in overrides:
         for name in PER_STATE_PARAMETERS:

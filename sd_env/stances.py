@@ -14,6 +14,7 @@ import inspect
 
 import numpy as np
 
+from sd_env.errors import PolicyError
 from sd_env.policy import Policy
 from sd_env.contest import success_probability
 from sd_env.params import EnvParams
@@ -232,7 +233,7 @@ class DeterrerPolicy(Policy):
         super().__init__(params, seed)
         for name, value in (("target_risk", target_risk), ("preemption_threshold", preemption_threshold)):
             if not 0.0 < value < 1.0:
-                raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+                raise PolicyError(f"{name} must be in (0, 1), got {value!r}")
         self.target_risk = target_risk
         self.preemption_threshold = preemption_threshold
         self.preemption_burden = preemption_burden
@@ -317,9 +318,9 @@ class StrikerPolicy(Policy):
                  target: int = 1) -> None:
         super().__init__(params, seed)
         if not 1 <= int(target) <= params.n_states - 1 or target != int(target):
-            raise ValueError(f"striker target must be a rival offset from 1 to {params.n_states - 1}, got {target!r}")
+            raise PolicyError(f"striker target must be a rival offset from 1 to {params.n_states - 1}, got {target!r}")
         if year != int(year):
-            raise ValueError(f"striker year must be a whole year (counting from 0; negative: never), got {year!r}")
+            raise PolicyError(f"striker year must be a whole year (counting from 0; negative: never), got {year!r}")
         self.burden, self.year, self.target = burden, int(year), int(target)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
@@ -353,7 +354,7 @@ def parse_stance(spec: str) -> tuple[str, dict[str, float]]:
         except ValueError:
             value = None
         if not equals or not key.strip() or value is None:
-            raise ValueError(f"stance option {assignment!r} in {spec!r} must be KEY=NUMBER, e.g. defender:burden=0.3")
+            raise PolicyError(f"stance option {assignment!r} in {spec!r} must be KEY=NUMBER, e.g. defender:burden=0.3")
         options[key.strip()] = int(value) if text.strip().lstrip("-").isdigit() else value
     return name, options
 
@@ -368,7 +369,7 @@ def is_policy_name(name: str) -> bool:
 
 
 def make_policy(name: str, params: EnvParams, seed: int | None = None, **options) -> Policy:
-    """A scripted policy by name; an unknown name or option raises ``ValueError`` saying what is known.
+    """A scripted policy by name; an unknown name or option raises ``PolicyError`` (a ``ValueError``) saying what is known.
 
     ``GREEDY/SEEKER`` (e.g. ``hawk/dove``) names a :class:`TypeConditionalPolicy`;
     ``NAME:KEY=VALUE`` (e.g. ``defender:burden=0.3``) sets a constructor option.
@@ -376,18 +377,18 @@ def make_policy(name: str, params: EnvParams, seed: int | None = None, **options
     if "/" in name:
         greedy, _, seeker = name.partition("/")
         if options:
-            raise ValueError(f"options {sorted(options)} cannot be passed to the type-conditional stance {name!r}")
+            raise PolicyError(f"options {sorted(options)} cannot be passed to the type-conditional stance {name!r}")
         return TypeConditionalPolicy(params, seed, greedy=greedy.strip(), seeker=seeker.strip())
     base, spec_options = parse_stance(name)
     if base not in SCRIPTED_POLICIES:
-        raise ValueError(f"unknown policy {base!r}; known policies: {', '.join(SCRIPTED_POLICIES)}, "
+        raise PolicyError(f"unknown policy {base!r}; known policies: {', '.join(SCRIPTED_POLICIES)}, "
                          "or GREEDY/SEEKER pairs such as hawk/dove")
     cls = SCRIPTED_POLICIES[base]
     options = {**spec_options, **options}
     known = set(inspect.signature(cls.__init__).parameters) - {"self", "params", "seed"}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(f"policy {base!r} has no option {unknown[0]!r}; its options: {', '.join(sorted(known)) or 'none'}")
+        raise PolicyError(f"policy {base!r} has no option {unknown[0]!r}; its options: {', '.join(sorted(known)) or 'none'}")
     policy = cls(params, seed, **options)
     if spec_options:
         policy.name = name.strip()

@@ -13,3 +13,16 @@ ALL_SCENARIOS = scenario_names()
 def scenario(request) -> str:
     """Every named scenario in turn."""
     return request.param
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(argv) -> (exit code, stdout, stderr)``: the ``sd-env`` command line, run in this process."""
+    from sd_env.experiments.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        code = main(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

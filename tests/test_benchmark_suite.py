@@ -25,7 +25,6 @@ from sd_env.experiments.studies.benchmark import (  # noqa: E402
     run_benchmark,
     write_outputs,
 )
-from sd_env.experiments.cli import main  # noqa: E402
 
 TINY = Suite(
     name="tiny", description="tests only", scenarios=("jervis-1", "pre-1914"), budget=2048, seeds=2,
@@ -46,12 +45,6 @@ def tiny_run(cache, tmp_path_factory):
     result = run_benchmark("sd_env.agents.reinforce:train", TINY, cache_dir=cache, command="test")
     output = tmp_path_factory.mktemp("benchmark-output")
     return result, write_outputs(result, output)
-
-
-def run(argv, capsys):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_worked_example_reaches_a_leaderboard_row_beside_the_baselines(tiny_run):
@@ -157,13 +150,13 @@ def test_the_worked_example_spends_exactly_its_budget():
     assert policy.seat_policy(3).act(observations).dtype == np.int64
 
 
-def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, cache, capsys):
+def test_the_cli_writes_the_leaderboard_and_a_doc_block(cli, monkeypatch, tmp_path, cache):
     monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
     doc = tmp_path / "doc.md"
     doc.write_text("# Doc\n\n<!-- benchmark-tiny-leaderboard:start -->\nold\n<!-- benchmark-tiny-leaderboard:end -->\n")
-    code, printed, error = run(["benchmark", "--algo", "tests.benchmark_algorithms:valid", "--suite", "smoke",
+    code, printed, error = cli(["benchmark", "--algo", "tests.benchmark_algorithms:valid", "--suite", "smoke",
                                 "--seeds", "1", "--output", str(tmp_path / "out"), "--cache-dir", str(cache),
-                                "--name", "restrained", "--doc", str(doc)], capsys)
+                                "--name", "restrained", "--doc", str(doc)])
     assert code == 0, error
     assert all((tmp_path / "out" / name).is_file() for name in FILES)
     assert "| restrained | submitted |" in printed and "| restrained | submitted |" in doc.read_text()
@@ -185,8 +178,7 @@ def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, c
                                                    "shape (4, 3)"),
         ("tests.benchmark_algorithms:float_actions", "returned float64 actions of shape (4, 3); expected integers"),
         ("tests.benchmark_algorithms:outside_space", "action component 0 (burden level) is 99 (row 0), outside the "
-                                                     "action space: allowed range [0, 10] (column j in "
-                                                     "0..nvec[j]-1 with nvec = [11, 4, 2])"),
+                                                     "action space: allowed range [0, 10]"),
         ("tests.benchmark_algorithms:act_raises", "act() on observations of shape (4, 16) raised RuntimeError: no "
                                                   "network loaded"),
         ("tests.benchmark_algorithms:over_budget", "took more than its budget of 2048 parallel environment steps"),
@@ -194,29 +186,29 @@ def test_the_cli_writes_the_leaderboard_and_a_doc_block(monkeypatch, tmp_path, c
         ("tests.benchmark_algorithms:many_envs", "took more than its budget of 2048"),
     ],
 )
-def test_a_broken_submission_is_one_line_and_exit_code_2(algo, fragment, monkeypatch, tmp_path, cache, capsys):
+def test_a_broken_submission_is_one_line_and_exit_code_2(cli, algo, fragment, monkeypatch, tmp_path, cache):
     monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
-    code, _, error = run(["benchmark", "--algo", algo, "--suite", "smoke", "--output", str(tmp_path),
-                          "--cache-dir", str(cache)], capsys)
+    code, _, error = cli(["benchmark", "--algo", algo, "--suite", "smoke", "--output", str(tmp_path),
+                          "--cache-dir", str(cache)])
     assert code == 2
     assert len(error.strip().splitlines()) == 1 and "Traceback" not in error, error
     assert error.startswith("sd-env benchmark: error: ") and fragment in error, error
     assert not (tmp_path / "leaderboard.csv").exists()
 
 
-def test_a_missing_extra_is_one_line_before_any_training(monkeypatch, tmp_path, capsys):
+def test_a_missing_extra_is_one_line_before_any_training(cli, monkeypatch, tmp_path):
     monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
     monkeypatch.setitem(sys.modules, "rliable", None)  # as if the benchmark extra were not installed
-    code, _, error = run(["benchmark", "--algo", "tests.benchmark_algorithms:raises", "--output", str(tmp_path),
-                          "--cache-dir", str(tmp_path)], capsys)
+    code, _, error = cli(["benchmark", "--algo", "tests.benchmark_algorithms:raises", "--output", str(tmp_path),
+                          "--cache-dir", str(tmp_path)])
     assert code == 2 and len(error.strip().splitlines()) == 1
     assert "needs rliable" in error and "pip install 'sd-env[benchmark]'" in error, error
 
 
-def test_a_submission_named_like_a_baseline_is_refused(monkeypatch, tmp_path, capsys):
+def test_a_submission_named_like_a_baseline_is_refused(cli, monkeypatch, tmp_path):
     monkeypatch.setitem(benchmark.SUITES, "smoke", TINY)
-    code, _, error = run(["benchmark", "--algo", "tests.benchmark_algorithms:valid", "--name", "shared PPO",
-                          "--output", str(tmp_path), "--cache-dir", str(tmp_path)], capsys)
+    code, _, error = cli(["benchmark", "--algo", "tests.benchmark_algorithms:valid", "--name", "shared PPO",
+                          "--output", str(tmp_path), "--cache-dir", str(tmp_path)])
     assert code == 2 and "--name 'shared PPO' is a baseline's name on the leaderboard" in error
 
 
@@ -233,9 +225,9 @@ def test_a_suite_whose_episodes_do_not_split_is_refused():
 
 
 @pytest.mark.slow
-def test_the_smoke_suite_end_to_end_through_the_cli(tmp_path, capsys):
-    code, printed, error = run(["benchmark", "--algo", "sd_env.agents.reinforce:train", "--suite", "smoke",
-                                "--output", str(tmp_path), "--cache-dir", str(tmp_path / "cache")], capsys)
+def test_the_smoke_suite_end_to_end_through_the_cli(cli, tmp_path):
+    code, printed, error = cli(["benchmark", "--algo", "sd_env.agents.reinforce:train", "--suite", "smoke",
+                                "--output", str(tmp_path), "--cache-dir", str(tmp_path / "cache")])
     assert code == 0, error
     table = pd.read_csv(tmp_path / "leaderboard.csv")
     assert len(table) == 2 + len(benchmark.SUITES["smoke"].scripted)

@@ -74,7 +74,7 @@ def test_dilemma_json_gives_null_cells_for_a_type_that_never_occurs(tmp_path, ca
         (["dilemma", "--scenario", "atlantis"], "unknown scenario 'atlantis'"),
         (["dilemma", "--set", "offense_defense_balance=-1"], "offense_defense_balance must be in"),
         (["dilemma", "--set", "colour=blue"], "unknown parameter(s) ['colour']"),
-        (["dilemma", "--set", "novalue"], "--set expects key=value"),
+        (["dilemma", "--set", "novalue"], "--set: an override must be key=value"),
         (["dilemma", "--stances", "dove,eagle"], "unknown policy 'eagle'"),
         (["dilemma", "--stances", "hawk/eagle"], "unknown policy 'eagle'"),
         (["dilemma", "--stances", ","], "stances must name at least one stance"),
@@ -135,3 +135,84 @@ def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_pa
     assert docs_tables.main([*documents, "--episodes", "3", "--check"]) == 1
     assert "stale" in capsys.readouterr().err
     assert doc.read_text() == stale
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors typed by who must act: user errors are one line with the flag; bugs keep their traceback
+
+
+def test_an_internal_error_reaches_the_user_with_its_traceback(monkeypatch):
+    """A bug (here a NumPy shape error injected into a measure) is not bad input: main lets it raise."""
+    import numpy as np
+
+    from sd_env.experiments.lab import measures
+
+    def broken(result, seats):
+        return measures.Ratio(np.ones(3) + np.ones(4), np.ones(3))  # operands could not be broadcast
+
+    import dataclasses
+
+    monkeypatch.setitem(measures.EPISODE_MEASURES, "welfare",
+                        dataclasses.replace(measures.EPISODE_MEASURES["welfare"], compute=broken))
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        main(["evaluate", "--policy", "baseline:dove", "--episodes", "2", "--set", "max_cycles=5"])
+
+
+def test_an_internal_error_prints_a_traceback_from_the_console_command(tmp_path):
+    code = (
+        "import dataclasses, sys, numpy as np\n"
+        "from sd_env.experiments.lab import measures\n"
+        "measures.EPISODE_MEASURES['welfare'] = dataclasses.replace(measures.EPISODE_MEASURES['welfare'], "
+        "compute=lambda r, s: measures.Ratio(np.ones(3) + np.ones(4), np.ones(3)))\n"
+        "from sd_env.experiments.cli import main\n"
+        "sys.exit(main(['evaluate', '--policy', 'baseline:dove', '--episodes', '2', '--set', 'max_cycles=5']))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 1
+    assert "Traceback" in completed.stderr and "could not be broadcast" in completed.stderr
+    assert "sd-env evaluate: error:" not in completed.stderr
+
+
+def test_a_library_error_names_the_parameter_and_the_cli_its_flag(capsys):
+    from sd_env.errors import SdEnvError
+    from sd_env.experiments.lab.evaluation import check_counts
+
+    with pytest.raises(SdEnvError) as error:
+        check_counts(0, 0)
+    assert str(error.value) == "episodes must be at least 1, got 0" and error.value.parameter == "episodes"
+    assert main(["evaluate", "--policy", "baseline:dove", "--episodes", "0"]) == 2
+    assert capsys.readouterr().err == "sd-env evaluate: error: --episodes must be at least 1, got 0\n"
+    assert main(["sweep", "--config", "no-such-sweep.yaml", "--format", "csv"]) == 2
+    assert "sweep config 'no-such-sweep.yaml' not found" in capsys.readouterr().err
+
+
+def test_every_user_error_is_an_sd_env_error():
+    """The families of user errors share one root, which is still a ValueError for older callers."""
+    from sd_env.errors import ActionError, ParameterError, PolicyError, SdEnvError
+    from sd_env.experiments.history.data import HistoryDataError
+    from sd_env.experiments.lab.series import SeriesError
+    from sd_env.experiments.lab.specs import PolicySpecError
+    from sd_env.experiments.reporting.report import ReportError
+    from sd_env.experiments.studies.benchmark import BenchmarkError
+    from sd_env.experiments.studies.sweep import SweepConfigError
+    from sd_env.experiments.training.config import ConfigError
+
+    for family in (ActionError, ParameterError, PolicyError, HistoryDataError, SeriesError, PolicySpecError,
+                   ReportError, BenchmarkError, SweepConfigError, ConfigError):
+        assert issubclass(family, SdEnvError)
+    assert issubclass(SdEnvError, ValueError)
+
+
+def test_a_missing_package_that_no_extra_provides_is_a_bug_not_an_install_hint(monkeypatch):
+    from sd_env.experiments import cli
+
+    def handler(args):
+        raise ModuleNotFoundError("No module named 'sd_env_nonexistent_helper'", name="sd_env_nonexistent_helper")
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["params"])
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["params"].set_defaults(handler=handler)
+    with pytest.raises(ModuleNotFoundError):
+        cli.main(["params"])
+    assert args.command == "params"

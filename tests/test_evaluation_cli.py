@@ -44,12 +44,6 @@ class Raises:
         raise RuntimeError("no weights for this scenario")
 
 
-def run(argv, capsys) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 EXPLOIT = ["exploit", "--policy", "baseline:hawk", "--scenario", "bilateral", "--budget", "512", "--episodes", "12",
            "--seed", "3", *SHORT]
 
@@ -63,10 +57,10 @@ def best_response(tmp_path_factory):
     return out, policy
 
 
-def test_evaluate_prints_every_measure_and_writes_the_json_contract(tmp_path, capsys):
+def test_evaluate_prints_every_measure_and_writes_the_json_contract(cli, tmp_path):
     out = tmp_path / "evaluation.json"
-    code, printed, _ = run(["evaluate", "--policy", "baseline:deterrer", "--opponent", "baseline:hawk", "--scenario",
-                            "jervis-1", "--episodes", "16", "--seed", "2", *SHORT, "--json", str(out)], capsys)
+    code, printed, _ = cli(["evaluate", "--policy", "baseline:deterrer", "--opponent", "baseline:hawk", "--scenario",
+                            "jervis-1", "--episodes", "16", "--seed", "2", *SHORT, "--json", str(out)])
     assert code == 0
     assert "focal seat: state_0 only (symmetric scenario" in printed
     for name in EPISODE_MEASURES:
@@ -97,11 +91,11 @@ def test_evaluate_is_reproducible_bit_for_bit_and_nan_is_null(tmp_path, capsys):
     assert b"NaN" not in first
 
 
-def test_evaluate_plays_every_seat_of_an_asymmetric_scenario_and_pools_them(tmp_path, capsys):
+def test_evaluate_plays_every_seat_of_an_asymmetric_scenario_and_pools_them(cli, tmp_path):
     out, trajectories = tmp_path / "missile.json", tmp_path / "episodes.npz"
-    code, printed, _ = run(["evaluate", "--policy", "baseline:deterrer", "--opponent", "baseline:defender",
+    code, printed, _ = cli(["evaluate", "--policy", "baseline:deterrer", "--opponent", "baseline:defender",
                             "--scenario", "missile-crisis", "--episodes", "10", *SHORT, "--json", str(out),
-                            "--save-trajectories", str(trajectories)], capsys)
+                            "--save-trajectories", str(trajectories)])
     assert code == 0 and "every seat in turn (asymmetric scenario: surprise_deployment" in printed
     data = json.loads(out.read_text())
     assert data["focal_seats"] == ["state_0", "state_1"] and set(data["per_seat"]) == {"state_0", "state_1"}
@@ -113,21 +107,20 @@ def test_evaluate_plays_every_seat_of_an_asymmetric_scenario_and_pools_them(tmp_
         assert result.episodes == 10 and result.years == 20
 
 
-def test_every_seat_in_a_symmetric_scenario_and_one_trajectory_file(tmp_path, capsys):
+def test_every_seat_in_a_symmetric_scenario_and_one_trajectory_file(cli, tmp_path, capsys):
     trajectories = tmp_path / "one.npz"
     assert main(["evaluate", "--policy", "baseline:hawk", "--episodes", "4", *SHORT, "--save-trajectories",
                  str(trajectories)]) == 0
     assert load_rollout(trajectories).episodes == 4
     capsys.readouterr()
-    code, printed, _ = run(["evaluate", "--policy", "baseline:hawk", "--episodes", "4", "--every-seat", *SHORT],
-                           capsys)
+    code, printed, _ = cli(["evaluate", "--policy", "baseline:hawk", "--episodes", "4", "--every-seat", *SHORT])
     assert code == 0 and "(--every-seat)" in printed and "state_1" in printed.splitlines()[4]
 
 
-def test_evaluate_renders_an_episode_and_draws_a_figure(tmp_path, capsys):
+def test_evaluate_renders_an_episode_and_draws_a_figure(cli, tmp_path):
     figure = tmp_path / "evaluation.png"
-    code, printed, _ = run(["evaluate", "--policy", "baseline:hawk", "--opponent", "baseline:deterrer", "--scenario",
-                            "jervis-1", "--episodes", "6", *SHORT, "--render", "ansi", "--plot", str(figure)], capsys)
+    code, printed, _ = cli(["evaluate", "--policy", "baseline:hawk", "--opponent", "baseline:deterrer", "--scenario",
+                            "jervis-1", "--episodes", "6", *SHORT, "--render", "ansi", "--plot", str(figure)])
     assert code == 0
     assert "episode 1 of 6: state_0 = baseline:hawk (focal); state_1 = baseline:deterrer" in printed
     year_lines = [line for line in printed.splitlines() if line[:4].strip().isdigit()]
@@ -135,10 +128,10 @@ def test_evaluate_renders_an_episode_and_draws_a_figure(tmp_path, capsys):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_crossplay_json_contract_matches_evaluate_and_is_reproducible(tmp_path, capsys):
+def test_crossplay_json_contract_matches_evaluate_and_is_reproducible(cli, tmp_path):
     policies = ["baseline:dove", "baseline:hawk", "tests.policy_factories:AlwaysArm"]
     argv = ["crossplay", "--policies", *policies, "--scenario", "jervis-1", "--episodes", "6", "--seed", "1", *SHORT]
-    code, printed, _ = run(argv + ["--json", str(tmp_path / "a.json"), "--plot", str(tmp_path / "c.png")], capsys)
+    code, printed, _ = cli(argv + ["--json", str(tmp_path / "a.json"), "--plot", str(tmp_path / "c.png")])
     assert code == 0 and "welfare (of the focal state" in printed and "AlwaysArm" in printed
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert main(argv + ["--json", str(tmp_path / "b.json")]) == 0
@@ -170,10 +163,10 @@ def test_exploit_reports_the_gain_of_a_trained_best_response(best_response, caps
     assert list(report["measures"]["best_response"]) == list(EPISODE_MEASURES)
 
 
-def test_a_saved_best_response_is_a_policy_spec_for_evaluate_and_crossplay(best_response, tmp_path, capsys):
+def test_a_saved_best_response_is_a_policy_spec_for_evaluate_and_crossplay(cli, best_response, tmp_path):
     _, policy = best_response
-    code, printed, _ = run(["evaluate", "--policy", str(policy), "--opponent", "baseline:hawk", "--episodes", "4",
-                            *SHORT], capsys)
+    code, printed, _ = cli(["evaluate", "--policy", str(policy), "--opponent", "baseline:hawk", "--episodes", "4",
+                            *SHORT])
     assert code == 0 and "welfare" in printed
     out = tmp_path / "cross.json"
     assert main(["crossplay", "--policies", str(policy), "baseline:hawk", "--episodes", "4", *SHORT, "--json",
@@ -214,20 +207,20 @@ def test_a_saved_best_response_is_a_policy_spec_for_evaluate_and_crossplay(best_
         (["exploit", "--policy", "baseline:dove", "--budget", "512", "--seat", "2"], "--seat must be a seat from 0 to 1"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(argv, fragment, capsys):
-    code, _, error = run(argv + ["--episodes", "2", *SHORT] if "--episodes" not in argv else argv, capsys)
+def test_bad_input_is_one_line_and_exit_code_2(cli, argv, fragment):
+    code, _, error = cli(argv + ["--episodes", "2", *SHORT] if "--episodes" not in argv else argv)
     assert code == 2
     assert len(error.strip().splitlines()) == 1 and "Traceback" not in error
     assert error.startswith(f"sd-env {argv[0]}: error: ") and fragment in error, error
 
 
-def test_a_corrupt_checkpoint_and_a_folder_as_output_are_one_line_errors(tmp_path, capsys):
+def test_a_corrupt_checkpoint_and_a_folder_as_output_are_one_line_errors(cli, tmp_path):
     broken = tmp_path / "broken.zip"
     broken.write_text("not a zip")
     for argv in (["evaluate", "--policy", str(broken)],
                  ["evaluate", "--policy", "baseline:dove", "--json", str(tmp_path)],
                  ["crossplay", "--policies", "baseline:dove", "--plot", str(tmp_path)]):
-        code, _, error = run(argv + ["--episodes", "2", *SHORT], capsys)
+        code, _, error = cli(argv + ["--episodes", "2", *SHORT])
         assert code == 2 and len(error.strip().splitlines()) == 1 and "Traceback" not in error
 
 
@@ -238,7 +231,7 @@ def test_exploit_is_reproducible_bit_for_bit(best_response, tmp_path, capsys):
 
 
 def test_unequal_growth_alone_makes_a_scenario_asymmetric():
-    from sd_env.experiments.lab.evaluation import asymmetries, focal_seats
+    from sd_env.experiments.lab.seating import asymmetries, focal_seats
     from sd_env.scenarios import make_params
 
     assert asymmetries(make_params("thucydides", initial_wealth=1.0)) == ["growth_rate=(0.01, 0.04)"]
@@ -246,17 +239,17 @@ def test_unequal_growth_alone_makes_a_scenario_asymmetric():
     assert asymmetries(make_params("bilateral")) == []
 
 
-def test_exploit_trains_the_best_response_in_the_seat_asked(tmp_path, capsys):
+def test_exploit_trains_the_best_response_in_the_seat_asked(cli, tmp_path):
     """In an asymmetric scenario each seat's exploitability differs: --seat 1 trains Athens against a frozen
     Sparta, and the frozen policy's own welfare is Athens' in self-play, as evaluate measures it."""
     out = tmp_path / "seat1.json"
     argv = ["exploit", "--policy", "baseline:hawk", "--budget", "256", "--scenario", "thucydides", "--seat", "1",
             "--episodes", "6", "--seed", "2", *SHORT, "--json", str(out)]
-    code, printed, _ = run(argv, capsys)
+    code, printed, _ = cli(argv)
     assert code == 0 and "PPO as state_1" in printed and "state_1's mean episode return" in printed
     report = json.loads(out.read_text())
     assert report["seat"] == 1
-    from sd_env.experiments.lab.evaluation import play
+    from sd_env.experiments.lab.seating import play
     from sd_env.experiments.lab.measures import EPISODE_MEASURES
     from sd_env.scenarios import make_params
     from sd_env.stances import make_policy

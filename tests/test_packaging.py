@@ -1,12 +1,50 @@
-"""Packaging promises: what ``sd_env`` imports, the console command, the version."""
+"""Packaging promises: one top-level import name, what ``sd_env`` imports, the console command, the version."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 # yaml is not listed: numba reads an optional config file with it when it is installed.
-HEAVY = ["torch", "stable_baselines3", "pandas", "matplotlib", "ray", "agents", "experiments", "tensorboard"]
+HEAVY = ["torch", "stable_baselines3", "pandas", "matplotlib", "ray", "sd_env.agents", "sd_env.experiments",
+         "tensorboard"]
+#: Folders of the repository and the package each installs as.
+INSTALLED_AS = {"sd_env": "sd_env", "agents": "sd_env/agents", "experiments": "sd_env/experiments"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    """A wheel built from the working tree, as ``pip install sd-env`` would get it."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "--wheel-dir", str(out), str(ROOT)], check=True, capture_output=True, text=True)
+    (path,) = out.glob("sd_env-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_the_wheel_installs_exactly_one_top_level_package(wheel):
+    names = wheel.namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top == {"sd_env"}
+    (top_level,) = [name for name in names if name.endswith(".dist-info/top_level.txt")] or [None]
+    if top_level is not None:
+        assert wheel.read(top_level).decode().split() == ["sd_env"]
+
+
+def test_the_wheel_holds_every_module_and_config_of_the_tree(wheel):
+    """Every .py file of sd_env/, agents/ and experiments/ (and the example configs) is in the wheel, where the
+    one top-level name puts it: a subpackage missing from pyproject.toml's list would be left out."""
+    expected = set()
+    for folder, installed in INSTALLED_AS.items():
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts and not path.is_symlink():
+                expected.add(f"{installed}/{path.relative_to(ROOT / folder).as_posix()}")
+    assert expected - set(wheel.namelist()) == set()
 
 
 def test_sd_env_imports_only_numpy_numba_gymnasium_and_pettingzoo():
@@ -19,17 +57,22 @@ def test_sd_env_imports_only_numpy_numba_gymnasium_and_pettingzoo():
     assert completed.stdout.strip() == "", f"sd_env pulled in: {completed.stdout.strip()}"
 
 
-def test_console_command_is_installed():
+def test_console_command_is_installed_and_the_version_is_written_once():
+    import tomllib
+
+    import sd_env
+
     completed = subprocess.run(["sd-env", "--version"], capture_output=True, text=True)
     assert completed.returncode == 0
-    assert completed.stdout.startswith("sd-env ")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert completed.stdout.strip() == f"sd-env {version}" and sd_env.__version__ == version
+    assert version not in (ROOT / "sd_env" / "__init__.py").read_text()  # read from the metadata, not written twice
 
 
 def test_the_base_install_is_the_environment_alone():
     import tomllib
-    from pathlib import Path
 
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {requirement.split(">")[0].split("=")[0].split("[")[0].strip() for requirement in project["dependencies"]}
     assert names == {"numpy", "numba", "gymnasium", "pettingzoo"}
     assert {"train", "rllib", "test", "bench"} <= set(project["optional-dependencies"])

@@ -51,8 +51,15 @@ def test_bad_specs_are_one_line_errors(spec, fragment):
 
 
 def test_an_imported_policy_with_wrong_actions_is_caught_on_use():
-    policy = load_policy("tests.policy_factories:wrong_shape", PARAMS)
-    with pytest.raises(PolicySpecError, match="expected integers of shape"):
+    """load_policy gives the policy itself; the one action check wraps it where it is played."""
+    from sd_env.errors import PolicyError
+    from sd_env.experiments.lab.seating import PolicyCache
+
+    raw = load_policy("tests.policy_factories:wrong_shape", PARAMS)
+    assert raw.act(observations()).shape[1] == 1  # unchecked
+    policy = PolicyCache(PARAMS).get("tests.policy_factories:wrong_shape", 0)
+    with pytest.raises(PolicyError, match="^policy 'tests.policy_factories:wrong_shape': act\\(\\) returned .* expected "
+                                          "integers of shape"):
         policy.act(observations())
 
 

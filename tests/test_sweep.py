@@ -1,9 +1,10 @@
-"""Sweeps: config validation, end-to-end runs (fixed and trained), resume after a kill, executors agree."""
+"""Sweeps: config validation, end-to-end runs (fixed and trained), resume after a kill, executors agree, typed
+config to workers, rows kept in memory, the appended invocation log, the one seating path, typed errors."""
 
 from __future__ import annotations
 
 import json
-import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -13,11 +14,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from sd_env.experiments.cli import main
 from sd_env.experiments.lab.measures import EPISODE_MEASURES, summarize
 from sd_env.experiments.lab.rollout import load_rollout, rollout
-from sd_env.experiments.studies.sweep import SweepConfigError, read_results, run_sweep, sweep_config_from_dict
+from sd_env.experiments.lab.seating import PolicyCache, play
+from sd_env.experiments.studies import sweep as sweep_module
+from sd_env.experiments.studies.sweep import (
+    INVOCATIONS_FILE,
+    SweepConfig,
+    SweepConfigError,
+    pending_tasks,
+    prepare_folder,
+    read_invocations,
+    read_results,
+    run_sweep,
+    run_task,
+    sweep_config_from_dict,
+)
+from sd_env.experiments.training.config import ConfigError
+
+from sd_env.errors import SdEnvError
 from sd_env.scenarios import make_params
 from sd_env.stances import make_policy
 
@@ -90,8 +106,6 @@ def test_a_rerun_finishes_missing_rows_and_never_rewrites_finished_ones(tmp_path
     again = run_sweep(config, tmp_path, workers=1, progress=False)
     pd.testing.assert_frame_equal(first, again)
     run_sweep(config, tmp_path, workers=1, progress=False)  # nothing left to do: no invocation recorded
-    from sd_env.experiments.studies.sweep import read_invocations
-
     calls = read_invocations(tmp_path / "fixed")
     assert [call["rows_computed"] for call in calls] == [8, 1]
     assert all(call["rows_total"] == 8 and call["workers"] == 1 and call["seconds"] >= 0 for call in calls)
@@ -225,3 +239,103 @@ def test_cli_sweep_can_write_its_report_when_complete(tmp_path, capsys):
     assert "sd-env sweep --config" in text and "--report" in text  # the one command that remakes it
     assert (tmp_path / "docs" / "fixed-figures").is_dir()
     assert f"wrote {report}" in capsys.readouterr().out
+
+
+def test_tasks_carry_the_validated_config_and_run_task_does_not_validate_it_again(tmp_path, monkeypatch):
+    config = sweep_config_from_dict({**FIXED, "seeds": 1})
+    folder = prepare_folder(config, tmp_path)
+    tasks = pending_tasks(config, folder)
+    assert len(tasks) == 4 and all(task.config is config for task in tasks)
+    assert isinstance(tasks[0].config, SweepConfig)
+    # Picklable, for the spawned worker processes and for Ray.
+    assert pickle.loads(pickle.dumps(tasks[0])) == tasks[0]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("run_task validated the config again")
+
+    monkeypatch.setattr(sweep_module, "sweep_config_from_dict", refuse)
+    outcome = run_task(tasks[1])
+    assert outcome["row"]["cell"] == 1 and outcome["row"]["seed"] == 0
+    assert set(EPISODE_MEASURES) <= set(outcome["row"])
+
+
+def test_the_finished_rows_are_read_once_per_call_and_the_returned_table_is_the_files(tmp_path, monkeypatch):
+    config = sweep_config_from_dict(FIXED)
+    calls = []
+    original = sweep_module.read_rows
+    monkeypatch.setattr(sweep_module, "read_rows", lambda folder: calls.append(folder) or original(folder))
+    table = run_sweep(config, tmp_path, workers=1, progress=False)
+    assert len(calls) == 1  # not once more after every row
+    pd.testing.assert_frame_equal(table, read_results(tmp_path / "fixed"), check_exact=True)
+    # The table on disk is the one the row files give (sorted by cell, then seed).
+    rebuilt = pd.DataFrame([entry["row"] for entry in original(tmp_path / "fixed").values()])
+    rebuilt = rebuilt.sort_values(["cell", "seed"], kind="stable").reset_index(drop=True)
+    assert (tmp_path / "fixed" / "results.csv").read_text() == rebuilt.to_csv(index=False)
+    parquet = run_sweep(config, tmp_path / "parquet", workers=1, progress=False, fmt="parquet")
+    pd.testing.assert_frame_equal(parquet, read_results(tmp_path / "parquet" / "fixed"), check_exact=True)
+    pd.testing.assert_frame_equal(parquet, table)
+
+
+def test_each_call_appends_one_invocation_line_and_a_truncated_last_line_is_skipped(tmp_path):
+    config = sweep_config_from_dict({**FIXED, "seeds": 1})
+    folder = tmp_path / "fixed"
+    run_sweep(config, tmp_path, workers=1, progress=False)
+    (folder / "rows" / "cell0001-seed0.json").unlink()
+    run_sweep(config, tmp_path, workers=1, progress=False)
+    log = folder / INVOCATIONS_FILE
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and [json.loads(line)["rows_computed"] for line in lines] == [4, 1]
+    # A call killed while appending its line leaves part of it: readers skip it ...
+    with open(log, "a") as stream:
+        stream.write('{"started": "2024-01-01T00:0')
+    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1]
+    # ... and the next call drops it before appending its own, so the file stays one record per line.
+    (folder / "rows" / "cell0002-seed0.json").unlink()
+    run_sweep(config, tmp_path, workers=1, progress=False)
+    lines = log.read_text().splitlines()
+    assert [json.loads(line)["rows_computed"] for line in lines] == [4, 1, 1]
+    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1, 1]
+    assert read_invocations(tmp_path / "nowhere") == []
+
+
+@pytest.mark.parametrize("policies", [["baseline:random"], ["baseline:random", "baseline:deterrer"]])
+def test_a_fixed_policy_row_is_the_seated_policies_played_by_the_one_seeding_rule(tmp_path, policies):
+    config = sweep_config_from_dict({**FIXED, "seeds": [4], "policies": policies})
+    table = run_sweep(config, tmp_path, workers=1, progress=False)
+    params = make_params("jervis-1", max_cycles=12, offense_defense_balance=0.5, distinguishability=1.0)
+    specs = policies if len(policies) > 1 else policies * params.n_states
+    expected = summarize(play(params, PolicyCache(params, seed=4).seat(specs), 6, 4 + 1))
+    row = table[(table.offense_defense_balance == 0.5) & (table.distinguishability == 1.0)]
+    assert len(row) == 1
+    for name, value in expected.items():
+        assert row[name].item() == pytest.approx(value, nan_ok=True), name
+    trajectory = load_rollout(tmp_path / "fixed" / "trajectories" / "cell0001-seed4.npz")
+    assert trajectory.params == params and trajectory.episodes == 3
+
+
+def test_argument_errors_are_typed_name_the_parameter_and_no_flag(tmp_path, monkeypatch):
+    config = sweep_config_from_dict(FIXED)
+    assert issubclass(SweepConfigError, ConfigError) and issubclass(SweepConfigError, SdEnvError)
+    cases = [({"executor": "slurm"}, "executor", "executor must be one of"),
+             ({"fmt": "xlsx"}, "fmt", "fmt must be"),
+             ({"workers": -1}, "workers", "workers must be >= 1")]
+    for arguments, parameter, fragment in cases:
+        with pytest.raises(SweepConfigError) as error:
+            run_sweep(config, tmp_path, progress=False, **arguments)
+        assert error.value.parameter == parameter and fragment in str(error.value)
+        assert "--" not in str(error.value)
+    run_sweep(config, tmp_path, workers=1, progress=False)
+    with pytest.raises(SweepConfigError) as error:
+        run_sweep(sweep_config_from_dict({**FIXED, "seeds": 3}), tmp_path, workers=1, progress=False)
+    assert error.value.parameter == "output_dir" and "output_dir" in str(error.value)
+    assert "--" not in str(error.value)
+    # Without Ray installed, the ray executor says so in the library's terms.
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(SweepConfigError) as error:
+        run_sweep(sweep_config_from_dict({**FIXED, "name": "on-ray"}), tmp_path, executor="ray", workers=1,
+                  progress=False)
+    assert error.value.parameter == "executor" and str(error.value).startswith("executor 'ray' needs Ray")
+    # Config errors name no parameter of a function.
+    with pytest.raises(SweepConfigError) as error:
+        sweep_config_from_dict({**FIXED, "seeds": 0})
+    assert error.value.parameter is None

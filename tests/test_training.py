@@ -50,7 +50,7 @@ def tiny_config(tmp_path, *extra: str):
         (["ppo.gamma=1.5"], "ppo.gamma must be in (0, 1]"),
         (["progress_bar=maybe"], "progress_bar must be true or false"),
         (["scenario=atlantis"], "unknown scenario 'atlantis'"),
-        (["nonsense"], "--set expects key=value"),
+        (["nonsense"], "an override must be key=value"),
     ],
 )
 def test_bad_config_values_raise_one_line_errors(overrides, fragment):

@@ -2,7 +2,7 @@
 
     python -m sd_env.experiments.history.doc [--data ../shared/data] [--check]
 
-Runs the same function as ``sd-env history`` (:func:`sd_env.experiments.history.arms_races.run_history`)
+Runs the same function as ``sd-env history`` (:func:`sd_env.experiments.history.report.run_history`)
 on the COW files in ``--data`` and rewrites the generated block
 ``history-results`` of ``docs/history.md`` (through
 ``sd_env.experiments.output.blocks``, the repository's one writer of generated
@@ -18,7 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sd_env.experiments.history.arms_races import FILTERS, history_text, run_history
+from sd_env.experiments.history.coding import FILTERS
+from sd_env.experiments.history.report import history_text, run_history
 from sd_env.experiments.output.blocks import MissingMarkersError, update_blocks
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from sd_env.stances import make_policy
-from sd_env.experiments.lab.rollout import rollout
+from sd_env.errors import SdEnvError
+from sd_env.experiments.lab.seating import PolicyCache, play
+from sd_env.experiments.lab.specs import BASELINE_PREFIX
 from sd_env.params import EnvParams
 
 #: The stances of the table: restraint, purely defensive arming, offensive arming.
@@ -147,20 +148,19 @@ def dilemma_tables(
     security seekers dove).
     """
     if episodes < 2:
-        raise ValueError(f"episodes must be >= 2 to estimate a standard error, got {episodes}")
+        raise SdEnvError(f"episodes must be >= 2 to estimate a standard error, got {episodes}", parameter="episodes")
     stances = tuple(stances)
     if not stances:
-        raise ValueError("stances must name at least one stance, e.g. dove,defender,hawk")
+        raise SdEnvError("stances must name at least one stance, e.g. dove,defender,hawk", parameter="stances")
+    cache = PolicyCache(params, seed)
     samples: dict[str, dict[tuple[str, str], np.ndarray]] = {key: {} for key in TYPE_KEYS}
     for row in stances:
         for column in stances:
             returns, greedy = [], []
             for seat in range(params.n_states):
-                own = make_policy(row, params)
-                others = make_policy(column, params)
-                seats = [own if i == seat else others for i in range(params.n_states)]
+                seats = cache.match(BASELINE_PREFIX + row, BASELINE_PREFIX + column, seat)
                 # Common random numbers: the same seed for every cell makes cells directly comparable.
-                result = rollout(params, seats, episodes, seed=seed + seat)
+                result = play(params, seats, episodes, seed=seed + seat)
                 returns.append(result.returns[:, seat])
                 greedy.append(result.greedy[:, seat])
             values, is_greedy = np.concatenate(returns), np.concatenate(greedy)

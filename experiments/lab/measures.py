@@ -31,17 +31,7 @@ import weakref
 import numpy as np
 import pandas as pd
 
-from sd_env.experiments.history.arms_races import (  # noqa: F401 - the yearly-series measures are part of this module's API
-    DEFAULT_GROWTH,
-    DEFAULT_YEARS,
-    combined_buildups,
-    growing,
-    growth_rates,
-    mutual_buildups,
-    richardson_combined_fit,
-    richardson_fit,
-    runs,
-)
+from sd_env.experiments.lab.series import DEFAULT_GROWTH, DEFAULT_YEARS, combined_buildups, growing, growth_rates
 from sd_env.experiments.lab.rollout import Rollout
 from sd_env import core
 from sd_env.contest import success_probability
@@ -76,7 +66,7 @@ class EpisodeMeasure:
 
     def value(self, result: Rollout, seats: Sequence[int] | None = None) -> float:
         """The measure over all episodes: ratio of the sums; NaN where nothing was there to measure."""
-        return _ratio_of_sums(*self.ratio(result, seats))
+        return ratio_of_sums(self.ratio(result, seats))
 
     def per_episode(self, result: Rollout, seats: Sequence[int] | None = None) -> np.ndarray:
         """The measure in each episode, (B,); NaN in episodes with nothing to measure."""
@@ -102,9 +92,11 @@ def episode_measure(name: str, unit: str, per_seat: bool = True, references: str
     return register
 
 
-def _ratio_of_sums(numerator: np.ndarray, denominator: np.ndarray) -> float:
-    total = float(denominator.sum())
-    return float(numerator.sum()) / total if total > 0 else float("nan")
+def ratio_of_sums(ratio: Ratio) -> float:
+    """A measure's value over many units: the sum of the numerators over the sum of the denominators (NaN where
+    the denominators sum to zero: nothing to measure)."""
+    total = float(ratio.denominator.sum())
+    return float(ratio.numerator.sum()) / total if total > 0 else float("nan")
 
 
 def gini(values: np.ndarray) -> float:
@@ -319,7 +311,7 @@ def _buildup_runs(result: Rollout, episode: int, i: int, j: int, growth: float, 
 
     Arms spending is the analogue of COW's military expenditure, the arms stock that of military personnel;
     a state arms in a year when either grew by at least ``growth`` (GRH's "expenditure or personnel",
-    ``sd_env.experiments.history.arms_races.combined_buildups`` with its default rule).
+    ``sd_env.experiments.lab.series.combined_buildups`` with its default rule).
     """
     grew = [[growing(growth_rates(series[:, episode, side]), growth) for series in (result.spending, result.arms)]
             for side in (i, j)]
@@ -332,7 +324,7 @@ def dyad_buildups(
     """Every mutual buildup of the rollout in a dyad with a seat: ``(episode, i, j, first, last)``.
 
     ``first`` and ``last`` are the inclusive years whose values grew (see
-    :func:`sd_env.experiments.history.arms_races.mutual_buildups`). The coding of every dyad
+    :func:`sd_env.experiments.lab.series.mutual_buildups`). The coding of every dyad
     is done once per rollout and rule and kept while the rollout lives: four
     measures of ``summarize`` read it.
     """
@@ -604,7 +596,7 @@ def measure_table(
     for name, measure in EPISODE_MEASURES.items():
         ratio = measure.ratio(result, seats)
         low, high = bootstrap_interval(ratio, confidence, seed=seed)
-        rows[name] = {"mean": _ratio_of_sums(*ratio), "ci_low": low, "ci_high": high, "unit": measure.unit}
+        rows[name] = {"mean": ratio_of_sums(ratio), "ci_low": low, "ci_high": high, "unit": measure.unit}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

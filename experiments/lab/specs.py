@@ -15,7 +15,15 @@ directory)                     ``shared`` module, or ``state_i`` for the seat
 =============================  ===============================================================
 
 A spec that names nothing loadable is a :class:`PolicySpecError` with one
-line saying what is wrong and what would be right.
+line saying what is wrong and what would be right; so is a checkpoint that
+cannot be read, and a factory that raises (its exception and where it was
+raised, in the line). :func:`load_policy` returns the policy itself; the
+action check wraps it where it is played
+(:class:`sd_env.experiments.lab.seating.CheckedPolicy`).
+
+**A policy spec runs code.** ``module.path:factory`` imports the module and
+calls the factory; a checkpoint file is unpickled by stable-baselines3 or
+RLlib. Load only specs and files you trust.
 """
 
 from __future__ import annotations
@@ -23,41 +31,22 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from sd_env.errors import PolicyError, describe_exception
 from sd_env.params import EnvParams
-from sd_env.policy import action_problem
-from sd_env.stances import is_policy_name, make_policy
+from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
 
 BASELINE_PREFIX = "baseline:"
 _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 #: What a good spec looks like, for error messages.
 SPEC_FORMS = ("baseline:NAME, a checkpoint (PATH.zip or an RLlib checkpoint directory), a run directory, "
               "or module.path:factory")
+#: Kinds of spec that may hold one policy per seat (loaded once per seat); the others are loaded once.
+SEAT_DEPENDENT_KINDS = ("run", "rllib")
 
 
-class PolicySpecError(ValueError):
+class PolicySpecError(PolicyError):
     """A policy spec that names no loadable policy (one line)."""
-
-
-class ImportedPolicy:
-    """An object from ``module.path:factory`` with the project's batched ``act``, checked on every call."""
-
-    def __init__(self, policy: Any, params: EnvParams, spec: str) -> None:
-        self.policy, self.params, self.name = policy, params, spec
-
-    def reset(self, seed: int | None = None) -> None:
-        if hasattr(self.policy, "reset"):
-            self.policy.reset(seed)
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        actions = np.asarray(self.policy.act(observations))
-        problem = action_problem(self.params, actions, observations.shape[0])
-        if problem is not None:
-            raise PolicySpecError(f"policy {self.name!r}: {problem}")
-        return actions.astype(np.int64, copy=False)
 
 
 def spec_kind(spec: str) -> str:
@@ -70,7 +59,9 @@ def spec_kind(spec: str) -> str:
     if spec.startswith(BASELINE_PREFIX):
         name = spec[len(BASELINE_PREFIX):]
         if not is_policy_name(name):
-            raise PolicySpecError(f"unknown baseline {name!r} in {spec!r}; see sd-env dilemma --help for the stances")
+            raise PolicySpecError(f"unknown baseline {name!r} in {spec!r}; stances: {', '.join(SCRIPTED_POLICIES)}, "
+                                  "or GREEDY/SEEKER pairs such as hawk/dove, with options such as "
+                                  "defender:burden=0.3")
         return "baseline"
     path = Path(spec)
     if path.suffix == ".zip":
@@ -89,24 +80,39 @@ def spec_kind(spec: str) -> str:
     raise PolicySpecError(f"{spec!r} is not a policy spec: give {SPEC_FORMS}")
 
 
-def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0):
+def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0, kind: str | None = None):
     """The policy ``spec`` names, for environments with ``params``, to play in seat ``seat``.
 
-    ``seed`` seeds a scripted stance's own random draws; ``seat`` picks a
-    learner's own policy where a run or checkpoint holds one per state.
+    :param spec: a policy spec (module docstring).
+    :param params: the environment the policy will play.
+    :param seed: seeds a scripted stance's own random draws.
+    :param seat: picks a learner's own policy where a run or checkpoint holds one per state.
+    :param kind: the spec's kind if already known (:func:`spec_kind`, which touches the file system).
+    :returns: an object with ``act(observations) -> actions`` (unchecked: see the module docstring).
     """
-    kind = spec_kind(spec)
+    kind = spec_kind(spec) if kind is None else kind
     if kind == "baseline":
         return make_policy(spec[len(BASELINE_PREFIX):], params, seed=seed)
     if kind == "sb3":
-        from sd_env.agents.learned import SB3Policy
-
-        return _checked_space(SB3Policy.load(spec, params), params, spec)
+        return _checked_space(_read_sb3(Path(spec), params, spec), params, spec)
     if kind == "rllib":
         return _rllib(Path(spec), params, seat, spec)
     if kind == "run":
         return _from_run(Path(spec), params, seat, spec)
     return _imported(spec, params)
+
+
+def _read_sb3(path: Path, params: EnvParams, spec: str):
+    """A stable-baselines3 checkpoint; a file it cannot read is a PolicySpecError (the file is the input)."""
+    from sd_env.agents.learned import SB3Policy
+
+    try:
+        return SB3Policy.load(path, params)
+    except FileNotFoundError as error:
+        raise PolicySpecError(str(error)) from None
+    except Exception as error:  # a truncated or foreign file: zipfile, pickle and torch errors of every kind
+        raise PolicySpecError(f"checkpoint {spec!r} cannot be read as a stable-baselines3 PPO checkpoint: "
+                              f"{describe_exception(error)}") from error
 
 
 def _rllib(folder: Path, params: EnvParams, seat: int, spec: str):
@@ -118,16 +124,16 @@ def _rllib(folder: Path, params: EnvParams, seat: int, spec: str):
         return RLlibModulePolicy.load(folder, params, module_id)
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
+    except Exception as error:  # a checkpoint RLlib cannot restore
+        raise PolicySpecError(f"RLlib checkpoint {spec!r} cannot be read: {describe_exception(error)}") from error
 
 
 def _from_run(run: Path, params: EnvParams, seat: int, spec: str):
-    from sd_env.agents.learned import SB3Policy
-
     own = run / f"policy_state_{seat}.zip"
     if own.is_file():
-        return _checked_space(SB3Policy.load(own, params), params, spec)
+        return _checked_space(_read_sb3(own, params, str(own)), params, spec)
     if (run / "policy.zip").is_file():
-        return _checked_space(SB3Policy.load(run / "policy.zip", params), params, spec)
+        return _checked_space(_read_sb3(run / "policy.zip", params, str(run / "policy.zip")), params, spec)
     if (run / "policy_state_0.zip").is_file():
         raise PolicySpecError(f"run {spec!r} has no policy for seat {seat} (policy_state_{seat}.zip)")
     return _rllib(run / "checkpoints" / "rllib", params, seat, spec)
@@ -159,7 +165,10 @@ def _imported(spec: str, params: EnvParams):
     target = getattr(module, attribute)
     # A class or a factory function is called with the parameters; an object with act() is used as it is.
     calls = isinstance(target, type) or (callable(target) and not hasattr(target, "act"))
-    policy = target(params) if calls else target
+    try:
+        policy = target(params) if calls else target
+    except Exception as error:  # the user's factory failed: say where, in one line
+        raise PolicySpecError(f"policy {spec!r} could not be loaded: {describe_exception(error)}") from error
     if not callable(getattr(policy, "act", None)):
         raise PolicySpecError(f"{spec!r} gives {type(policy).__name__}, which has no act(observations) method")
-    return ImportedPolicy(policy, params, spec)
+    return policy

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from sd_env.experiments.lab.dilemma import DilemmaTables, dilemma_tables
+from sd_env.experiments.output.numbers import format_number
 from sd_env.scenarios import make_params
 
 #: The stances of the documented tables, rows and columns in this order.
@@ -19,7 +20,8 @@ def cell_text(mean: float, error: float) -> str:
     """``mean ± error`` with one decimal; a dash where no focal state of the type played the cell (NaN)."""
     if mean != mean:  # NaN: no focal state of this type played this cell
         return "–"
-    return f"{mean:.1f}" if error != error else f"{mean:.1f} ± {error:.1f}"
+    text = format_number(mean, decimals=1)
+    return text if error != error else f"{text} ± {format_number(error, decimals=1)}"
 
 
 def table_lines(table, verdict: bool) -> list[str]:

@@ -1,7 +1,7 @@
 """Figures for ``sd-env report``: heat maps, line and bar charts with intervals, drift curves, trajectories.
 
 Every function takes numbers already computed (by ``sd_env.experiments.reporting.report``) and
-returns a :class:`matplotlib.figure.Figure`; :func:`png_bytes` renders one.
+returns a :class:`matplotlib.figure.Figure`; :func:`sd_env.experiments.output.figures.save_figure` writes one.
 Figures are built without ``pyplot`` (no global state, no display: the Agg
 renderer only), so reports can be made from worker processes and headless
 machines.
@@ -9,35 +9,21 @@ machines.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-#: Resolution of the PNGs (dots per inch).
-DPI = 110
+from sd_env.experiments.output.numbers import format_number
+
 #: Colour map of the heat maps (perceptually uniform, readable in grey).
 CMAP = "viridis"
 #: Colour of war years in trajectory plots.
 WAR_COLOUR = "#d62728"
-
-
-def png_bytes(figure: Figure) -> bytes:
-    """The figure as PNG bytes (Agg renderer)."""
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    return buffer.getvalue()
-
-
-def _short(value: float) -> str:
-    return "n/a" if not np.isfinite(value) else f"{value:.3g}"
 
 
 def _grid_shape(count: int) -> tuple[int, int]:
@@ -91,7 +77,7 @@ def heatmap_figure(
                 colour = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
             else:
                 colour = "#555555"
-            axis.text(x, y, _short(value), ha="center", va="center", fontsize=9, color=colour)
+            axis.text(x, y, format_number(value, 3, plain_from=None), ha="center", va="center", fontsize=9, color=colour)
         axis.set_xticks(range(len(x_labels)), x_labels, rotation=30 if max(map(len, x_labels)) > 5 else 0)
         axis.set_yticks(range(len(y_labels)), y_labels)
         axis.set_xlabel(x_title)

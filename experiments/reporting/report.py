@@ -21,7 +21,7 @@ read or computed from those files, never typed in:
 - drift curves over training (``drift.csv`` of each training cell);
 - example trajectories (arms and wars over the years, ``trajectories.npz``);
 - Richardson's coefficients fitted to the simulated spending series
-  (:func:`sd_env.experiments.history.arms_races.richardson_fit`), with fits that cannot be
+  (:func:`sd_env.experiments.lab.series.richardson_fit`), with fits that cannot be
   made (series that do not vary, states eliminated early) counted, not shown.
 
 Intervals over seeds are percentile bootstrap intervals of the seed mean
@@ -50,8 +50,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sd_env.experiments.output.files import write_bytes_atomic, write_text_atomic
-from sd_env.experiments.lab.measures import EPISODE_MEASURES, Ratio, bootstrap_interval, richardson_fit
+from sd_env.errors import SdEnvError
+from sd_env.experiments.output.figures import save_figure
+from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.numbers import format_number
+from sd_env.experiments.lab.measures import EPISODE_MEASURES, Ratio, bootstrap_interval
+from sd_env.experiments.lab.series import richardson_fit
 
 #: The measures figures and the headline tables show unless told otherwise.
 HEADLINE_MEASURES = ("military_burden", "war_years", "buildups_per_episode", "spiral_war_years")
@@ -74,28 +78,25 @@ SHORT_NAMES = {BALANCE: "balance", DISTINGUISHABILITY: "distinguishability", "ob
 RICHARDSON_COEFFICIENTS = (("k", "per year"), ("a", "per year"), ("g", "wealth units per year"),
                            ("l", "per year"), ("b", "per year"), ("h", "wealth units per year"))
 REPORT_FILE = "report.md"
+
+
+class ReportError(SdEnvError):
+    """A folder that cannot be reported on, or report options that cannot be used (one line)."""
 FIGURES_FOLDER = "figures"
 
 
 # ---------------------------------------------------------------------------
 # Formatting
 
-
-def number(value: Any, digits: int = 4) -> str:
-    """A number as the report prints it (``digits`` significant digits); ``n/a`` for NaN or None."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    value = float(value)
-    return "n/a" if not math.isfinite(value) else f"{value:.{digits}g}"
+#: How the report writes numbers (``format_number``'s options): significant digits at every magnitude.
+NUMBER_TEXT = {"plain_from": None}
 
 
 def with_interval(mean: float, low: float, high: float) -> str:
     """``mean [low, high]``, or the mean alone where there is no interval (fewer than two seeds)."""
     if not (math.isfinite(low) and math.isfinite(high)):
-        return number(mean)
-    return f"{number(mean)} [{number(low)}, {number(high)}]"
+        return format_number(mean, **NUMBER_TEXT)
+    return f"{format_number(mean, **NUMBER_TEXT)} [{format_number(low, **NUMBER_TEXT)}, {format_number(high, **NUMBER_TEXT)}]"
 
 
 def value_label(value: Any) -> str:
@@ -193,10 +194,8 @@ class _Document:
         self.blocks.extend(blocks)
 
     def figure(self, name: str, figure, caption: str) -> None:
-        from sd_env.experiments.reporting.figures import png_bytes
-
         path = self.figures_dir / f"{name}.png"
-        write_bytes_atomic(path, png_bytes(figure))
+        save_figure(figure, path, tight=True)
         figure.clear()
         self.figure_paths.append(path)
         number_ = len(self.figure_paths)
@@ -236,24 +235,24 @@ def _provenance(command: str | None, directory: Path, inputs: Sequence[Path]) ->
 def detect(directory: Path) -> str:
     """``"sweep"`` or ``"run"``; a ValueError (one line) saying what was expected otherwise."""
     if not directory.exists():
-        raise ValueError(f"{str(directory)!r} not found; give a sweep folder (sd-env sweep output) or a run "
+        raise ReportError(f"{str(directory)!r} not found; give a sweep folder (sd-env sweep output) or a run "
                          f"directory (sd-env train output)")
     if not directory.is_dir():
-        raise ValueError(f"{str(directory)!r} is not a folder; give a sweep folder (sd-env sweep output) or a run "
+        raise ReportError(f"{str(directory)!r} is not a folder; give a sweep folder (sd-env sweep output) or a run "
                          f"directory (sd-env train output)")
     if (directory / "sweep.yaml").is_file():
         if not ((directory / "results.csv").is_file() or (directory / "results.parquet").is_file()):
-            raise ValueError(f"sweep folder {str(directory)!r} has no results table yet (results.csv); run "
+            raise ReportError(f"sweep folder {str(directory)!r} has no results table yet (results.csv); run "
                              f"sd-env sweep to fill it")
         return "sweep"
     if (directory / "config.yaml").is_file():
         if not any((directory / name).is_file() for name in ("drift.csv", "metrics.json", "trajectories.npz")):
-            raise ValueError(f"run directory {str(directory)!r} has no drift.csv, metrics.json or trajectories.npz "
+            raise ReportError(f"run directory {str(directory)!r} has no drift.csv, metrics.json or trajectories.npz "
                              f"yet; train it first (sd-env train)")
         return "run"
     inside = sorted(child.name for child in directory.iterdir() if (child / "sweep.yaml").is_file())
     hint = f"; it holds the sweeps {', '.join(inside[:5])}: give one of them" if inside else ""
-    raise ValueError(f"{str(directory)!r} is neither a sweep folder (sweep.yaml, results.csv) nor a run directory "
+    raise ReportError(f"{str(directory)!r} is neither a sweep folder (sweep.yaml, results.csv) nor a run directory "
                      f"(config.yaml, drift.csv){hint}")
 
 
@@ -264,12 +263,14 @@ def parse_measures(measures: str | Sequence[str] | None) -> list[str]:
     names = [m.strip() for m in measures.split(",")] if isinstance(measures, str) else [str(m) for m in measures]
     names = [name for name in names if name]
     if not names:
-        raise ValueError("--measures needs at least one measure name, e.g. military_burden,war_years")
+        raise ReportError("measures needs at least one measure name, e.g. military_burden,war_years",
+                          parameter="measures")
     for name in names:
         if name not in EPISODE_MEASURES:
-            raise ValueError(f"unknown measure {name!r}; choose from {', '.join(EPISODE_MEASURES)}")
+            raise ReportError(f"measures: unknown measure {name!r}; choose from {', '.join(EPISODE_MEASURES)}",
+                              parameter="measures")
     if len(set(names)) != len(names):
-        raise ValueError(f"--measures lists a measure twice: {','.join(names)}")
+        raise ReportError(f"measures lists a measure twice: {','.join(names)}", parameter="measures")
     return names
 
 
@@ -282,7 +283,7 @@ def write_report(directory: str | Path, measures: str | Sequence[str] | None = N
     ``output``: the Markdown file (default ``DIR/report.md``); figures go to
     ``figures/`` beside it (``NAME-figures/`` for a file ``NAME.md`` other
     than ``report.md``). ``command``: the command line, for the provenance.
-    Raises ValueError (one line) for a folder that is neither.
+    Raises ReportError (one line) for a folder that is neither.
     """
     return build_report(directory, measures, output, command)[0]
 
@@ -295,7 +296,8 @@ def build_report(directory: str | Path, measures: str | Sequence[str] | None = N
     kind = detect(directory)
     output = Path(output) if output is not None else directory / REPORT_FILE
     if output.is_dir():
-        raise ValueError(f"--output {str(output)!r} is a folder; give the path of the Markdown file to write")
+        raise ReportError(f"output {str(output)!r} is a folder; give the path of the Markdown file to write",
+                          parameter="output")
     document = _Document(output)
     if kind == "sweep":
         _sweep_report(document, directory, headline, command)
@@ -420,20 +422,20 @@ def _load_sweep(folder: Path) -> tuple[dict[str, Any], Grid, pd.DataFrame, list[
     try:
         raw = yaml.safe_load((folder / "sweep.yaml").read_text())
     except yaml.YAMLError as error:
-        raise ValueError(f"{folder / 'sweep.yaml'} is not valid YAML: {str(error).splitlines()[0]}") from None
+        raise ReportError(f"{folder / 'sweep.yaml'} is not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(raw, dict) or "grid" not in raw:
-        raise ValueError(f"{folder / 'sweep.yaml'} is not a sweep config: it has no grid")
+        raise ReportError(f"{folder / 'sweep.yaml'} is not a sweep config: it has no grid")
     try:
         config = sweep_config_from_dict(raw, source=str(folder / "sweep.yaml"))
     except ValueError as error:
-        raise ValueError(f"{folder / 'sweep.yaml'}: {str(error).splitlines()[0]}") from None
+        raise ReportError(f"{folder / 'sweep.yaml'}: {str(error).splitlines()[0]}") from None
     grid = Grid(config.cells(), config.planes)
     table = read_results(folder)
     missing = [column for column in ("cell", "seed") if column not in table.columns]
     if missing:
-        raise ValueError(f"{folder}/results table has no column {missing[0]!r}; is it an sd-env sweep's table?")
+        raise ReportError(f"{folder}/results table has no column {missing[0]!r}; is it an sd-env sweep's table?")
     if len(table) and (table["cell"].min() < 0 or table["cell"].max() >= grid.size):
-        raise ValueError(f"{folder}/results table has cells outside the grid of sweep.yaml (0-{grid.size - 1})")
+        raise ReportError(f"{folder}/results table has cells outside the grid of sweep.yaml (0-{grid.size - 1})")
     skip = {"cell", "seed", *grid.parameters}
     measures = [name for name in EPISODE_MEASURES if name in table.columns]
     measures += [c for c in table.columns if c not in skip and c not in measures
@@ -491,7 +493,7 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     raw, grid, table, measures = _load_sweep(folder)
     shown = [name for name in headline if name in measures]
     if not shown:
-        raise ValueError(f"the results table has none of the measures {', '.join(headline)}")
+        raise ReportError(f"the results table has none of the measures {', '.join(headline)}")
     stats = cell_stats(table, grid, measures)
     seeds = sorted(int(seed) for seed in table["seed"].unique())
     episodes = raw.get("eval_episodes", "?")
@@ -955,8 +957,8 @@ def _richardson_section(document: _Document, folder: Path, grid: Grid, seeds: li
         any_file = any_file or bool(results)
         summary = summarize_fits(richardson_fits(results))
         rows.append([cell, *grid.labels(cell), f"{summary.fitted} of {summary.attempted}",
-                     *(number(summary.means[name]) for name, _ in RICHARDSON_COEFFICIENTS),
-                     number(summary.stable_share), number(summary.years, 3), _reasons_text(summary)])
+                     *(format_number(summary.means[name], **NUMBER_TEXT) for name, _ in RICHARDSON_COEFFICIENTS),
+                     format_number(summary.stable_share, **NUMBER_TEXT), format_number(summary.years, 3, **NUMBER_TEXT), _reasons_text(summary)])
     if not any_file:
         document.add("No trajectories were kept for this sweep, so nothing to fit.")
         return
@@ -977,9 +979,9 @@ def _run_report(document: _Document, folder: Path, headline: list[str], command:
     try:
         config = yaml.safe_load((folder / "config.yaml").read_text()) or {}
     except yaml.YAMLError as error:
-        raise ValueError(f"{folder / 'config.yaml'} is not valid YAML: {str(error).splitlines()[0]}") from None
+        raise ReportError(f"{folder / 'config.yaml'} is not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(config, dict):
-        raise ValueError(f"{folder / 'config.yaml'} is not a run config (a mapping of fields)")
+        raise ReportError(f"{folder / 'config.yaml'} is not a run config (a mapping of fields)")
     inputs = [folder / name for name in ("config.yaml", "metrics.json", "drift.csv", TRAJECTORY_FILE)
               if (folder / name).is_file()]
     document.add(f"# sd-env report: run `{config.get('name', folder.name)}`")
@@ -1003,12 +1005,12 @@ def _run_report(document: _Document, folder: Path, headline: list[str], command:
         try:
             evaluation = json.loads(metrics_path.read_text()).get("evaluation") or {}
         except (json.JSONDecodeError, AttributeError):
-            raise ValueError(f"{metrics_path} is not valid JSON of a run's metrics") from None
+            raise ReportError(f"{metrics_path} is not valid JSON of a run's metrics") from None
     if evaluation:
         names = list(evaluation)
         measures = [m for m in EPISODE_MEASURES if any(m in evaluation[n] for n in names)]
         measures += sorted({m for n in names for m in evaluation[n]} - set(measures))
-        rows = [[f"`{m}`", measure_unit(m) if m in EPISODE_MEASURES else "–", *(number(evaluation[n].get(m))
+        rows = [[f"`{m}`", measure_unit(m) if m in EPISODE_MEASURES else "–", *(format_number(evaluation[n].get(m), **NUMBER_TEXT)
                                                                               for n in names)] for m in measures]
         document.add("The final evaluation of the learned policy in `metrics.json` (as state_0; `vs X`: against "
                      "the scripted stance X; one evaluation, no interval):",
@@ -1028,7 +1030,7 @@ def _run_report(document: _Document, folder: Path, headline: list[str], command:
                         f"{config.get('eval_episodes', '?')} episodes at each of the {len(drift)} checkpoints, "
                         f"`drift.csv`) against the agent-steps trained. Units: "
                         f"{'; '.join(f'`{m}` in {measure_unit(m)}' for m in shown)}.")
-        rows = [[int(row["timesteps"]), *(number(row[m]) for m in shown)] for _, row in drift.iterrows()]
+        rows = [[int(row["timesteps"]), *(format_number(row[m], **NUMBER_TEXT) for m in shown)] for _, row in drift.iterrows()]
         document.add(markdown_table(["agent-steps", *(measure_title(m) for m in shown)], rows))
     else:
         document.add("No drift.csv in this run directory.")
@@ -1056,8 +1058,8 @@ def _run_report(document: _Document, folder: Path, headline: list[str], command:
                          "n/a", fit])
         else:
             rows.append([episode + 1, f"state_{i}, state_{j}",
-                         *(number(getattr(fit, name)) for name, _ in RICHARDSON_COEFFICIENTS),
-                         number(fit.stable), fit.n_years, "–"])
+                         *(format_number(getattr(fit, name), **NUMBER_TEXT) for name, _ in RICHARDSON_COEFFICIENTS),
+                         format_number(fit.stable, **NUMBER_TEXT), fit.n_years, "–"])
     document.add(markdown_table(["episode", "dyad (x, y)", *(f"{n} ({u})" for n, u in RICHARDSON_COEFFICIENTS),
                                  "stable", "yearly changes used", "not fitted because"], rows))
 

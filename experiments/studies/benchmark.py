@@ -36,7 +36,6 @@ import os
 import platform
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +44,14 @@ from typing import Any
 import numpy as np
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-from sd_env.experiments.output.files import write_bytes_atomic, write_text_atomic
 from sd_env import __version__
-from sd_env.core import action_upper_bounds
+from sd_env.errors import SdEnvError, describe_exception
+from sd_env.experiments.lab.seating import CheckedPolicy
+from sd_env.experiments.lab.specs import BASELINE_PREFIX, load_policy
+from sd_env.experiments.output.figures import save_figure
+from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.numbers import format_number
 from sd_env.params import EnvParams
-from sd_env.policy import action_problem
 from sd_env.scenarios import SCENARIOS, make_params
 
 #: Entries on the leaderboard that are not the submission, by kind.
@@ -59,13 +61,15 @@ SHARED_PPO = "shared PPO"
 PPO_BACKGROUND, SELF_BACKGROUND = "ppo", "self"
 #: Registry measures (sd_env.experiments.lab.measures) reported beside the score.
 MEASURES = ("military_burden", "war_years", "spiral_war_years")
+#: How scores are written in the leaderboard's text: two decimals (``format_number``'s options).
+SCORE_TEXT = {"decimals": 2, "missing": "nan", "signed_zero": False}
 #: Seeds of the background PPO population start here (the shared PPO baseline uses the run's seeds 0..K-1).
 POPULATION_SEED = 10_000
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmark.md"
 SUITES_BLOCK = "benchmark-suites"
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(SdEnvError):
     """Something wrong with the submission or the command: one line saying what, and what would be right."""
 
 
@@ -207,58 +211,21 @@ def load_algorithm(spec: str) -> Callable:
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute or not all(
             part.isidentifier() for part in [*module_name.split("."), attribute]):
-        raise BenchmarkError(f"--algo {spec!r}: expected module.path:function, {example}")
+        raise BenchmarkError(f"algo {spec!r}: expected module.path:function, {example}", parameter="algo")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a submission may live in the current folder
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # ImportError, or anything the module raises while importing
-        raise BenchmarkError(f"--algo {spec!r}: cannot import {module_name!r} ({_describe(error)}); give "
-                             f"module.path:function of an importable module, {example}") from None
+        raise BenchmarkError(f"algo {spec!r}: cannot import {module_name!r} ({describe_exception(error)}); give "
+                             f"module.path:function of an importable module, {example}", parameter="algo") from None
     function = getattr(module, attribute, None)
     if not callable(function):
         what = "has no" if function is None else f"has a non-callable ({type(function).__name__})"
-        raise BenchmarkError(f"--algo {spec!r}: module {module_name!r} {what} {attribute!r}; it must define "
-                             f"train(env_factory, budget, seed) returning a policy with act(observations)")
+        raise BenchmarkError(f"algo {spec!r}: module {module_name!r} {what} {attribute!r}; it must define "
+                             f"train(env_factory, budget, seed) returning a policy with act(observations)",
+                             parameter="algo")
     return function
-
-
-def _describe(error: BaseException) -> str:
-    """``Type: first line of the message (at file:line)``, the innermost frame being where it was raised."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    where = ""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith("<")]
-    if frames and not isinstance(error, ModuleNotFoundError):  # where a missing module was looked for says nothing
-        frame = frames[-1]
-        try:
-            filename = os.path.relpath(frame.filename)
-        except ValueError:
-            filename = frame.filename
-        where = f" at {filename}:{frame.lineno}"
-    return f"{type(error).__name__}{': ' + message if message else ''}{where}"
-
-
-class CheckedPolicy:
-    """A submitted policy whose every ``act`` is checked against the action space (BenchmarkError if not)."""
-
-    def __init__(self, policy: Any, params: EnvParams, context: str) -> None:
-        self.policy, self.params, self.context = policy, params, context
-        self.nvec = action_upper_bounds(params)
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        rows = observations.shape[0]
-        space = f"column j in 0..nvec[j]-1 with nvec = {[int(n) for n in self.nvec]}"
-        try:
-            actions = np.asarray(self.policy.act(observations))
-        except Exception as error:
-            raise BenchmarkError(f"{self.context}: act() on observations of shape {observations.shape} raised "
-                                 f"{_describe(error)}; expected integers of shape {(rows, self.params.action_length)}"
-                                 f", {space}") from None
-        problem = action_problem(self.params, actions, rows)  # the check every command that runs a policy makes
-        if problem is not None:
-            raise BenchmarkError(f"{self.context}: on observations of shape {observations.shape}, {problem} "
-                                 f"({space})")
-        return actions.astype(np.int64, copy=False)
 
 
 def focal_policies(returned: Any, params: EnvParams, context: str) -> list[CheckedPolicy]:
@@ -277,8 +244,8 @@ def focal_policies(returned: Any, params: EnvParams, context: str) -> list[Check
             try:
                 policy = returned.seat_policy(seat)
             except Exception as error:
-                raise BenchmarkError(f"{context}: seat_policy({seat}) raised {_describe(error)}") from None
-        seats.append(CheckedPolicy(policy, params, f"{context}, seat {seat}"))
+                raise BenchmarkError(f"{context}: seat_policy({seat}) raised {describe_exception(error)}") from None
+        seats.append(CheckedPolicy(policy, params, f"{context}, seat {seat}", foreign=True))
     rng = np.random.default_rng(0)
     observations = core.observe(params, core.reset(params, 4, rng), rng)  # (4, N, L)
     for seat, policy in enumerate(seats):
@@ -369,8 +336,6 @@ def evaluate_focal(
     """
     from sd_env.experiments.lab.measures import EPISODE_MEASURES
     from sd_env.experiments.lab.rollout import rollout
-    from sd_env.stances import make_policy
-
     n, episodes = params.n_states, suite.eval_episodes
     results: dict[str, dict[str, np.ndarray]] = {}
     for b, background in enumerate(suite.backgrounds):
@@ -389,7 +354,7 @@ def evaluate_focal(
                 seat, member = config
                 seats = [seat]
                 other = population[member] if background == PPO_BACKGROUND else \
-                    make_policy(background, params, seed=eval_seed + 1)
+                    load_policy(BASELINE_PREFIX + background, params, seed=eval_seed + 1)
                 players = [focal(seat, eval_seed) if i == seat else other for i in range(n)]
             result = rollout(params, players, episodes // len(configs), eval_seed)
             for name in parts:
@@ -462,10 +427,11 @@ def run_benchmark(
     train = load_algorithm(algo)
     seed_list = list(range(suite.seeds if seeds is None else seeds))
     if not seed_list:
-        raise BenchmarkError(f"--seeds must be >= 1, got {seeds}")
+        raise BenchmarkError(f"seeds must be >= 1, got {seeds}", parameter="seeds")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if (name or algo) in {SHARED_PPO, *suite.scripted}:
-        raise BenchmarkError(f"--name {name or algo!r} is a baseline's name on the leaderboard; choose another")
+        raise BenchmarkError(f"name {name or algo!r} is a baseline's name on the leaderboard; choose another",
+                             parameter="name")
     submitted = EntryResult(name or algo, SUBMITTED, step_count=suite.budget)
     ppo = EntryResult(SHARED_PPO, TRAINED, cached=True)
     scripted = [EntryResult(stance, SCRIPTED) for stance in suite.scripted]
@@ -486,7 +452,7 @@ def run_benchmark(
                 if factory.exceeded:
                     returned = None
                 else:
-                    raise BenchmarkError(f"{context}: train() raised {_describe(error)}; train(env_factory, "
+                    raise BenchmarkError(f"{context}: train() raised {describe_exception(error)}; train(env_factory, "
                                          f"budget, seed) must return a policy with act(observations)") from None
             if factory.exceeded:
                 raise BenchmarkError(f"{context}: train() took more than its budget of {suite.budget} parallel "
@@ -518,8 +484,6 @@ def run_benchmark(
     ppo.step_count = suite.budget // rollout_steps * rollout_steps
 
     # 3. Evaluation: every entry, every scenario and seed; the references use the suite's own seeds.
-    from sd_env.stances import make_policy
-
     reference_seeds = list(range(suite.seeds))
     for index, scenario in enumerate(suite.scenarios):
         params = params_of[scenario]
@@ -527,7 +491,8 @@ def run_benchmark(
             for entry in scripted:
                 clock = time.perf_counter()
                 entry.evaluations[(scenario, seed)] = evaluate_focal(
-                    lambda seat, s, stance=entry.name: make_policy(stance, params, seed=s), params, suite, index,
+                    lambda seat, s, stance=entry.name: load_policy(BASELINE_PREFIX + stance, params, seed=s), params,
+                    suite, index,
                     seed, populations[scenario])
                 entry.eval_seconds += time.perf_counter() - clock
             if seed not in seed_list:
@@ -593,7 +558,7 @@ def import_rliable():
     try:
         from rliable import library, metrics
     except ImportError as error:
-        raise BenchmarkError(f"sd-env benchmark needs rliable ({_describe(error)}); install it with: "
+        raise BenchmarkError(f"sd-env benchmark needs rliable ({describe_exception(error)}); install it with: "
                              f"pip install 'sd-env[benchmark]'") from None
     finally:
         if original is not None:
@@ -651,12 +616,9 @@ def leaderboard_rows(result: BenchmarkResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _number(value: float) -> str:
-    return f"{value + 0.0:.2f}".replace("-0.00", "0.00")
-
-
 def _interval(point: float, low: float, high: float) -> str:
-    return f"{_number(point)} [{_number(low)}, {_number(high)}]"
+    return (f"{format_number(point, **SCORE_TEXT)} [{format_number(low, **SCORE_TEXT)}, "
+            f"{format_number(high, **SCORE_TEXT)}]")
 
 
 def leaderboard_markdown(result: BenchmarkResult, rows: list[dict[str, Any]]) -> str:
@@ -689,7 +651,8 @@ def leaderboard_markdown(result: BenchmarkResult, rows: list[dict[str, Any]]) ->
     lines += ["", "Mean normalised score per scenario (over seeds), and the references:", "",
               "| entry | " + " | ".join(suite.scenarios) + " |", "|---|" + "---|" * len(suite.scenarios)]
     for row in rows:
-        lines.append(f"| {row['entry']} | " + " | ".join(_number(row['score ' + s]) for s in suite.scenarios) + " |")
+        lines.append(f"| {row['entry']} | " + " | ".join(format_number(row['score ' + s], **SCORE_TEXT)
+                                                         for s in suite.scenarios) + " |")
     lines.append("| *0 = random (welfare)* | " + " | ".join(f"{result.references[s][0]:.1f}"
                                                           for s in suite.scenarios) + " |")
     lines.append("| *1 = best scripted (welfare)* | " + " | ".join(
@@ -746,18 +709,13 @@ def scores_table(result: BenchmarkResult):
 
 def plot_scores(result: BenchmarkResult, rows: list[dict[str, Any]], path: Path) -> None:
     """IQM and mean with their 95% intervals per entry (left), mean score per scenario (right)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     names = [row["entry"] for row in rows][::-1]
     by_name = {row["entry"]: row for row in rows}
     scenarios = result.suite.scenarios
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(names) + 1.8),
-                                         gridspec_kw={"width_ratios": [1.2, 1]})
+    figure = Figure(figsize=(12, 0.45 * len(names) + 1.8), layout="tight")
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
     y = np.arange(len(names))
     for offset, key, label in ((0.15, "iqm", "IQM"), (-0.15, "mean", "mean")):
         points = np.array([by_name[n][key] for n in names])
@@ -775,15 +733,11 @@ def plot_scores(result: BenchmarkResult, rows: list[dict[str, Any]], path: Path)
     right.set_xticks(range(len(scenarios)), scenarios, rotation=30, ha="right")
     right.set_yticks(y, names)
     for (i, j), value in np.ndenumerate(matrix):
-        right.text(j, i, _number(value), ha="center", va="center", color="white" if value < matrix.mean() else "black",
-                   fontsize=8)
+        right.text(j, i, format_number(value, **SCORE_TEXT), ha="center", va="center", fontsize=8,
+                   color="white" if value < matrix.mean() else "black")
     right.set_title("mean score per scenario")
     figure.colorbar(image, ax=right)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    write_bytes_atomic(path, buffer.getvalue())
+    save_figure(figure, path)
 
 
 def write_outputs(result: BenchmarkResult, output: str | os.PathLike) -> dict[str, Path]:

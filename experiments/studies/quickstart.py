@@ -14,15 +14,15 @@ one is only re-evaluated).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import time
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from sd_env.stances import make_policy
 from sd_env.experiments import CONFIGS
+from sd_env.experiments.lab.seating import PolicyCache
+from sd_env.experiments.lab.specs import BASELINE_PREFIX
 from sd_env.experiments.training.config import load_config
 from sd_env.experiments.training.final_metrics import self_play_row
 from sd_env.experiments.training.train import train
@@ -32,41 +32,50 @@ SCRIPTED_REFERENCE = ("random", "dove", "hawk", "deterrer")
 COLUMNS = ["welfare", "opponent_welfare", "military_burden", "war_years", "attacks_per_episode"]
 
 
-def run_quickstart(args: argparse.Namespace) -> int:
-    name = f"quickstart-{args.scenario}-seed{args.seed}"
-    if args.set:
+def quickstart(scenario: str = "bilateral", seed: int = 0, timesteps: int | None = None, output_dir: str = "runs",
+               overrides: Sequence[str] = (), log: Callable[[str], None] = lambda text: None) -> str:
+    """Train (or resume, or re-evaluate) the quickstart run and return the table of what it learned, as text.
+
+    :param scenario: a named scenario.
+    :param seed: the run's seed.
+    :param timesteps: agent-steps of training (None: the quickstart config's 3 million).
+    :param output_dir: the folder of the run directory ``quickstart-<scenario>-seed<seed>[-<hash of overrides>]``.
+    :param overrides: environment parameters as ``key=value`` (values read as YAML).
+    :param log: where progress lines go as the run starts.
+    """
+    name = f"quickstart-{scenario}-seed{seed}"
+    if overrides:
         # Different parameters are a different experiment: give them their own run directory.
-        name += "-" + hashlib.sha256("\n".join(sorted(args.set)).encode()).hexdigest()[:8]
-    overrides = [f"scenario={args.scenario}", f"seed={args.seed}", f"name={name}"]
-    overrides += [f"env.{assignment}" for assignment in args.set]
-    overrides += [f"total_timesteps={args.timesteps}"] if args.timesteps else []
-    overrides += [f"output_dir={args.output_dir}"]
-    config = load_config(QUICKSTART_CONFIG, overrides)
+        name += "-" + hashlib.sha256("\n".join(sorted(overrides)).encode()).hexdigest()[:8]
+    settings = [f"scenario={scenario}", f"seed={seed}", f"name={name}"]
+    settings += [f"env.{assignment}" for assignment in overrides]
+    settings += [f"total_timesteps={timesteps}"] if timesteps else []
+    settings += [f"output_dir={output_dir}"]
+    config = load_config(QUICKSTART_CONFIG, settings)
     params = config.env_params()
     resume = (config.run_dir / "config.yaml").is_file()
-    print(f"sd-env quickstart: shared-policy PPO self-play in scenario {config.scenario!r}, "
-          f"{config.total_timesteps:,} agent-steps, seed {config.seed}")
-    print(f"run directory: {config.run_dir}{' (resuming)' if resume else ''}")
+    log(f"sd-env quickstart: shared-policy PPO self-play in scenario {config.scenario!r}, "
+        f"{config.total_timesteps:,} agent-steps, seed {config.seed}")
+    log(f"run directory: {config.run_dir}{' (resuming)' if resume else ''}")
     started = time.perf_counter()
     metrics = train(config, resume=resume)
-    print(f"trained in {metrics['training_seconds']:.0f} s\n")
+    lines = [f"trained in {metrics['training_seconds']:.0f} s", ""]
 
     learned = pd.DataFrame(metrics["evaluation"]).T[COLUMNS]
     learned.index = [f"learned {name}" for name in learned.index]
+    cache = PolicyCache(params, seed=config.seed)
     reference = {
-        f"{stance} self-play": self_play_row(
-            params, [make_policy(stance, params, seed=config.seed)] * params.n_states, config.eval_episodes, config.seed + 1
-        )
+        f"{stance} self-play": self_play_row(params, cache.seat([BASELINE_PREFIX + stance] * params.n_states),
+                                             config.eval_episodes, config.seed + 1)
         for stance in SCRIPTED_REFERENCE
     }
     table = pd.concat([learned, pd.DataFrame(reference).T[COLUMNS]])
-    print("What the learned policy does as state_0 (welfare = mean episode return; "
-          f"{config.eval_episodes} episodes per row):\n")
-    print(table.round(3).to_string())
-    verdict = _verdict(metrics["evaluation"], reference)
-    print(f"\n{verdict}")
-    print(f"\ndone in {time.perf_counter() - started:.0f} s; TensorBoard logs: tensorboard --logdir {config.run_dir}/tensorboard")
-    return 0
+    lines += ["What the learned policy does as state_0 (welfare = mean episode return; "
+              f"{config.eval_episodes} episodes per row):", "", table.round(3).to_string(), "",
+              _verdict(metrics["evaluation"], reference), "",
+              f"done in {time.perf_counter() - started:.0f} s; TensorBoard logs: tensorboard --logdir "
+              f"{config.run_dir}/tensorboard"]
+    return "\n".join(lines)
 
 
 def _verdict(evaluation: dict, reference: dict) -> str:

@@ -23,10 +23,12 @@ writes into ``OUTPUT/NAME/``::
     sweep.yaml         the resolved sweep config (a rerun must match it)
     results.csv        one row per cell and seed: ``cell``, one column per grid parameter, ``seed``,
                        then every episode measure of the registry (``sd_env.experiments.lab.measures``)
-    rows/              one JSON file per finished row (the table is rebuilt from them; never rewritten)
+    rows/              one JSON file per finished row (never rewritten; the table is rebuilt from the rows,
+                       read once when a call starts and kept in memory as new ones finish)
     runs/              each training cell's run directory (checkpoints, TensorBoard, drift.csv)
     trajectories/      the first evaluation episodes of each fixed-policy row (``load_rollout``)
-    invocations.jsonl  each call that computed rows: start, wall seconds, rows, executor, workers, machine
+    invocations.jsonl  each call that computed rows, one line appended per call: start, wall seconds, rows,
+                       executor, workers, machine
 
 Evaluation is on held-out episodes: seed ``seed + 1`` for the evaluation
 stream, as ``sd-env train`` evaluates (a training cell's row is its final
@@ -48,14 +50,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import yaml
 
+from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.config import ConfigError, config_from_dict
-from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
 
@@ -140,12 +142,18 @@ def row_key(cell_index: int, seed: int) -> str:
     return f"cell{cell_index:04d}-seed{seed}"
 
 
-def _fail(message: str) -> None:
-    raise SweepConfigError(message)
+def _fail(message: str, parameter: str | None = None) -> NoReturn:
+    """Raise a :class:`SweepConfigError`; ``parameter`` names the function argument that was wrong, if any."""
+    raise SweepConfigError(message, parameter=parameter)
 
 
 def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") -> SweepConfig:
-    """Validate a sweep config mapping; every problem is one :class:`SweepConfigError` line."""
+    """Validate a sweep config mapping; every problem is one :class:`SweepConfigError` line.
+
+    :param raw: the mapping (a sweep config file's contents; see the module docstring).
+    :param source: how messages name where the mapping came from.
+    :returns: the validated :class:`SweepConfig` (seeds given as a count become a list).
+    """
     if not isinstance(raw, dict):
         _fail(f"{source} must be a mapping of keys to values, got {type(raw).__name__}")
     known = [f.name for f in fields(SweepConfig)]
@@ -254,9 +262,13 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
 
 @dataclass(frozen=True)
 class Task:
-    """One row to compute: a cell of the grid and a seed, with everything a worker needs (picklable)."""
+    """One row to compute: a cell of the grid and a seed, with everything a worker needs (picklable).
 
-    config: dict[str, Any]
+    ``config`` is the sweep's validated :class:`SweepConfig` itself: workers use it as it is, without
+    validating it again.
+    """
+
+    config: SweepConfig
     cell_index: int
     cell: dict[str, Any]
     seed: int
@@ -268,9 +280,14 @@ class Task:
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Compute one row: ``{"row": {...}, "seconds": wall time}``. A pure function of the task."""
+    """Compute one row. A pure function of the task.
+
+    :param task: the row to compute; its config was validated when the sweep was set up and is used as it is.
+    :returns: ``{"row": {"cell": ..., <grid parameters>, "seed": ..., <every episode measure>}, "seconds": wall
+        time}``.
+    """
     started = time.perf_counter()
-    config = sweep_config_from_dict(task.config)
+    config = task.config
     folder = Path(task.folder)
     if config.train is not None:
         measures = _trained_measures(config, task, folder)
@@ -281,23 +298,17 @@ def run_task(task: Task) -> dict[str, Any]:
 
 
 def _fixed_measures(config: SweepConfig, task: Task, folder: Path) -> dict[str, float]:
-    from sd_env.experiments.training.drift import TRAJECTORY_EPISODES
     from sd_env.experiments.lab.measures import summarize
-    from sd_env.experiments.lab.specs import load_policy
-    from sd_env.experiments.lab.rollout import rollout, save_rollout
+    from sd_env.experiments.lab.rollout import save_rollout
+    from sd_env.experiments.lab.seating import PolicyCache, play
+    from sd_env.experiments.training.drift import TRAJECTORY_EPISODES
 
+    # The project's one seating path: each spec loaded once (once per seat where it holds one policy per
+    # state), checked, and reseeded by play's one rule before the game on the evaluation seed.
     params = config.params(task.cell)
     specs = config.policies if len(config.policies) > 1 else config.policies * params.n_states
-    loaded: dict[str, Any] = {}
-    seats = []
-    for seat, spec in enumerate(specs):
-        # One object per spec (seats that share it act in one batched call), a learner's own seat where
-        # a run holds one policy per state.
-        key = spec if spec.startswith("baseline:") or len(config.policies) == 1 else f"{spec}#{seat}"
-        if key not in loaded:
-            loaded[key] = load_policy(spec, params, seed=task.seed, seat=seat)
-        seats.append(loaded[key])
-    result = rollout(params, seats, config.eval_episodes, task.seed + 1)
+    seats = PolicyCache(params, seed=task.seed).seat(specs)
+    result = play(params, seats, config.eval_episodes, task.seed + 1)
     save_rollout(folder / "trajectories" / f"{task.key}.npz", result, TRAJECTORY_EPISODES)
     return summarize(result)
 
@@ -321,37 +332,68 @@ def _trained_measures(config: SweepConfig, task: Task, folder: Path) -> dict[str
 
 
 def results_columns(config: SweepConfig) -> list[str]:
-    """The columns of ``results.csv``, in order."""
+    """The columns of ``results.csv``, in order.
+
+    :param config: the sweep.
+    :returns: ``cell``, each grid parameter, ``seed``, then every episode measure of the registry.
+    """
     return ["cell", *config.parameters, "seed", *EPISODE_MEASURES]
 
 
 def read_rows(folder: Path) -> dict[str, dict[str, Any]]:
-    """The finished rows of a sweep folder, by row key."""
+    """The finished rows of a sweep folder, by row key.
+
+    :param folder: the sweep folder (``OUTPUT/NAME``).
+    :returns: ``{row key: {"row": {...}, "seconds": ...}}``, one entry per file in ``rows/``, in key order.
+    """
     rows = {}
     for path in sorted((folder / "rows").glob("cell*-seed*.json")):
         rows[path.stem] = json.loads(path.read_text())
     return rows
 
 
-def write_results(folder: Path, config: SweepConfig, rows: dict[str, dict[str, Any]], fmt: str = "csv") -> Path:
-    """Rebuild the results table from the finished rows (sorted by cell, then seed), atomically."""
+def _table_data(config: SweepConfig, rows: dict[str, dict[str, Any]], fmt: str) -> bytes:
+    """The results table of ``rows`` (sorted by cell, then seed) as the bytes of its file."""
     table = pd.DataFrame([entry["row"] for entry in rows.values()], columns=results_columns(config))
     table = table.sort_values(["cell", "seed"], kind="stable").reset_index(drop=True)
     if fmt == "parquet":
-        from sd_env.experiments.output.files import write_bytes_atomic
-
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
-        path = folder / "results.parquet"
-        write_bytes_atomic(path, buffer.getvalue())
-        return path
-    path = folder / "results.csv"
-    write_text_atomic(path, table.to_csv(index=False))
+        return buffer.getvalue()
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def _write_table(folder: Path, data: bytes, fmt: str) -> Path:
+    from sd_env.experiments.output.files import write_bytes_atomic
+
+    path = folder / ("results.parquet" if fmt == "parquet" else "results.csv")
+    write_bytes_atomic(path, data)
     return path
 
 
+def _parse_table(data: bytes, fmt: str) -> pd.DataFrame:
+    """The table whose file holds ``data``, as :func:`read_results` reads that file."""
+    return pd.read_parquet(io.BytesIO(data)) if fmt == "parquet" else pd.read_csv(io.BytesIO(data))
+
+
+def write_results(folder: Path, config: SweepConfig, rows: dict[str, dict[str, Any]], fmt: str = "csv") -> Path:
+    """Rebuild the results table from the finished rows (sorted by cell, then seed), atomically.
+
+    :param folder: the sweep folder.
+    :param config: the sweep (it gives the columns).
+    :param rows: the finished rows, as :func:`read_rows` returns them.
+    :param fmt: ``"csv"`` (``results.csv``) or ``"parquet"`` (``results.parquet``).
+    :returns: the path of the table written.
+    """
+    return _write_table(folder, _table_data(config, rows, fmt), fmt)
+
+
 def read_results(folder: str | Path) -> pd.DataFrame:
-    """A sweep's results table (``results.csv`` or ``results.parquet``)."""
+    """A sweep's results table (``results.csv`` or ``results.parquet``).
+
+    :param folder: the sweep folder.
+    :returns: the table, one row per finished cell and seed.
+    """
     folder = Path(folder)
     if (folder / "results.parquet").is_file():
         return pd.read_parquet(folder / "results.parquet")
@@ -359,7 +401,13 @@ def read_results(folder: str | Path) -> pd.DataFrame:
 
 
 def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
-    """Create ``output_dir/name`` (or check that the sweep already there is this one) and save the config."""
+    """Create ``output_dir/name`` (or check that the sweep already there is this one) and save the config.
+
+    :param config: the sweep.
+    :param output_dir: the folder of sweeps; the sweep's own folder is ``output_dir / config.name``.
+    :returns: the sweep folder.
+    :raises SweepConfigError: (``parameter="output_dir"``) the folder holds a different sweep.
+    """
     folder = Path(output_dir) / config.name
     saved = folder / "sweep.yaml"
     resolved = yaml.safe_dump(config.to_dict(), sort_keys=False)
@@ -367,7 +415,7 @@ def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
         # Order matters too: the grid's order numbers the cells.
         if json.dumps(yaml.safe_load(saved.read_text())) != json.dumps(yaml.safe_load(resolved)):
             _fail(f"{str(folder)!r} holds a different sweep (its sweep.yaml differs); rerun with the same config "
-                  f"to finish it, or give another name or --output-dir")
+                  f"to finish it, or give another name or another output_dir", parameter="output_dir")
     else:
         folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(saved, resolved)
@@ -375,20 +423,30 @@ def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
     return folder
 
 
-def pending_tasks(config: SweepConfig, folder: Path) -> list[Task]:
-    """The rows not yet finished, in table order."""
-    done = read_rows(folder)
+def pending_tasks(config: SweepConfig, folder: Path, done: dict[str, Any] | None = None) -> list[Task]:
+    """The rows not yet finished, in table order.
+
+    :param config: the sweep (validated); every task carries it as it is.
+    :param folder: the sweep folder.
+    :param done: the finished rows by row key, if already read (:func:`read_rows`); read from ``folder`` if None.
+    :returns: one :class:`Task` per row without a file in ``rows/``.
+    """
+    done = read_rows(folder) if done is None else done
     tasks = []
     for index, cell in enumerate(config.cells()):
         for seed in config.seeds:
             if row_key(index, seed) not in done:
-                tasks.append(Task(config.to_dict(), index, cell, seed, str(folder.resolve())))
+                tasks.append(Task(config, index, cell, seed, str(folder.resolve())))
     return tasks
 
 
-def _record(folder: Path, config: SweepConfig, task: Task, outcome: dict[str, Any], fmt: str) -> None:
-    write_text_atomic(folder / "rows" / f"{task.key}.json", json.dumps(outcome, indent=1, default=float))
-    write_results(folder, config, read_rows(folder), fmt)
+def _record(folder: Path, config: SweepConfig, rows: dict[str, dict[str, Any]], task: Task,
+            outcome: dict[str, Any], fmt: str) -> None:
+    """Save a finished row (its file, then the table rebuilt from the rows in memory, both atomically)."""
+    text = json.dumps(outcome, indent=1, default=float)
+    write_text_atomic(folder / "rows" / f"{task.key}.json", text)
+    rows[task.key] = json.loads(text)  # the row exactly as read_rows would read its file
+    _write_table(folder, _table_data(config, rows, fmt), fmt)
 
 
 def run_sweep(
@@ -400,16 +458,29 @@ def run_sweep(
     fmt: str = "csv",
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Run every unfinished row of the sweep and return the complete results table."""
+    """Run every unfinished row of the sweep and return the complete results table.
+
+    :param config: the sweep (validated: :func:`sweep_config_from_dict` or :func:`load_sweep_config`).
+    :param output_dir: the folder of sweeps; the sweep writes into ``output_dir / config.name``.
+    :param executor: ``"local"`` (worker processes) or ``"ray"`` (Ray tasks).
+    :param workers: rows computed at once (default: the number of CPUs).
+    :param ray_address: the address of a running Ray cluster (executor ``"ray"``); None starts a local Ray.
+    :param fmt: the table's file: ``"csv"`` (``results.csv``) or ``"parquet"`` (``results.parquet``).
+    :param progress: show a progress bar.
+    :returns: the complete results table, equal to what :func:`read_results` reads from the folder.
+    :raises SweepConfigError: a bad argument (its ``parameter`` names it) or a folder holding another sweep.
+    """
     if executor not in EXECUTORS:
-        _fail(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        _fail(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}", parameter="executor")
     if fmt not in ("csv", "parquet"):
-        _fail(f"format must be csv or parquet, got {fmt!r}")
+        _fail(f"fmt must be 'csv' or 'parquet', got {fmt!r}", parameter="fmt")
     workers = workers or os.cpu_count() or 1
     if workers < 1:
-        _fail(f"workers must be >= 1, got {workers}")
+        _fail(f"workers must be >= 1, got {workers}", parameter="workers")
     folder = prepare_folder(config, output_dir)
-    tasks = pending_tasks(config, folder)
+    # The finished rows are read once; each new row joins them in memory as it finishes.
+    rows = read_rows(folder)
+    tasks = pending_tasks(config, folder, rows)
     total = len(config.cells()) * len(config.seeds)
     bar = _progress(total, total - len(tasks), progress)
     started, computed = time.perf_counter(), 0
@@ -417,7 +488,7 @@ def run_sweep(
     try:
         run = _run_ray if executor == "ray" else _run_local
         for task, outcome in run(tasks, workers, ray_address, bar):
-            _record(folder, config, task, outcome, fmt)
+            _record(folder, config, rows, task, outcome, fmt)
             computed += 1
             bar.update(1)
     finally:
@@ -426,8 +497,9 @@ def run_sweep(
             _log_invocation(folder, {"started": began, "seconds": round(time.perf_counter() - started, 1),
                                      "rows_computed": computed, "rows_total": total, "executor": executor,
                                      "workers": workers, "cpus": os.cpu_count(), "machine": platform.platform()})
-    write_results(folder, config, read_rows(folder), fmt)
-    return read_results(folder)
+    data = _table_data(config, rows, fmt)
+    _write_table(folder, data, fmt)
+    return _parse_table(data, fmt)
 
 
 #: Each call of ``run_sweep`` that computed rows, one JSON object per line: when, how long, on what.
@@ -435,15 +507,43 @@ INVOCATIONS_FILE = "invocations.jsonl"
 
 
 def _log_invocation(folder: Path, record: dict[str, Any]) -> None:
+    """Append one line to ``invocations.jsonl`` (flushed to disk); a line left half-written by a kill is
+    dropped first, so that only the last line of the file can ever be incomplete."""
     path = folder / INVOCATIONS_FILE
-    previous = path.read_text() if path.is_file() else ""
-    write_text_atomic(path, previous + json.dumps(record) + "\n")
+    with open(path, "ab") as stream:
+        size = stream.tell()
+        if size:
+            with open(path, "rb") as reader:
+                reader.seek(size - 1)
+                ends_whole = reader.read(1) == b"\n"
+                if not ends_whole:  # rare: read the file to find where its last whole line ends
+                    reader.seek(0)
+                    stream.truncate(reader.read().rfind(b"\n") + 1)
+        stream.write((json.dumps(record) + "\n").encode("utf-8"))
+        stream.flush()
+        os.fsync(stream.fileno())
 
 
 def read_invocations(folder: str | Path) -> list[dict[str, Any]]:
-    """The calls that computed the rows of a sweep (``invocations.jsonl``), oldest first."""
+    """The calls that computed the rows of a sweep (``invocations.jsonl``), oldest first.
+
+    :param folder: the sweep folder.
+    :returns: one record per call; a last line that is not valid JSON (a call killed while appending it) is
+        skipped.
+    """
     path = Path(folder) / INVOCATIONS_FILE
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    if not path.is_file():
+        return []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines) - 1:
+                break
+            raise
+    return records
 
 
 def _progress(total: int, done: int, enabled: bool):
@@ -485,7 +585,7 @@ def _run_ray(tasks: list[Task], workers: int, ray_address: str | None, bar) -> I
     try:
         import ray
     except ImportError:
-        _fail("--executor ray needs Ray: pip install -e '.[rllib]'")
+        _fail("executor 'ray' needs Ray: pip install -e '.[rllib]'", parameter="executor")
     started_here = not ray.is_initialized()
     if started_here:
         if ray_address:

@@ -23,15 +23,17 @@ from typing import Any
 
 import yaml
 
-from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
+from sd_env.errors import SdEnvError
+from sd_env.experiments.training.backends import BACKENDS
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
+from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
 
-ALGORITHMS = ("shared_ppo", "independent_ppo", "pool_ppo", "population_ppo")
-BACKENDS = ("sb3", "rllib")
+#: Every algorithm some backend trains (:data:`sd_env.experiments.training.backends.BACKENDS` says which).
+ALGORITHMS = tuple(dict.fromkeys(name for backend in BACKENDS.values() for name in backend.algorithms))
 
 
-class ConfigError(ValueError):
+class ConfigError(SdEnvError):
     """A config file or override that cannot be used; the message is one line."""
 
 
@@ -178,9 +180,11 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
     if config.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
-    if config.backend == "rllib" and config.algorithm in ("pool_ppo", "population_ppo"):
-        raise ConfigError(f"algorithm {config.algorithm} is available with backend sb3 only; use shared_ppo or "
-                          "independent_ppo")
+    backend = BACKENDS[config.backend]
+    if config.algorithm not in backend.algorithms:
+        others = [name for name, each in BACKENDS.items() if config.algorithm in each.algorithms]
+        raise ConfigError(f"algorithm {config.algorithm} is available with backend {' or '.join(others)} only; "
+                          f"backend {config.backend} trains {' or '.join(backend.algorithms)}")
     for key in ("total_timesteps", "num_envs", "checkpoint_every", "rounds", "eval_episodes", "torch_threads",
                 "population_size"):
         _positive(key, getattr(config, key))
@@ -218,17 +222,17 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one ``dotted.key=value`` (value read as YAML) to a raw config mapping in place."""
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+        raise ConfigError(f"an override must be key=value, got {assignment!r}", parameter="set")
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise ConfigError(f"--set {key}: cannot read value {text!r}") from None
+        raise ConfigError(f"override {key}: cannot read value {text!r}", parameter="set") from None
     parts = key.strip().split(".")
     target = data
     for part in parts[:-1]:
         node = target.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"--set {key}: {part} is not a mapping")
+            raise ConfigError(f"override {key}: {part} is not a mapping", parameter="set")
         target = node
     target[parts[-1]] = value
 

@@ -3,7 +3,7 @@
 A training backend calls :func:`record_drift` each time it saves a
 checkpoint. The learned policies play the run's evaluation episodes
 (self-play, every seat its own learned policy, the same held-out seed at
-every checkpoint, so that rows differ only by what was learned), and every
+every checkpoint, played by :func:`sd_env.experiments.lab.seating.play`, so that rows differ only by what was learned), and every
 measure of the registry (``sd_env.experiments.lab.measures``) is written as one row of
 ``drift.csv`` in the run directory, keyed by the agent-steps trained. A row
 for steps already recorded (a resumed run passing the same checkpoint) is
@@ -22,7 +22,8 @@ import pandas as pd
 
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.lab.measures import summarize
-from sd_env.experiments.lab.rollout import Rollout, rollout, save_rollout
+from sd_env.experiments.lab.rollout import Rollout, save_rollout
+from sd_env.experiments.lab.seating import play
 from sd_env.params import EnvParams
 from sd_env.policy import Policy
 
@@ -40,7 +41,7 @@ def drift_row(params: EnvParams, seats: Sequence[Policy], episodes: int, seed: i
 
 
 def _evaluate(params, seats, episodes, seed, timesteps) -> tuple[dict[str, float], Rollout]:
-    result = rollout(params, list(seats), episodes, seed)
+    result = play(params, list(seats), episodes, seed)
     return {"timesteps": int(timesteps), **summarize(result)}, result
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from sd_env.agents.learned import RLlibModulePolicy
 from sd_env.policy import Policy
+from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import ConfigError, TrainConfig
 from sd_env.experiments.training.drift import record_drift
-from sd_env.experiments.training.final_metrics import write_final_metrics
 from sd_env.params import EnvParams
 
 ENV_NAME = "sd_env_security_dilemma"
@@ -108,18 +108,24 @@ def _learned_policies(algorithm, config: TrainConfig, params: EnvParams) -> list
     return [RLlibModulePolicy(module, params) for module in modules]
 
 
-def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, ray_address: str | None) -> dict[str, Any]:
-    """Train with RLlib PPO until ``total_timesteps`` agent-steps; checkpoints in ``checkpoints/rllib``."""
+def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, context: TrainingContext) -> TrainingResult:
+    """Train with RLlib PPO until ``total_timesteps`` agent-steps; checkpoints in ``checkpoints/rllib``.
+
+    :param config: the run's config (``algorithm``: shared_ppo or independent_ppo).
+    :param params: the environment parameters.
+    :param run_dir: the prepared run directory.
+    :param context: ``ray_address`` of an existing cluster (None: a local Ray on every core).
+    """
     try:
         import ray
         from ray.tune.registry import register_env
     except ImportError:
-        raise ConfigError("backend rllib needs Ray: pip install -e '.[rllib]'") from None
+        raise ConfigError("backend rllib needs Ray: pip install -e '.[rllib]'", parameter="backend") from None
 
     started_here = not ray.is_initialized()
     if started_here:
-        if ray_address:
-            ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
+        if context.ray_address:
+            ray.init(address=context.ray_address, ignore_reinit_error=True, log_to_driver=False)
         else:
             ray.init(include_dashboard=False, ignore_reinit_error=True, log_to_driver=False,
                      num_cpus=os.cpu_count() or 1)
@@ -148,18 +154,9 @@ def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, ray_addre
                 break
         training_seconds = time.perf_counter() - started
         learned = _learned_policies(algorithm, config, params)
-        metrics = write_final_metrics(
-            config,
-            params,
-            learned,
-            run_dir,
-            timesteps=[steps],
-            iterations=len(history),
-            training_seconds=round(training_seconds, 2),
-            history=history,
-        )
         algorithm.stop()
-        return metrics
+        return TrainingResult(policies=learned, timesteps=[steps], training_seconds=round(training_seconds, 2),
+                              iterations=len(history), history=history)
     finally:
         if started_here:
             ray.shutdown()

@@ -1,13 +1,11 @@
 """The stable-baselines3 backend of ``sd-env train``: shared, pool and independent PPO.
 
-Same interface as ``sd_env.experiments.training.rllib_backend``: :func:`train_sb3` trains as
-the config says inside a prepared run directory and returns the final
-metrics. It writes PPO checkpoints every ``checkpoint_every`` agent-steps
-(atomically, on rollout boundaries, so ``--resume`` ends on the same step
-count), the drift table (``sd_env.experiments.training.drift``) at every checkpoint, the
-TensorBoard logs (SB3's, the per-step ``security/*`` measures of the
-environment and the episode ``measures/*`` of each drift row), the final
-policies and ``metrics.json``.
+The interface of every backend (:mod:`sd_env.experiments.training.backends`): :func:`train_sb3` trains as
+the config says inside a prepared run directory and returns what it learned. It writes PPO checkpoints every
+``checkpoint_every`` agent-steps (atomically, on rollout boundaries, so a resumed run ends on the same step
+count), the drift table (:mod:`sd_env.experiments.training.drift`) at every checkpoint, the TensorBoard logs
+(SB3's, the per-step ``security/*`` measures of the environment and the episode ``measures/*`` of each drift
+row) and the final policies.
 """
 
 from __future__ import annotations
@@ -26,9 +24,9 @@ import numpy as np
 
 from sd_env.agents.learned import PoolPolicy, SB3Policy
 from sd_env.experiments.output.files import write_bytes_atomic, write_text_atomic
+from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import TrainConfig
 from sd_env.experiments.training.drift import record_drift
-from sd_env.experiments.training.final_metrics import write_final_metrics
 from sd_env.params import EnvParams
 from sd_env.stances import make_policy
 
@@ -294,24 +292,21 @@ def _unchecked_distributions():
         torch.distributions.Distribution.set_default_validate_args(before)
 
 
-def train_sb3(
-    config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence = (), started: float | None = None
-) -> dict[str, Any]:
-    """Train with stable-baselines3 PPO as ``config.algorithm`` says; write the final policies and metrics.
+def train_sb3(config: TrainConfig, params: EnvParams, run_dir: Path, context: TrainingContext) -> TrainingResult:
+    """Train with stable-baselines3 PPO as ``config.algorithm`` says; save the final policies; return them.
 
-    ``started`` is the ``time.perf_counter()`` at which the run began (for ``training_seconds``).
+    :param config: the run's config (``algorithm``: shared_ppo, pool_ppo, population_ppo or independent_ppo).
+    :param params: the environment parameters.
+    :param run_dir: the prepared run directory.
+    :param context: extra SB3 callbacks and the start time (``training_seconds`` counts from it).
     """
-    started = time.perf_counter() if started is None else started
     with _unchecked_distributions():
         if config.algorithm == "independent_ppo":
-            models = train_independent(config, params, run_dir, extra_callbacks)
+            models = train_independent(config, params, run_dir, context.callbacks)
         else:
-            models = train_shared_or_pool(config, params, run_dir, extra_callbacks)
-    return write_final_metrics(
-        config,
-        params,
-        [SB3Policy(model, params) for model in models],
-        run_dir,
+            models = train_shared_or_pool(config, params, run_dir, context.callbacks)
+    return TrainingResult(
+        policies=[SB3Policy(model, params) for model in models],
         timesteps=[int(model.num_timesteps) for model in models],
-        training_seconds=round(time.perf_counter() - started, 2),
+        training_seconds=round(time.perf_counter() - context.started, 2),
     )

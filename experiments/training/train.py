@@ -11,6 +11,9 @@ A run directory holds::
     policy.zip         the final policy (state_0's for independent learners: policy_state_i.zip)
     metrics.json       the final evaluation: self-play and against scripted baselines
 
+Every backend (:mod:`sd_env.experiments.training.backends`) trains and returns what it learned; this module
+alone evaluates it and writes ``metrics.json``.
+
 ``--resume`` continues from the last checkpoint; a resumed run ends with
 the same number of agent-steps as an uninterrupted one. (The environment's
 random stream restarts at the resume point, so the two runs' parameters are
@@ -29,13 +32,17 @@ from typing import Any
 import yaml
 
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.training.backends import BACKENDS, TrainingContext
 from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict
+from sd_env.experiments.training.final_metrics import final_evaluation
+
 #: Config fields a resumed run may change; anything else must match the saved config.
 RESUMABLE_CHANGES = {"total_timesteps", "progress_bar", "output_dir", "eval_episodes", "torch_threads"}
 PACKAGES = ("sd-env", "numpy", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "ray")
 
 
 def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages a result depends on (None where not installed), and Python's."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -52,19 +59,21 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
     saved_path = run_dir / "config.yaml"
     if resume:
         if not saved_path.is_file():
-            raise ConfigError(f"--resume: no run to resume at {str(run_dir)!r} (config.yaml missing)")
+            raise ConfigError(f"resume: no run to resume at {str(run_dir)!r} (config.yaml missing)",
+                              parameter="resume")
         saved = yaml.safe_load(saved_path.read_text())
         current = config.to_dict()
         changed = sorted(key for key in current if key not in RESUMABLE_CHANGES and current[key] != saved.get(key))
         if changed:
             raise ConfigError(
-                f"--resume: config differs from the saved run in {', '.join(changed)}; "
-                f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
+                f"resume: config differs from the saved run in {', '.join(changed)}; "
+                f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change", parameter="resume"
             )
         saved.update({key: current[key] for key in RESUMABLE_CHANGES})
         return config_from_dict(saved)
     if saved_path.exists():
-        raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; pass --resume or choose another name")
+        raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; resume it or choose another name",
+                          parameter="resume")
     run_dir.mkdir(parents=True, exist_ok=True)
     return config
 
@@ -75,7 +84,15 @@ def train(
     ray_address: str | None = None,
     extra_callbacks: Sequence = (),
 ) -> dict[str, Any]:
-    """Run a training job as ``config`` says; return the final metrics (also in ``metrics.json``)."""
+    """Run a training job as ``config`` says; return the final metrics (also written to ``metrics.json``).
+
+    :param config: the validated config (:func:`sd_env.experiments.training.config.load_config`).
+    :param resume: continue the run in ``config.run_dir`` from its last checkpoint.
+    :param ray_address: an existing Ray cluster for the ``rllib`` backend.
+    :param extra_callbacks: stable-baselines3 callbacks added to the ``sb3`` backend's.
+    :returns: ``{"timesteps", ["iterations"], "training_seconds", ["history"], "evaluation": {ROW: {MEASURE:
+        value}}}``, as in ``metrics.json``.
+    """
     config = _prepare_run_dir(config, resume)
     run_dir = config.run_dir
     if config.backend == "sb3":
@@ -92,17 +109,11 @@ def train(
         "resumed": resume,
     }
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
-
-    # The backends share one interface: train_<backend>(config, params, run_dir, ...) -> metrics, having
-    # written checkpoints, drift.csv, the final policies and metrics.json (sd_env.experiments.training.final_metrics).
-    if config.backend == "rllib":
-        from sd_env.experiments.training.rllib_backend import train_rllib
-
-        metrics = train_rllib(config, params, run_dir, ray_address)
-    else:
-        from sd_env.experiments.training.sb3_backend import train_sb3
-
-        metrics = train_sb3(config, params, run_dir, extra_callbacks, started)
+    backend = BACKENDS[config.backend].load()
+    learned = backend(config, params, run_dir, TrainingContext(ray_address, tuple(extra_callbacks), started))
+    evaluation = final_evaluation(params, learned.policies, config.opponents, config.eval_episodes, config.seed + 1)
+    metrics = {**learned.facts(), "evaluation": evaluation}
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
     run_info["training_seconds"] = metrics["training_seconds"]
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
     return metrics
