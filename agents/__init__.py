@@ -6,3 +6,7 @@
 
 The policy interface and the scripted stances live in :mod:`sd_env.policy` and :mod:`sd_env.stances`.
 """
+
+if __name__ == "agents":  # imported from a checkout's root by the name it had before sd-env 0.5.0
+    raise ImportError("the folder agents/ installs as sd_env.agents since sd-env 0.5.0 (one top-level name): import "
+                      "sd_env.agents... instead (see the README, 'Changed in 0.5.0')")

@@ -1,4 +1,5 @@
-"""Learned policies behind the shared :class:`agents.base.Policy` interface."""
+"""Learned policies behind the batched ``act(observations) -> actions`` of :class:`sd_env.policy.Policy`: stable-baselines3
+checkpoints, RLlib modules, BenchMARL experiments, and a pool of policies side by side."""
 
 from __future__ import annotations
 
@@ -109,3 +110,63 @@ class RLlibModulePolicy(Policy):
         logits = output["action_dist_inputs"].numpy()
         splits = np.split(logits, np.cumsum(self.nvec)[:-1], axis=1)
         return np.stack([part.argmax(axis=1) for part in splits], axis=1).astype(np.int64)
+
+
+class BenchMARLPolicy:
+    """A trained BenchMARL policy behind the batched ``act(observations) -> actions``.
+
+    :param policy: the experiment's policy (a TensorDict module over the group ``agents``).
+    :param nvec: the MultiDiscrete action sizes, (A,).
+    :param n_agents: states in the game.
+    :param seat: the state whose policy this is, where each state has its own (independent learners); None
+        where one policy is shared: then any rows may be played, in groups of ``n_agents``.
+    """
+
+    name = "learned"
+
+    def __init__(self, policy, nvec: np.ndarray, n_agents: int, seat: int | None = None) -> None:
+        self.policy = policy
+        self.nvec, self.n_agents, self.seat = np.asarray(nvec, dtype=np.int64), n_agents, seat
+
+    @staticmethod
+    def latest_checkpoint(folder: str | Path) -> Path | None:
+        """The checkpoint with the most frames under a BenchMARL save folder (``RUN/benchmarl``), or None."""
+        found = [(int(path.stem.split("_")[-1]), path)
+                 for path in Path(folder).glob("*/checkpoints/checkpoint_*.pt")]
+        return max(found)[1] if found else None
+
+    @classmethod
+    def load(cls, folder: str | Path, params: EnvParams, seat: int = 0) -> BenchMARLPolicy:
+        """The policy of ``seat`` from the last checkpoint under BenchMARL's save folder of a run
+        (``RUN/benchmarl``, as ``sd-env train --set backend=benchmarl`` writes it)."""
+        from benchmarl.experiment import Experiment
+
+        from sd_env.spaces import action_space
+
+        checkpoint = cls.latest_checkpoint(folder)
+        if checkpoint is None:
+            raise FileNotFoundError(f"{str(folder)!r} holds no BenchMARL checkpoint (*/checkpoints/checkpoint_*.pt)")
+        experiment = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []})
+        shared = experiment.config.share_policy_params
+        return cls(experiment.policy, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        import torch
+        from tensordict import TensorDict
+        from torchrl.envs.utils import ExplorationType, set_exploration_type
+
+        m, n = observations.shape[0], self.n_agents
+        if self.seat is None:  # shared parameters: an agent's action depends on its own row only
+            groups = -(-m // n)
+            grouped = np.zeros((groups * n, observations.shape[1]), dtype=np.float32)
+            grouped[:m] = observations
+            grouped = grouped.reshape(groups, n, -1)
+        else:  # this seat's own network: every row in the seat's position
+            groups = m
+            grouped = np.zeros((m, n, observations.shape[1]), dtype=np.float32)
+            grouped[:, self.seat] = observations
+        data = TensorDict({("agents", "observation"): torch.as_tensor(grouped)}, batch_size=[groups])
+        with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC):
+            actions = self.policy(data).get(("agents", "action")).numpy()
+        flat = actions.reshape(-1)[:m] if self.seat is None else actions[:, self.seat]
+        return np.stack(np.unravel_index(flat.astype(np.int64), tuple(self.nvec)), axis=1).astype(np.int64)

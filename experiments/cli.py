@@ -10,6 +10,7 @@ is a bug and reaches the user with its traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 import time
@@ -591,15 +592,24 @@ def build_parser() -> argparse.ArgumentParser:
         # Where a library error names the argument that was wrong, the message shows the flag it came from.
         flags = {action.dest: max(action.option_strings, key=len) for action in command._actions
                  if action.option_strings and action.dest != "help"}
-        command.set_defaults(flags={**flags, **(command.get_default("parameter_flags") or {})})
+        renames = command.get_default("parameter_flags") or {}
+        command.set_defaults(flags={**flags, **renames}, renames=renames)
     return parser
 
 
-def user_message(error: SdEnvError, flags: dict[str, str]) -> str:
-    """The first line of ``error``, with the flag of the argument it names (``episodes`` -> ``--episodes``)."""
+def user_message(error: SdEnvError, flags: dict[str, str], renames: dict[str, str] | None = None) -> str:
+    """The first line of ``error`` as the command line says it: the argument it names becomes its flag.
+
+    :param error: the library's error; ``error.parameter`` names the argument that was wrong, if any.
+    :param flags: each option's destination -> its flag (``episodes`` -> ``--episodes``).
+    :param renames: library parameter names that differ from the flag's destination (``filter_name`` ->
+        ``--filter``): replaced wherever the message names them.
+    """
     message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+    for name, flag in (renames or {}).items():
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, message)
     flag = flags.get(error.parameter or "")
-    if flag is None:
+    if flag is None or flag in message:
         return message
     if message.startswith(f"{error.parameter} ") or message.startswith(f"{error.parameter}:"):
         return flag + message[len(error.parameter):]
@@ -613,7 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except SdEnvError as error:
-        print(f"{prefix} {user_message(error, args.flags)}", file=sys.stderr)
+        print(f"{prefix} {user_message(error, args.flags, args.renames)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:
         # The machine refused: a file that is not there, a folder that is read-only, a full disk.

@@ -77,3 +77,45 @@ def test_benchmarl_mappo_follows_the_benchmark_protocol_within_its_budget(needs_
     for seat_policy in focal_policies(policy, factory.params, "mappo"):  # checked shapes and bounds
         actions = seat_policy.act(np.zeros((5, 16), dtype=np.float32))
         assert actions.shape == (5, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")
+def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(tmp_path, needs_benchmarl):
+    """backend: benchmarl is a registry entry like sb3 and rllib: the run directory has config.yaml, run.json,
+    drift.csv at every checkpoint and metrics.json with the same evaluation rows; the run is a policy spec whose
+    self-play is metrics.json's, each independent learner plays its own seat, and --resume goes on to the new
+    total."""
+    import json
+
+    import pandas as pd
+
+    from sd_env.experiments.cli import main
+    from sd_env.experiments.lab.seating import PolicyCache
+    from sd_env.experiments.training.config import load_config
+    from sd_env.experiments.training.final_metrics import self_play_row
+    from sd_env.experiments.training.train import train
+    from sd_env.scenarios import make_params
+
+    settings = ["backend=benchmarl", "algorithm=independent_ppo", "scenario=jervis-1", "total_timesteps=2000",
+                "num_envs=4", "ppo.n_steps=50", "ppo.batch_size=100", "checkpoint_every=800", "eval_episodes=6",
+                "progress_bar=false", "opponents=[dove,hawk]", f"output_dir={tmp_path}", "name=bm"]
+    metrics = train(load_config(None, settings))
+    run = tmp_path / "bm"
+    assert metrics["timesteps"] == [2000]
+    assert list(metrics) == ["timesteps", "training_seconds", "evaluation"]
+    assert list(metrics["evaluation"]) == ["self-play", "vs dove", "vs hawk"]
+    assert json.loads((run / "metrics.json").read_text())["evaluation"] == metrics["evaluation"]
+    assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000]  # 400 agent-steps a batch
+
+    params = make_params("jervis-1")
+    seated = PolicyCache(params).seat([str(run)] * 2)
+    assert [policy.policy.seat for policy in seated] == [0, 1]  # one network per state, each in its own seat
+    self_play = self_play_row(params, seated, 6, 1)  # the run's evaluation seed is its seed + 1
+    assert self_play["welfare"] == pytest.approx(metrics["evaluation"]["self-play"]["welfare"], abs=1e-4)
+
+    assert main(["train", "--resume", "--output-dir", str(tmp_path), "--set", "name=bm", *[
+        item for setting in settings if not setting.startswith(("output_dir", "name", "total_timesteps"))
+        for item in ("--set", setting)], "--set", "total_timesteps=3200"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["timesteps"] == [3200]
+    assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000, 2400, 3200]

@@ -89,3 +89,11 @@ def test_a_command_without_the_training_packages_says_what_to_install():
     assert completed.returncode == 2
     assert "pip install 'sd-env[train]'" in completed.stderr and "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_the_old_top_level_names_say_where_the_code_went():
+    """From a checkout's root the folders are importable by their pre-0.5.0 names; that is refused, naming the
+    new ones, instead of loading a second copy of every module."""
+    for old, new in (("experiments", "sd_env.experiments"), ("agents", "sd_env.agents")):
+        completed = subprocess.run([sys.executable, "-c", f"import {old}"], capture_output=True, text=True, cwd=ROOT)
+        assert completed.returncode == 1 and f"installs as {new} since sd-env 0.5.0" in completed.stderr

@@ -12,7 +12,8 @@ commit and once on the new one, then compare the two folders::
 
 Each command runs in a fresh process with ``--tree`` first on ``PYTHONPATH`` (so the old tree's modules are the
 ones imported). Timings, versions, the machine and command lines echoed into outputs are removed before
-writing (``VOLATILE_KEYS``, ``VOLATILE_COLUMNS``); every other byte is kept. The historical-data command needs
+writing (``VOLATILE_KEYS``, ``VOLATILE_COLUMNS``), and the temporary folder's path and the submission's
+module path, which outputs echo, are replaced by ``<WORK>`` and ``<ALGO>``; every other byte is kept. The historical-data command needs
 ``--data`` (default ``../shared/data``) and is skipped without it.
 """
 
@@ -67,9 +68,20 @@ def strip(value):
     return value
 
 
+#: Set by main: the temporary folder and the benchmark submission, whose names outputs echo.
+ECHOED: dict[str, str] = {}
+
+
+def neutral(text: str) -> str:
+    """``text`` with the echoed temporary folder and submission name replaced by placeholders."""
+    for value, placeholder in ECHOED.items():
+        text = text.replace(value, placeholder)
+    return text
+
+
 def copy_json(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(strip(json.loads(source.read_text())), indent=1) + "\n")
+    target.write_text(neutral(json.dumps(strip(json.loads(source.read_text())), indent=1)) + "\n")
 
 
 def copy_csv(source: Path, target: Path) -> None:
@@ -80,7 +92,7 @@ def copy_csv(source: Path, target: Path) -> None:
     for row in rows:
         writer.writerow([row[index] for index in keep])
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(buffer.getvalue())
+    target.write_text(neutral(buffer.getvalue()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True)
     work = Path(tempfile.mkdtemp(prefix="contracts-"))
     (work / "snapshot_factories.py").write_text(FACTORY_MODULE)
+    ECHOED.update({str(work): "<WORK>", args.algo: "<ALGO>"})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(args.tree).resolve()), str(work)]),
                NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
 

@@ -31,10 +31,21 @@ class PayoffTable:
     standard_error: pd.DataFrame
 
     def value(self, row: str, column: str) -> float:
+        """Mean episode return of the ``row`` stance against the ``column`` stance, reward units.
+
+        :param row: the focal state's stance, one of the table's stances.
+        :param column: the stance of every rival.
+        :returns: the mean episode return, reward units; NaN where the cell has no sample.
+        """
         return float(self.mean.loc[row, column])
 
     def cell(self, row: str, column: str) -> dict[str, float | None] | None:
-        """``{"mean", "se"}`` of one cell (floats; None where undefined), or None if the cell has no sample."""
+        """``{"mean", "se"}`` of one cell (floats; None where undefined), or None if the cell has no sample.
+
+        :param row: the focal state's stance, one of the table's stances.
+        :param column: the stance of every rival.
+        :returns: ``{"mean": float, "se": float | None}`` in reward units, or None.
+        """
         mean = float(self.mean.loc[row, column])
         if np.isnan(mean):
             return None
@@ -42,12 +53,21 @@ class PayoffTable:
         return {"mean": mean, "se": None if np.isnan(error) else error}
 
     def best_response(self, column: str) -> str:
-        """The row stance that earns most against ``column``."""
+        """The row stance that earns most against ``column``.
+
+        :param column: the stance of every rival.
+        :returns: the name of the row stance with the highest mean episode return in that column.
+        """
         return str(self.mean[column].idxmax())
 
     def is_security_dilemma(self, restraint: str = "dove", arming: str = "hawk") -> bool:
         """Between the two stances: arming earns more than restraint against restraint and against
-        arming, yet mutual arming earns less than mutual restraint (a prisoner's dilemma in arms)."""
+        arming, yet mutual arming earns less than mutual restraint (a prisoner's dilemma in arms).
+
+        :param restraint: the stance that stands for not arming, a row and column of the table.
+        :param arming: the stance that stands for arming, a row and column of the table.
+        :returns: True where all three inequalities hold.
+        """
         return (
             self.value(arming, restraint) > self.value(restraint, restraint)
             and self.value(arming, arming) > self.value(restraint, arming)
@@ -63,6 +83,11 @@ class PayoffTable:
         restraint). ``gap`` is mutual restraint's return minus that best
         return (reward units): positive where no stance recovers what the
         rival's arming costs. ``holds`` is whether both parts hold.
+
+        :param restraint: the stance that stands for not arming, a row and column of the table.
+        :param arming: the rival's arming stance, a row and column of the table.
+        :returns: ``{"best_against_arming": stance, "best_return", "mutual_restraint_return", "gap"`` (reward
+            units), ``"holds": bool}``.
         """
         best = self.best_response(arming)
         mutual_restraint = self.value(restraint, restraint)
@@ -72,7 +97,11 @@ class PayoffTable:
                 "mutual_restraint_return": mutual_restraint, "gap": gap, "holds": bool(exposed and gap > 0)}
 
     def to_text(self, decimals: int = 2) -> str:
-        """The table as text, each cell ``mean ± standard error``; rows: own stance, columns: rivals' stance."""
+        """The table as text, each cell ``mean ± standard error``; rows: own stance, columns: rivals' stance.
+
+        :param decimals: decimal places of every mean and standard error.
+        :returns: the table as a multi-line string.
+        """
         cells = self.mean.round(decimals).astype(str) + " ± " + self.standard_error.round(decimals).astype(str)
         cells.index.name = "own \\ rivals"
         return cells.to_string()
@@ -146,6 +175,17 @@ def dilemma_tables(
     cell uses the same seeds (common random numbers). A stance is a scripted
     policy name or ``GREEDY/SEEKER`` (``hawk/dove``: greedy states play hawk,
     security seekers dove).
+
+    :param params: the environment.
+    :param stances: the stances of the rows and columns, at least one: scripted stance names, ``GREEDY/SEEKER``
+        pairs (``hawk/dove``) or stances with options (``defender:burden=0.3``).
+    :param episodes: episodes per seat and cell, >= 2 (a standard error needs two).
+    :param seed: the game seed: the games with the focal state in seat ``s`` use ``seed + s``, in every cell.
+    :param scenario: the scenario's name, recorded in the result; None for parameters of no named scenario.
+    :returns: the :class:`DilemmaTables`: a :class:`PayoffTable` for each key of :data:`TYPE_KEYS` (None
+        where no focal state of that type played), means and standard errors in reward units.
+    :raises SdEnvError: ``episodes`` < 2 or no stance; a stance that names no scripted policy is a
+        :class:`~sd_env.experiments.lab.specs.PolicySpecError`.
     """
     if episodes < 2:
         raise SdEnvError(f"episodes must be >= 2 to estimate a standard error, got {episodes}", parameter="episodes")
@@ -190,5 +230,15 @@ def payoff_table(
     episodes: int = 200,
     seed: int = 0,
 ) -> PayoffTable:
-    """The pooled table of :func:`dilemma_tables`: every focal state, whatever its type."""
+    """The pooled table of :func:`dilemma_tables`: every focal state, whatever its type.
+
+    :param params: the environment.
+    :param stances: the stances of the rows and columns, at least one: scripted stance names, ``GREEDY/SEEKER``
+        pairs (``hawk/dove``) or stances with options (``defender:burden=0.3``).
+    :param episodes: episodes per seat and cell, >= 2 (a standard error needs two).
+    :param seed: the game seed: the games with the focal state in seat ``s`` use ``seed + s``, in every cell.
+    :returns: the :class:`PayoffTable`, rows the focal state's stance, columns the rivals', reward units.
+    :raises SdEnvError: ``episodes`` < 2 or no stance; a stance that names no scripted policy is a
+        :class:`~sd_env.experiments.lab.specs.PolicySpecError`.
+    """
     return dilemma_tables(params, stances, episodes, seed).tables["all"]

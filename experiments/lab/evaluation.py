@@ -56,7 +56,13 @@ CROSSPLAY_HEADLINE = ("welfare", "military_burden", "war_years")
 
 
 def pooled_ratio(name: str, games: Sequence[SeatGame]) -> Ratio:
-    """Numerators and denominators of measure ``name`` over every (focal seat, episode), each shape (U,)."""
+    """Numerators and denominators of measure ``name`` over every (focal seat, episode), each shape (U,).
+
+    :param name: a measure of the registry (:data:`~sd_env.experiments.lab.measures.EPISODE_MEASURES`).
+    :param games: the games of :func:`~sd_env.experiments.lab.seating.play_match`, one per focal seat.
+    :returns: the Ratio over U = (focal seats x episodes) units: per-seat measures of each game's focal seat,
+        game measures of the whole game.
+    """
     measure = EPISODE_MEASURES[name]
     parts = [measure.ratio(game.result, [game.seat]) for game in games]
     return Ratio(np.concatenate([p.numerator for p in parts]), np.concatenate([p.denominator for p in parts]))
@@ -75,12 +81,24 @@ def interval(ratio: Ratio, confidence: float = CONFIDENCE, seed: int = 0) -> dic
 
 def measure_intervals(games: Sequence[SeatGame], confidence: float = CONFIDENCE,
                       seed: int = 0) -> dict[str, dict[str, float]]:
-    """Every registry measure, pooled over the games' (focal seat, episode) units, with its interval."""
+    """Every registry measure, pooled over the games' (focal seat, episode) units, with its interval.
+
+    :param games: the games of :func:`~sd_env.experiments.lab.seating.play_match`, one per focal seat.
+    :param confidence: coverage of every percentile bootstrap interval, in (0, 1).
+    :param seed: seed of the bootstrap's draws.
+    :returns: ``{measure: {"mean", "ci_low", "ci_high"}}`` for every measure of the registry, in its unit.
+    :raises ValueError: ``confidence`` outside (0, 1).
+    """
     return {name: interval(pooled_ratio(name, games), confidence, seed) for name in EPISODE_MEASURES}
 
 
 def check_counts(episodes: int, seed: int) -> None:
-    """``episodes`` >= 1 and ``seed`` >= 0, or an :class:`~sd_env.errors.SdEnvError` naming the one that is not."""
+    """``episodes`` >= 1 and ``seed`` >= 0, or an :class:`~sd_env.errors.SdEnvError` naming the one that is not.
+
+    :param episodes: episodes per game.
+    :param seed: the game seed.
+    :raises SdEnvError: ``episodes`` < 1 or ``seed`` < 0 (its ``parameter`` names which).
+    """
     if episodes < 1:
         raise SdEnvError(f"episodes must be at least 1, got {episodes}", parameter="episodes")
     if seed < 0:
@@ -129,7 +147,24 @@ class Evaluation:
 def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episodes: int = 100, seed: int = 0,
              scenario: str = "", overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
              confidence: float = CONFIDENCE) -> Evaluation:
-    """Play ``policy`` against ``opponent`` (itself if None) and measure; see the module docstring."""
+    """Play ``policy`` against ``opponent`` (itself if None) and measure; see the module docstring.
+
+    :param params: the environment.
+    :param policy: the focal policy's spec (:mod:`sd_env.experiments.lab.specs`).
+    :param opponent: the spec of the policy in every other seat; None: ``policy`` itself.
+    :param episodes: episodes per focal seat, >= 1.
+    :param seed: the game seed (the focal policy in seat ``s`` plays with ``seat_seed(seed, s)``) and the
+        bootstrap's, >= 0.
+    :param scenario: the scenario's name, recorded in the result.
+    :param overrides: the parameter overrides on top of the scenario, recorded in the result.
+    :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
+    :param confidence: coverage of every bootstrap interval, in (0, 1).
+    :returns: the :class:`Evaluation`: ``{"mean", "ci_low", "ci_high"}`` of every measure, pooled over the
+        focal seats (``measures``) and for each focal seat (``per_seat``).
+    :raises SdEnvError: ``episodes`` < 1 or ``seed`` < 0; a spec that names no loadable policy is a
+        :class:`~sd_env.experiments.lab.specs.PolicySpecError`, actions that fail the check a
+        :class:`~sd_env.errors.PolicyError`.
+    """
     opponent = policy if opponent is None else opponent
     check_counts(episodes, seed)
     cache = PolicyCache(params, seed)
@@ -185,7 +220,22 @@ class Crossplay:
 def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, seed: int = 0, scenario: str = "",
               overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
               confidence: float = CONFIDENCE) -> Crossplay:
-    """Every policy as the focal one against every policy (itself included) as the opponent."""
+    """Every policy as the focal one against every policy (itself included) as the opponent.
+
+    :param params: the environment.
+    :param policies: the policy specs (:mod:`sd_env.experiments.lab.specs`), at least one, each once.
+    :param episodes: episodes per focal seat and cell, >= 1.
+    :param seed: the game seed of every cell (as in :func:`evaluate`) and the bootstrap's, >= 0.
+    :param scenario: the scenario's name, recorded in the result.
+    :param overrides: the parameter overrides on top of the scenario, recorded in the result.
+    :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
+    :param confidence: coverage of every bootstrap interval, in (0, 1).
+    :returns: the :class:`Crossplay`: for every measure, ``"mean"``, ``"ci_low"`` and ``"ci_high"`` arrays of
+        shape (P, P), ``[focal, opponent]``, P policies.
+    :raises SdEnvError: no policy, a spec given twice, ``episodes`` < 1 or ``seed`` < 0; a spec that names no
+        loadable policy is a :class:`~sd_env.experiments.lab.specs.PolicySpecError`, actions that fail the
+        check a :class:`~sd_env.errors.PolicyError`.
+    """
     policies = list(policies)
     if not policies:
         raise SdEnvError("policies: give at least one policy spec", parameter="policies")

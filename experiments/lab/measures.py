@@ -59,17 +59,32 @@ class EpisodeMeasure:
     references: str = ""
 
     def ratio(self, result: Rollout, seats: Sequence[int] | None = None) -> Ratio:
-        """Numerator and denominator per episode for ``seats`` (all states if None)."""
+        """Numerator and denominator per episode for ``seats`` (all states if None).
+
+        :param result: the rollout.
+        :param seats: the seats measured, indices in [0, N); None: every state.
+        :returns: the Ratio, numerator and denominator float64 arrays of shape (B,).
+        """
         chosen = np.arange(result.params.n_states) if seats is None else np.asarray(list(seats), dtype=np.int64)
         numerator, denominator = self.compute(result, chosen)
         return Ratio(np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64))
 
     def value(self, result: Rollout, seats: Sequence[int] | None = None) -> float:
-        """The measure over all episodes: ratio of the sums; NaN where nothing was there to measure."""
+        """The measure over all episodes: ratio of the sums; NaN where nothing was there to measure.
+
+        :param result: the rollout.
+        :param seats: the seats measured, indices in [0, N); None: every state.
+        :returns: the value, in the measure's ``unit``.
+        """
         return ratio_of_sums(self.ratio(result, seats))
 
     def per_episode(self, result: Rollout, seats: Sequence[int] | None = None) -> np.ndarray:
-        """The measure in each episode, (B,); NaN in episodes with nothing to measure."""
+        """The measure in each episode, (B,); NaN in episodes with nothing to measure.
+
+        :param result: the rollout.
+        :param seats: the seats measured, indices in [0, N); None: every state.
+        :returns: the value of each episode, float64 of shape (B,), in the measure's ``unit``.
+        """
         numerator, denominator = self.ratio(result, seats)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
@@ -80,7 +95,17 @@ EPISODE_MEASURES: dict[str, EpisodeMeasure] = {}
 
 
 def episode_measure(name: str, unit: str, per_seat: bool = True, references: str = ""):
-    """Register the decorated function ``(rollout, seats) -> Ratio`` as the episode measure ``name``."""
+    """Register the decorated function ``(rollout, seats) -> Ratio`` as the episode measure ``name``.
+
+    The first paragraph of the function's docstring becomes the measure's ``description`` (the docs' text).
+
+    :param name: the measure's name in tables, ``metrics.json`` and ``drift.csv``; unique.
+    :param unit: the unit of its value, as tables and the docs show it (e.g. ``"share of wealth"``).
+    :param per_seat: True: the value concerns the given seats; False: the whole game, whatever the seats.
+    :param references: the literature it follows, for the docs (empty: none).
+    :returns: the decorator, which registers the function and returns it unchanged.
+    :raises ValueError: (when decorating) a measure named ``name`` is already registered.
+    """
 
     def register(function: Callable[[Rollout, np.ndarray], Ratio]) -> Callable[[Rollout, np.ndarray], Ratio]:
         if name in EPISODE_MEASURES:
@@ -94,13 +119,22 @@ def episode_measure(name: str, unit: str, per_seat: bool = True, references: str
 
 def ratio_of_sums(ratio: Ratio) -> float:
     """A measure's value over many units: the sum of the numerators over the sum of the denominators (NaN where
-    the denominators sum to zero: nothing to measure)."""
+    the denominators sum to zero: nothing to measure).
+
+    :param ratio: numerators and denominators per unit, each of shape (U,).
+    :returns: the value, in the measure's unit; NaN where the denominators sum to zero.
+    """
     total = float(ratio.denominator.sum())
     return float(ratio.numerator.sum()) / total if total > 0 else float("nan")
 
 
 def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values in [0, 1]; 0 = perfect equality. Negative values are shifted."""
+    """Gini coefficient of non-negative values in [0, 1]; 0 = perfect equality. Negative values are shifted.
+
+    :param values: the values, any shape (flattened), at least one.
+    :returns: the Gini coefficient, in [0, 1].
+    :raises ValueError: ``values`` is empty.
+    """
     values = np.sort(np.asarray(values, dtype=np.float64).ravel())
     if values.size == 0:
         raise ValueError("gini needs at least one value")
@@ -154,26 +188,49 @@ def _years(result: Rollout) -> np.ndarray:
 
 @episode_measure("military_burden", "share of wealth")
 def military_burden(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Mean share of wealth spent on arms, over the seats' living state-years."""
+    """Mean share of wealth spent on arms, over the seats' living state-years.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): burden summed over the seats' living state-years, and the
+        number of those state-years.
+    """
     alive = result.alive[:, :, seats]
     return Ratio((result.burden[:, :, seats] * alive).sum(axis=(0, 2)), _per_episode_count(alive))
 
 
 @episode_measure("final_arms", "arms units")
 def final_arms(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Mean total arms stock of the seats at the start of the last year (zero for the eliminated)."""
+    """Mean total arms stock of the seats at the start of the last year (zero for the eliminated).
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the seats' total arms stock at the start of the last year
+        (arms units), and the number of seats.
+    """
     return Ratio(result.arms[-1][:, seats].sum(axis=1), np.full(result.episodes, float(len(seats))))
 
 
 @episode_measure("welfare", "reward units")
 def welfare(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Mean episode return of the seats (each state's reward, by its type's preferences, summed over years)."""
+    """Mean episode return of the seats (each state's reward, by its type's preferences, summed over years).
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the seats' episode returns summed (reward units), and the
+        number of seats.
+    """
     return Ratio(result.returns[:, seats].sum(axis=1), np.full(result.episodes, float(len(seats))))
 
 
 @episode_measure("war_years", "share of years", per_seat=False)
 def war_years(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Share of years in which any state attacked another."""
+    """Share of years in which any state attacked another.
+
+    :param result: the rollout.
+    :param seats: not read: the measure is of the whole game.
+    :returns: a Ratio (numerator, denominator), each (B,): years with an attack, and T.
+    """
     return Ratio(_war_years(result).sum(axis=0).astype(np.float64), _years(result))
 
 
@@ -183,13 +240,24 @@ def spiral_war_years(result: Rollout, seats: np.ndarray) -> Ratio:
 
     The security dilemma proper: a war that neither side's aims required. Only a simulation, where
     types are known, can count it.
+
+    :param result: the rollout.
+    :param seats: not read: the measure is of the whole game.
+    :returns: a Ratio (numerator, denominator), each (B,): years with an attack of a security seeker on a security
+        seeker, and T.
     """
     return Ratio(_spiral_years(result).sum(axis=0).astype(np.float64), _years(result))
 
 
 @episode_measure("seeker_military_burden", "share of wealth")
 def seeker_military_burden(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Mean share of wealth spent on arms by the security seekers among the seats, over their living years."""
+    """Mean share of wealth spent on arms by the security seekers among the seats, over their living years.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): burden summed over the living state-years of the security
+        seekers among the seats, and the number of those state-years.
+    """
     living_seekers = result.alive[:, :, seats] & _seekers(result)[None, :, seats]
     return Ratio((result.burden[:, :, seats] * living_seekers).sum(axis=(0, 2)), _per_episode_count(living_seekers))
 
@@ -200,6 +268,11 @@ def seeker_attack_rate(result: Rollout, seats: np.ndarray) -> Ratio:
 
     Per pair-year, so a war that ends in elimination does not lower it the way it lowers the share of
     years at war.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): those pair-years with an attack by the seeker, and the number
+        of those pair-years.
     """
     pairs = _living_pairs(result, seats) & _seekers(result)[None, :, seats, None]
     launched = result.attacks[:, :, seats, :] & pairs
@@ -208,7 +281,13 @@ def seeker_attack_rate(result: Rollout, seats: np.ndarray) -> Ratio:
 
 @episode_measure("spiral_attack_rate", "attacks per pair-year")
 def spiral_attack_rate(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Share of living (security seeker among the seats, security seeker rival) pair-years with an attack."""
+    """Share of living (security seeker among the seats, security seeker rival) pair-years with an attack.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): those pair-years with an attack by the seat, and the number
+        of those pair-years.
+    """
     seeker = _seekers(result)
     pairs = _living_pairs(result, seats) & seeker[None, :, seats, None] & seeker[None, :, None, :]
     launched = result.attacks[:, :, seats, :] & pairs
@@ -217,31 +296,57 @@ def spiral_attack_rate(result: Rollout, seats: np.ndarray) -> Ratio:
 
 @episode_measure("attacks_per_episode", "attacks")
 def attacks_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Attacks launched by the seats per episode (all seats together)."""
+    """Attacks launched by the seats per episode (all seats together).
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): attacks launched by the seats, and 1.
+    """
     return Ratio(_per_episode_count(result.attacks[:, :, seats]), np.ones(result.episodes))
 
 
 @episode_measure("eliminations_per_episode", "states")
 def eliminations_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Seats eliminated per episode."""
+    """Seats eliminated per episode.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): seats eliminated, and 1.
+    """
     return Ratio(_per_episode_count(result.eliminated[:, :, seats]), np.ones(result.episodes))
 
 
 @episode_measure("efficiency", "welfare units per year", per_seat=False, references="Perolat et al. (2017)")
 def efficiency(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Mean total welfare (all states' log(1 + consumption)) per year."""
+    """Mean total welfare (all states' log(1 + consumption)) per year.
+
+    :param result: the rollout.
+    :param seats: not read: the measure is of the whole game.
+    :returns: a Ratio (numerator, denominator), each (B,): every state's welfare summed over the years (welfare units),
+        and T.
+    """
     return Ratio(result.welfare.sum(axis=(0, 2)), _years(result))
 
 
 @episode_measure("equality", "1 - Gini", per_seat=False, references="Perolat et al. (2017)")
 def equality(result: Rollout, seats: np.ndarray) -> Ratio:
-    """One minus the Gini coefficient of the states' episode returns, averaged over episodes."""
+    """One minus the Gini coefficient of the states' episode returns, averaged over episodes.
+
+    :param result: the rollout.
+    :param seats: not read: the measure is of the whole game.
+    :returns: a Ratio (numerator, denominator), each (B,): one minus the Gini coefficient of the episode returns, and 1.
+    """
     return Ratio(np.array([1.0 - gini(row) for row in result.returns]), np.ones(result.episodes))
 
 
 @episode_measure("peace", "share of years", per_seat=False, references="Perolat et al. (2017)")
 def peace(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Share of years without war."""
+    """Share of years without war.
+
+    :param result: the rollout.
+    :param seats: not read: the measure is of the whole game.
+    :returns: a Ratio (numerator, denominator), each (B,): years without an attack, and T.
+    """
     return Ratio((~_war_years(result)).sum(axis=0).astype(np.float64), _years(result))
 
 
@@ -273,6 +378,11 @@ def arms_growth(result: Rollout, seats: np.ndarray) -> Ratio:
     """Mean yearly relative growth of the seats' total arms stock, over years a seat lived with arms.
 
     ``arms[t] / arms[t-1] - 1`` for each seat alive at the start of years t-1 and t and holding arms at t-1.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the yearly growth (share per year) summed over the counted
+        seat-years, and their number.
     """
     arms = result.arms[:, :, seats]
     alive = result.alive[:, :, seats]
@@ -284,7 +394,12 @@ def arms_growth(result: Rollout, seats: np.ndarray) -> Ratio:
 
 @episode_measure("war_onsets_per_episode", "wars")
 def war_onsets_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Wars begun per episode in dyads with a seat: years of war between two states after a year of peace."""
+    """Wars begun per episode in dyads with a seat: years of war between two states after a year of peace.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): war onsets in dyads with a seat, and 1.
+    """
     onsets = _onsets(result)
     count = np.zeros(result.episodes)
     for i, j in _dyads(result.params.n_states, seats):
@@ -297,6 +412,10 @@ def first_strikes_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
     """Attacks by the seats that began a war: on a rival with whom there was no war the year before.
 
     Where both sides strike in the same year of an onset, both count.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the seats' attacks that began a war, and 1.
     """
     onsets = _onsets(result)[:, :, seats, :]
     return Ratio(_per_episode_count(result.attacks[:, :, seats, :] & onsets), np.ones(result.episodes))
@@ -327,6 +446,13 @@ def dyad_buildups(
     :func:`sd_env.experiments.lab.series.mutual_buildups`). The coding of every dyad
     is done once per rollout and rule and kept while the rollout lives: four
     measures of ``summarize`` read it.
+
+    :param result: the rollout.
+    :param seats: the seats, indices in [0, N); a dyad counts when a seat is in it. None: every state.
+    :param growth: relative yearly growth of arms spending or arms stock that counts as arming (0.08 = 8%).
+    :param years: minimum run of consecutive years in which both states arm, >= 1.
+    :returns: ``(episode, i, j, first, last)`` tuples, ``i < j`` states and ``first <= last`` years in
+        [1, T), by dyad then episode.
     """
     chosen = np.arange(result.params.n_states) if seats is None else np.asarray(list(seats))
     with_seat = set(_dyads(result.params.n_states, chosen))
@@ -361,6 +487,10 @@ def buildups_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
 
     A buildup: both states armed (their arms spending or their arms stock grew by at least 8%) in each of at
     least three consecutive years, the rule Gibler, Rider & Hutchison (2005) apply to the historical record.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): mutual buildups in dyads with a seat, and 1.
     """
     count = np.zeros(result.episodes)
     for episode, *_ in dyad_buildups(result, seats):
@@ -370,7 +500,13 @@ def buildups_per_episode(result: Rollout, seats: np.ndarray) -> Ratio:
 
 @episode_measure("buildup_years", "share of dyad-years", references="Gibler, Rider & Hutchison (2005)")
 def buildup_years(result: Rollout, seats: np.ndarray) -> Ratio:
-    """Share of dyad-years (dyads with a seat, both alive) inside a mutual military buildup."""
+    """Share of dyad-years (dyads with a seat, both alive) inside a mutual military buildup.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): dyad-years inside a mutual buildup, and the dyad-years with
+        both states alive.
+    """
     inside = np.zeros(result.episodes)
     for episode, _, _, first, last in dyad_buildups(result, seats):
         inside[episode] += last - first + 1
@@ -386,6 +522,11 @@ def wars_after_buildups(result: Rollout, seats: np.ndarray) -> Ratio:
 
     A war during the buildup counts too. Wallace (1979) and Sample (1997) find that rivalries with
     mutual buildups escalate to war more often than those without.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): mutual buildups followed by war, and all mutual buildups
+        (dyads with a seat).
     """
     war = _dyad_at_war(result)
     followed, total = np.zeros(result.episodes), np.zeros(result.episodes)
@@ -408,6 +549,9 @@ def threat(result: Rollout) -> np.ndarray:
 
     One on one: j's offence against i's homeland defence (arms defence plus
     territory), without allies, as the contest of ``docs/model.md`` section 2.
+
+    :param result: the rollout.
+    :returns: probabilities in [0, 1], shape (T, B, N, N) (the diagonal ``i == j`` means nothing).
     """
     params = result.params
     defense = core.total_defense(params, result.stocks, result.wealth)
@@ -422,6 +566,9 @@ def estimated_threat(result: Rollout) -> np.ndarray:
     i knows its own defence exactly and reads j's offence off j's apparent
     (noisy, type-blurred) stocks with the true offensive weights, as the
     scripted deterrer does (``sd_env.stances.estimated_threat``).
+
+    :param result: the rollout (its ``observed_stocks``: what each state saw).
+    :returns: probabilities in [0, 1], shape (T, B, N, N) (the diagonal ``i == j`` means nothing).
     """
     params = result.params
     defense = core.total_defense(params, result.stocks, result.wealth)
@@ -436,6 +583,11 @@ def offense_share_error(result: Rollout, seats: np.ndarray) -> Ratio:
 
     Over (seat, living rival holding arms) pair-years: |offence / arms as the seat saw the rival's
     stocks - the same of its true stocks|. Zero with perfect intelligence and fully distinguishable arms.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the absolute gaps (shares of arms) summed over the counted
+        pair-years, and their number.
     """
     params = result.params
     true_arms = result.arms
@@ -455,6 +607,11 @@ def war_odds_error(result: Rollout, seats: np.ndarray) -> Ratio:
 
     Over (seat, living rival) pair-years: |chance estimated from what the seat saw - true chance|,
     one on one, without allies.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the absolute errors (probability) summed over the counted
+        pair-years, and their number.
     """
     counted = _living_pairs(result, seats)
     gap = np.abs(estimated_threat(result) - threat(result))[:, :, seats]
@@ -473,6 +630,11 @@ def harm_to_rival_security(result: Rollout, seats: np.ndarray) -> Ratio:
     attack by the seat with the seat's arms of the year before, minus the same with its arms of this year
     (the rival's own arms and wealth held at this year's). Positive where the seat's buildup made its
     rivals less secure, whatever it intended.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): the harm (probability) summed over the counted pair-years,
+        and their number.
     """
     params = result.params
     counted = _surviving_pairs(result, seats)
@@ -494,6 +656,11 @@ def self_defeating_buildups(result: Rollout, seats: np.ndarray) -> Ratio:
     For each mutual buildup of a dyad with a seat: did both states' chances of surviving an attack by the
     other fall between the start of the buildup's first year and the start of the year after it ended
     (when its last purchases had arrived)?
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): mutual buildups that left both sides less secure, and mutual
+        buildups after which both sides were alive (dyads with a seat).
     """
     danger = threat(result)
     worse, total = np.zeros(result.episodes), np.zeros(result.episodes)
@@ -514,6 +681,11 @@ def seeker_arming_read_as_threat(result: Rollout, seats: np.ndarray) -> Ratio:
     Over (security seeker among the seats whose true arms grew this year, living rival) pair-years: the
     rival's estimate of the seeker's chance of beating it, from what it saw, rose. Where arms can be told
     apart and are seen clearly, a seeker buying defence does not raise it.
+
+    :param result: the rollout.
+    :param seats: the seats measured, indices in [0, N), shape (S,).
+    :returns: a Ratio (numerator, denominator), each (B,): counted pair-years in which the rival's estimate rose, and
+        the counted pair-years.
     """
     arms = result.arms[:, :, seats]
     seeker = _seekers(result)[None, :, seats, None]
@@ -529,6 +701,10 @@ def summarize(result: Rollout, seats: Sequence[int] | None = None) -> dict[str, 
 
     A measure with nothing to measure (the burden of security seekers where
     the seats hold none) is NaN.
+
+    :param result: the rollout.
+    :param seats: the seats the per-seat measures are of, indices in [0, N); None: every state.
+    :returns: ``{name: value}`` in registry order, each a float in the measure's unit.
     """
     return {name: measure.value(result, seats) for name, measure in EPISODE_MEASURES.items()}
 
@@ -558,6 +734,13 @@ def bootstrap_interval(
     Episodes are the independent units; resampling them keeps each
     episode's numerator with its denominator. NaN bounds where fewer than
     two episodes have something to measure.
+
+    :param ratio: numerators and denominators per episode, each of shape (B,).
+    :param confidence: the interval's coverage, in (0, 1).
+    :param resamples: bootstrap resamples of the B episodes, >= 1.
+    :param seed: seed of the resampling draws.
+    :returns: ``(low, high)``, in the measure's unit.
+    :raises ValueError: ``confidence`` outside (0, 1).
     """
     numerator, denominator = ratio
     if np.count_nonzero(denominator > 0) < 2:
@@ -573,7 +756,16 @@ def paired_bootstrap_interval(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of (ratio of sums of ``first``) - (that of ``second``), two measures of the
     same episodes: each resample draws episode indices once for both. NaN bounds with fewer than two episodes
-    or unequal episode counts."""
+    or unequal episode counts.
+
+    :param first: the first measure's numerators and denominators per episode, each of shape (B,).
+    :param second: the second measure's, over the same B episodes.
+    :param confidence: the interval's coverage, in (0, 1).
+    :param resamples: bootstrap resamples of the B episodes, >= 1.
+    :param seed: seed of the resampling draws.
+    :returns: ``(low, high)`` of the difference, in the measures' unit.
+    :raises ValueError: ``confidence`` outside (0, 1) (where there are at least two episodes).
+    """
     episodes = first.numerator.size
     if episodes < 2 or second.numerator.size != episodes:
         return float("nan"), float("nan")
@@ -591,6 +783,13 @@ def measure_table(
     """Every registered measure with its bootstrap confidence interval over episodes.
 
     Rows: measure names; columns ``mean``, ``ci_low``, ``ci_high``, ``unit``.
+
+    :param result: the rollout.
+    :param seats: the seats the per-seat measures are of, indices in [0, N); None: every state.
+    :param confidence: coverage of every interval, in (0, 1).
+    :param seed: seed of every bootstrap's draws.
+    :returns: a DataFrame, one row per registered measure, in registry order.
+    :raises ValueError: ``confidence`` outside (0, 1).
     """
     rows = {}
     for name, measure in EPISODE_MEASURES.items():

@@ -49,7 +49,11 @@ def _restraint(params: EnvParams, burden: float, episodes: int, seed: int, strik
 
 
 def wealth_shares(result: Rollout) -> np.ndarray:
-    """Each state's share of the system's total wealth at the start of each year, (T, B, N), in [0, 1]."""
+    """Each state's share of the system's total wealth at the start of each year, (T, B, N), in [0, 1].
+
+    :param result: the rollout.
+    :returns: shares of shape (T, B, N), in [0, 1]; zero for eliminated states.
+    """
     wealth = np.where(result.alive, result.wealth, 0.0)
     return wealth / wealth.sum(axis=2, keepdims=True)
 
@@ -74,14 +78,27 @@ class WindowOfOpportunity:
         return self.wealth_share.shape[0]
 
     def trend(self, attacker: int, defender: int) -> float:
-        """Least-squares slope of ``win_probability[:, attacker, defender]`` over the years, per year."""
+        """Least-squares slope of ``win_probability[:, attacker, defender]`` over the years, per year.
+
+        :param attacker: the attacking state, index in [0, N).
+        :param defender: the attacked state, index in [0, N).
+        :returns: the slope, probability per year.
+        """
         years = np.arange(self.years)
         return float(np.polyfit(years, self.win_probability[:, attacker, defender], 1)[0])
 
 
 def window_of_opportunity(params: EnvParams, burden: float = EQUAL_BURDEN, episodes: int = 64,
                           seed: int = 0) -> WindowOfOpportunity:
-    """Every state spends ``burden`` on an even mix and never attacks; shares and odds, year by year."""
+    """Every state spends ``burden`` on an even mix and never attacks; shares and odds, year by year.
+
+    :param params: the environment.
+    :param burden: military burden of every state, share of wealth in [0, max_burden] (the nearest level).
+    :param episodes: episodes averaged over, >= 1.
+    :param seed: the game seed.
+    :returns: the :class:`WindowOfOpportunity`: ``wealth_share`` (T, N) and ``win_probability`` (T, N, N),
+        means over episodes.
+    """
     result = _restraint(params, burden, episodes, seed)
     return WindowOfOpportunity(
         params=params, burden=burden, episodes=episodes, seed=seed,
@@ -95,6 +112,9 @@ def established_and_rising(params: EnvParams) -> tuple[int, int] | None:
 
     The rising power is the fastest-growing state (the first of equals); the established one is the largest
     of the others at the start (by ``initial_wealth``), the power a transition would overtake.
+
+    :param params: the environment (its per-state ``growth_rate`` and ``initial_wealth``).
+    :returns: two state indices in [0, N), or None.
     """
     rates = np.asarray(params.growth_rate)
     if np.all(rates == rates[0]):
@@ -136,7 +156,11 @@ class PreventiveMotive:
 
     def motive(self, key: str = "share") -> float:
         """Gain from striking early minus gain from striking late: ``"share"`` (of total wealth at the end),
-        ``"win_probability"``, or a type of :data:`STRIKER_TYPES` (episode return)."""
+        ``"win_probability"``, or a type of :data:`STRIKER_TYPES` (episode return).
+
+        :param key: ``"share"``, ``"win_probability"``, ``"security_seeker"`` or ``"greedy"``.
+        :returns: early gain minus late gain: a share of total wealth, a probability, or reward units (a type).
+        """
         if key == "share":
             return self.early.share_gain - self.late.share_gain
         if key == "win_probability":
@@ -171,6 +195,18 @@ def preventive_motive(params: EnvParams, striker: int, target: int, early_year: 
     striker in all other years) spends ``burden`` on an even mix and never attacks.
 
     Years count from 0 and must lie within the episode, early before late.
+
+    :param params: the environment.
+    :param striker: the state that strikes, index in [0, N).
+    :param target: the state it strikes, index in [0, N), not ``striker``.
+    :param early_year: year of the early strike, in [0, ``late_year``).
+    :param late_year: year of the late strike, in (``early_year``, max_cycles).
+    :param burden: military burden of every state, share of wealth in [0, max_burden] (the nearest level).
+    :param episodes: episodes per rollout, >= 1.
+    :param seed: the game seed of every rollout (common random numbers).
+    :returns: the :class:`PreventiveMotive`, with the :class:`StrikeGains` of each strike year.
+    :raises ValueError: ``striker`` and ``target`` are not two different states, or the years are not
+        ``0 <= early_year < late_year < max_cycles``.
     """
     if striker == target or not (0 <= striker < params.n_states and 0 <= target < params.n_states):
         raise ValueError(f"striker and target must be two different states in 0..{params.n_states - 1}, "
@@ -188,7 +224,11 @@ def preventive_motive(params: EnvParams, striker: int, target: int, early_year: 
 
 
 def default_years(params: EnvParams) -> tuple[int, int]:
-    """The early and late years the reports compare: a tenth and three fifths of the way through."""
+    """The early and late years the reports compare: a tenth and three fifths of the way through.
+
+    :param params: the environment (its ``max_cycles``).
+    :returns: ``(early, late)`` years, early >= 1.
+    """
     return max(1, round(0.1 * params.max_cycles)), round(0.6 * params.max_cycles)
 
 
@@ -200,7 +240,14 @@ def _seat(state: int, names: tuple[str, ...]) -> str:
 def power_shift_section(params: EnvParams, episodes: int = 100, seed: int = 0,
                         seat_names: tuple[str, ...] = ()) -> list[str] | None:
     """Markdown lines on a scenario's power shift (shares, window of opportunity, preventive motive), or
-    None where every state grows at the same rate. ``seat_names`` say whom each seat stands for."""
+    None where every state grows at the same rate. ``seat_names`` say whom each seat stands for.
+
+    :param params: the scenario's parameters.
+    :param episodes: episodes per rollout, >= 1.
+    :param seed: the game seed of every rollout.
+    :param seat_names: the name of each seat, N of them (e.g. ``"China"``); empty: none.
+    :returns: the Markdown lines, or None.
+    """
     pair = established_and_rising(params)
     if pair is None:
         return None

@@ -93,7 +93,14 @@ _STATE_FIELDS = ("stocks", "wealth", "home_wealth", "alive", "commitments")
 
 
 def observed_stocks(params: EnvParams, state: core.CoreState, observations: np.ndarray) -> np.ndarray:
-    """Every state's view of every state's stocks, (B, N, N, K), from the observations (B, N, length)."""
+    """Every state's view of every state's stocks, (B, N, N, K), from the observations (B, N, length).
+
+    :param params: the environment.
+    :param state: the core state the observations were made of (not read: the view is in the observations).
+    :param observations: every state's observation, float32 (B, N, L), L the observation length.
+    :returns: arms units, (B, N, N, K): ``[b, i, j]`` is i's view of j's stocks, i's exact own stocks where
+        ``i == j``, zeros where i is eliminated.
+    """
     layout = observation_layout(params)
     n = params.n_states
     seen = np.zeros((*observations.shape[:2], n, params.n_systems))
@@ -115,6 +122,14 @@ def rollout(
 
     Seats that share one policy object are acted for in a single batched call.
     Every random draw of the environment flows from ``seed``.
+
+    :param params: the environment.
+    :param seat_policies: the policy of each seat, N of them, each with ``act(observations (M, L)) -> actions
+        (M, action_length)``.
+    :param episodes: episodes played at once, B >= 1.
+    :param seed: seed of every random draw of the environment.
+    :returns: the :class:`Rollout` of B episodes of T = max_cycles years.
+    :raises ValueError: not one policy per state.
     """
     if len(seat_policies) != params.n_states:
         raise ValueError(f"need one policy per state ({params.n_states}), got {len(seat_policies)}")
@@ -145,6 +160,10 @@ def save_rollout(path, result: Rollout, episodes: int | None = None) -> None:
     """Write the first ``episodes`` episodes (all if None) of a rollout to ``path`` (``.npz``, atomically).
 
     The parameters travel as JSON, so :func:`load_rollout` gives back the same rollout (those episodes).
+
+    :param path: the ``.npz`` file to write (str or path).
+    :param result: the rollout.
+    :param episodes: how many of the first episodes to keep, >= 1; None: all B.
     """
     import dataclasses
     import io
@@ -168,7 +187,12 @@ def save_rollout(path, result: Rollout, episodes: int | None = None) -> None:
 
 
 def load_rollout(path) -> Rollout:
-    """A rollout written by :func:`save_rollout`."""
+    """A rollout written by :func:`save_rollout`.
+
+    :param path: a ``.npz`` file of :func:`save_rollout` (str or path).
+    :returns: the :class:`Rollout`; ``commitments``, ``joins`` and ``reneges`` are None in files saved before
+        sd-env 0.4.0.
+    """
     import json
 
     with np.load(path) as data:

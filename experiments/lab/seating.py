@@ -40,7 +40,12 @@ from sd_env.policy import Policy, action_problem
 
 
 def asymmetries(params: EnvParams) -> list[str]:
-    """What makes the seats of ``params`` differ: ``["growth_rate=(0.01, 0.04)", ...]``, empty when symmetric."""
+    """What makes the seats of ``params`` differ: ``["growth_rate=(0.01, 0.04)", ...]``, empty when symmetric.
+
+    :param params: the environment.
+    :returns: one ``name=value`` string for each per-state parameter that differs between states, then
+        ``alliance_blocs`` and ``surprise_deployment`` where set.
+    """
     reasons = []
     for name in PER_STATE_PARAMETERS:  # initial_wealth, growth_rate: one value per state
         if len(set(getattr(params, name))) > 1:
@@ -53,13 +58,23 @@ def asymmetries(params: EnvParams) -> list[str]:
 
 
 def focal_seats(params: EnvParams, every_seat: bool = False) -> list[int]:
-    """Seats a focal policy plays in turn: every seat in an asymmetric game (or when asked), else ``[0]``."""
+    """Seats a focal policy plays in turn: every seat in an asymmetric game (or when asked), else ``[0]``.
+
+    :param params: the environment.
+    :param every_seat: every seat, even in a symmetric game.
+    :returns: seat indices in [0, N), in order.
+    """
     return list(range(params.n_states)) if every_seat or asymmetries(params) else [0]
 
 
 def seat_seed(seed: int, seat: int) -> int:
     """A seed derived from ``seed`` and ``seat`` (NumPy's ``SeedSequence``): streams for different seats, or
-    different policy objects, never overlap. An int in [0, 2**32)."""
+    different policy objects, never overlap. An int in [0, 2**32).
+
+    :param seed: the game seed, >= 0.
+    :param seat: the focal seat, or ``1000 + k`` for the k-th distinct policy object of a game (:func:`play`).
+    :returns: the derived seed.
+    """
     return int(np.random.SeedSequence([int(seed), int(seat)]).generate_state(1)[0])
 
 
@@ -81,11 +96,22 @@ class CheckedPolicy(Policy):
         self.name = getattr(policy, "name", label)
 
     def reset(self, seed: int | None = None) -> None:
+        """Reseed this policy's random draws, and the wrapped policy's where it has ``reset``.
+
+        :param seed: the seed; None: fresh entropy.
+        """
         super().reset(seed)
         if callable(getattr(self.policy, "reset", None)):
             self.policy.reset(seed)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
+        """The wrapped policy's actions, checked.
+
+        :param observations: one observation per row, float32 (M, L), L the observation length.
+        :returns: the actions, int64 (M, action_length), inside the action space.
+        :raises PolicyError: actions of the wrong shape or type, or outside the action space; for a foreign
+            policy, any exception its ``act`` raises (``<label>: <problem>``).
+        """
         try:
             actions = np.asarray(self.policy.act(observations))
         except Exception as error:
@@ -100,7 +126,11 @@ class CheckedPolicy(Policy):
 
 
 def spec_label(spec: str) -> str:
-    """How errors name the policy of a spec: ``policy 'SPEC'``."""
+    """How errors name the policy of a spec: ``policy 'SPEC'``.
+
+    :param spec: a policy spec, or the name of policies added to a cache.
+    :returns: the label, e.g. ``policy 'baseline:hawk'``.
+    """
     return f"policy {spec!r}"
 
 
@@ -117,13 +147,23 @@ class PolicyCache:
         self._loaded: dict[tuple[str, int | None], CheckedPolicy] = {}
 
     def kind(self, spec: str) -> str:
-        """The kind of ``spec`` (:func:`~sd_env.experiments.lab.specs.spec_kind`), worked out once per spec."""
+        """The kind of ``spec`` (:func:`~sd_env.experiments.lab.specs.spec_kind`), worked out once per spec.
+
+        :param spec: a policy spec, or a name given to :meth:`add`.
+        :returns: ``baseline``, ``sb3``, ``rllib``, ``run``, ``import``, or ``memory`` for policies added.
+        :raises PolicySpecError: a spec of no kind.
+        """
         if spec not in self._kinds:
             self._kinds[spec] = spec_kind(spec)
         return self._kinds[spec]
 
     def add(self, name: str, policies: Policy | Sequence[Policy]) -> None:
-        """Put policies already in memory into the cache as ``name``: one for every seat, or one per seat."""
+        """Put policies already in memory into the cache as ``name``: one for every seat, or one per seat.
+
+        :param name: the name the policies go by in the cache, used as a spec.
+        :param policies: one policy for every seat, or a sequence of N policies, one per seat.
+        :raises ValueError: a sequence of other than N policies.
+        """
         per_seat = isinstance(policies, Sequence)
         if per_seat and len(policies) != self.params.n_states:
             raise ValueError(f"{name}: one policy per seat needs {self.params.n_states}, got {len(policies)}")
@@ -133,7 +173,13 @@ class PolicyCache:
             self._loaded[(name, seat)] = CheckedPolicy(policy, self.params, spec_label(name))
 
     def get(self, spec: str, seat: int) -> CheckedPolicy:
-        """The checked policy ``spec`` names, for ``seat``."""
+        """The checked policy ``spec`` names, for ``seat``.
+
+        :param spec: a policy spec, or a name given to :meth:`add`.
+        :param seat: the seat it plays, in [0, N).
+        :returns: the :class:`CheckedPolicy` (the same object for every seat unless the spec holds one per seat).
+        :raises PolicySpecError: a spec that names no loadable policy.
+        """
         if (spec, seat) in self._loaded:  # a policy per seat added from memory
             return self._loaded[(spec, seat)]
         kind = self.kind(spec)
@@ -144,19 +190,36 @@ class PolicyCache:
         return self._loaded[key]
 
     def check(self, specs: Sequence[str]) -> None:
-        """Load every spec for every seat now, so that a bad one fails before any episode is played."""
+        """Load every spec for every seat now, so that a bad one fails before any episode is played.
+
+        :param specs: the policy specs (or names given to :meth:`add`).
+        :raises PolicySpecError: a spec that names no loadable policy.
+        """
         for spec in specs:
             for seat in range(self.params.n_states):
                 self.get(spec, seat)
 
     def seat(self, specs: Sequence[str]) -> list[CheckedPolicy]:
-        """The policy of every seat: ``specs[i]`` in seat ``i`` (one spec per seat)."""
+        """The policy of every seat: ``specs[i]`` in seat ``i`` (one spec per seat).
+
+        :param specs: one spec per seat, N of them.
+        :returns: N checked policies, in seat order.
+        :raises ValueError: other than N specs.
+        :raises PolicySpecError: a spec that names no loadable policy.
+        """
         if len(specs) != self.params.n_states:
             raise ValueError(f"need one spec per seat ({self.params.n_states}), got {len(specs)}")
         return [self.get(spec, seat) for seat, spec in enumerate(specs)]
 
     def match(self, focal: str, opponent: str, seat: int) -> list[CheckedPolicy]:
-        """``focal`` in ``seat``, ``opponent`` in every other seat."""
+        """``focal`` in ``seat``, ``opponent`` in every other seat.
+
+        :param focal: the focal policy's spec.
+        :param opponent: the spec of the policy in every other seat.
+        :param seat: the focal seat, in [0, N).
+        :returns: N checked policies, in seat order.
+        :raises PolicySpecError: a spec that names no loadable policy.
+        """
         return self.seat([focal if j == seat else opponent for j in range(self.params.n_states)])
 
 
@@ -192,6 +255,15 @@ def play_match(params: EnvParams, cache: PolicyCache, focal: str, opponent: str,
     """``focal`` in each of ``seats`` in turn, ``opponent`` in every other seat, ``episodes`` episodes each.
 
     The games with the focal policy in seat ``s`` are played with the game seed :func:`seat_seed` ``(seed, s)``.
+
+    :param params: the environment.
+    :param cache: the policy cache that loads and checks the specs.
+    :param focal: the focal policy's spec.
+    :param opponent: the spec of the policy in every other seat.
+    :param seats: the focal seats, indices in [0, N).
+    :param episodes: episodes per focal seat, >= 1.
+    :param seed: the seed the game seeds derive from, >= 0.
+    :returns: one :class:`SeatGame` per focal seat, in the order of ``seats``.
     """
     games = []
     for seat in seats:

@@ -9,7 +9,8 @@ spec                           policy
 ``PATH`` (an RLlib checkpoint  an RLlib checkpoint directory (``checkpoints/rllib``): its
 directory)                     ``shared`` module, or ``state_i`` for the seat
 ``PATH`` (a run directory)     the final policy of an ``sd-env train`` run: ``policy.zip``,
-                               ``policy_state_i.zip`` for the seat, or its RLlib checkpoint
+                               ``policy_state_i.zip`` for the seat, its RLlib checkpoint, or
+                               its BenchMARL checkpoint
 ``module.path:factory``        any importable object with the batched ``act(observations) ->
                                actions``; a callable is called with the ``EnvParams`` first
 =============================  ===============================================================
@@ -53,6 +54,11 @@ def spec_kind(spec: str) -> str:
     """``baseline``, ``sb3``, ``rllib``, ``run`` or ``import``; a spec of no kind is a PolicySpecError.
 
     Checks the form only (and that paths exist); nothing is loaded.
+
+    :param spec: a policy spec (module docstring).
+    :returns: the kind, one of the five above.
+    :raises PolicySpecError: an empty spec, an unknown baseline, a checkpoint or folder that is not there
+        (or holds no policy), or a string of no spec form.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise PolicySpecError(f"policy spec must be a non-empty string: {SPEC_FORMS}")
@@ -72,7 +78,7 @@ def spec_kind(spec: str) -> str:
         if (path / "rllib_checkpoint.json").is_file() or (path / "learner_group").is_dir():
             return "rllib"
         if (path / "policy.zip").is_file() or (path / "policy_state_0.zip").is_file() or \
-                (path / "checkpoints" / "rllib").is_dir():
+                (path / "checkpoints" / "rllib").is_dir() or (path / "benchmarl").is_dir():
             return "run"
         raise PolicySpecError(f"folder {spec!r} is neither an RLlib checkpoint nor a run directory with a policy")
     if _IMPORT_SPEC.match(spec):
@@ -136,7 +142,20 @@ def _from_run(run: Path, params: EnvParams, seat: int, spec: str):
         return _checked_space(_read_sb3(run / "policy.zip", params, str(run / "policy.zip")), params, spec)
     if (run / "policy_state_0.zip").is_file():
         raise PolicySpecError(f"run {spec!r} has no policy for seat {seat} (policy_state_{seat}.zip)")
+    if (run / "benchmarl").is_dir():
+        return _benchmarl(run, params, seat, spec)
     return _rllib(run / "checkpoints" / "rllib", params, seat, spec)
+
+
+def _benchmarl(run: Path, params: EnvParams, seat: int, spec: str):
+    from sd_env.agents.learned import BenchMARLPolicy
+
+    try:
+        return BenchMARLPolicy.load(run / "benchmarl", params, seat)
+    except FileNotFoundError as error:
+        raise PolicySpecError(str(error)) from None
+    except Exception as error:  # a checkpoint BenchMARL cannot restore
+        raise PolicySpecError(f"BenchMARL run {spec!r} cannot be read: {describe_exception(error)}") from error
 
 
 def _checked_space(policy, params: EnvParams, spec: str):

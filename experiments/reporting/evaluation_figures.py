@@ -129,7 +129,7 @@ def crossplay_figure(result: Crossplay):
         for (row, column), value in np.ndenumerate(values):
             bright = np.isfinite(value) and high > low and (value - low) / (high - low) > 0.5
             dark_text = bright if name == "welfare" else not bright
-            axis.text(column, row, f"{value:.3g}" if np.isfinite(value) else "n/a", ha="center", va="center",
+            axis.text(column, row, format_number(value, 3, plain_from=None), ha="center", va="center",
                       fontsize=9 if count <= 6 else 7,
                       color="black" if dark_text else "white")
         axis.set_xticks(range(count), labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right"

@@ -94,5 +94,8 @@ BACKENDS: dict[str, Backend] = {
         Backend("rllib", "sd_env.experiments.training.rllib_backend:train_rllib",
                 ("shared_ppo", "independent_ppo"), "rllib",
                 "Ray RLlib PPO on the PettingZoo environment, locally or on a cluster"),
+        Backend("benchmarl", "sd_env.experiments.training.benchmarl_backend:train_benchmarl",
+                ("shared_ppo", "independent_ppo", "mappo"), "benchmarl",
+                "BenchMARL (TorchRL) IPPO and MAPPO on the sd-env BenchMARL task"),
     )
 }

@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover - exercised where benchmarl is not insta
 import gymnasium
 from pettingzoo import ParallelEnv
 
+from sd_env.agents.learned import BenchMARLPolicy
 from sd_env.scenarios import SCENARIOS
 
 
@@ -71,25 +72,56 @@ class BenchMARLAdapter(ParallelEnv):
         self._last_state = None
 
     def observation_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The observation space of ``agent``, the wrapped environment's.
+
+        :param agent: an agent name, ``state_0`` ... ``state_{N-1}``.
+        :returns: a float32 ``Box`` of shape (L,), L the observation length.
+        """
         return self.observation_spaces[agent]
 
     def action_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The flattened action space of ``agent``: one ``Discrete`` of every action combination.
+
+        :param agent: an agent name, ``state_0`` ... ``state_{N-1}``.
+        :returns: a ``Discrete`` of ``prod(nvec)`` actions.
+        """
         return self.action_spaces[agent]
 
     def unflatten(self, action: Any) -> np.ndarray:
-        """The MultiDiscrete action of a flat index (row-major over ``nvec``)."""
+        """The MultiDiscrete action of a flat index (row-major over ``nvec``).
+
+        :param action: a flat action index in [0, prod(nvec)), an int or a one-element array.
+        :returns: the MultiDiscrete action, int64 (A,), A = action_length.
+        """
         return np.array(np.unravel_index(int(action), tuple(self.nvec)), dtype=np.int64)
 
     def flatten(self, actions: np.ndarray) -> np.ndarray:
-        """Flat indices of MultiDiscrete actions, (M, A) -> (M,)."""
+        """Flat indices of MultiDiscrete actions, (M, A) -> (M,).
+
+        :param actions: MultiDiscrete actions, ints (M, A), each column inside its ``nvec`` entry.
+        :returns: flat indices in [0, prod(nvec)), int64 (M,).
+        """
         return np.ravel_multi_index(tuple(np.asarray(actions, dtype=np.int64).T), tuple(self.nvec))
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """Reset the wrapped environment; every agent is in the game again.
+
+        :param seed: seed of the environment's draws; None: fresh entropy.
+        :param options: passed to the wrapped environment's ``reset``.
+        :returns: ``(observations, infos)``: a float32 (L,) observation and an empty info per agent name.
+        """
         observations, _ = self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         return dict(observations), {agent: {} for agent in self.agents}
 
     def step(self, actions: dict[str, Any]):
+        """One year: the living agents' flat actions unflattened and stepped; every agent stays in the dicts.
+
+        :param actions: a flat action index per agent name; those of eliminated agents are ignored.
+        :returns: ``(observations, rewards, terminations, truncations, infos)``, each a dict over every possible
+            agent: zeros as the observation and reward 0 for the eliminated, every agent done only when the
+            episode ends (terminated if eliminated, else truncated), infos empty.
+        """
         alive = list(self.env.agents)
         observations, rewards, terminations, truncations, _ = self.env.step(
             {agent: self.unflatten(actions[agent]) for agent in alive})
@@ -133,6 +165,14 @@ class SecurityDilemmaClass(TaskClass):
         return config
 
     def get_env_fun(self, num_envs: int, continuous_actions: bool, seed: int | None, device) -> Callable:
+        """A factory of the task's TorchRL environment: the adapted PettingZoo environment in a ``PettingZooWrapper``.
+
+        :param num_envs: environments in a batch (not read: each call makes one, which BenchMARL batches).
+        :param continuous_actions: not read: the task's actions are discrete.
+        :param seed: seed of the environment; None: unseeded.
+        :param device: torch device of the environment's tensors.
+        :returns: a function of no arguments that makes one environment, with one group, ``agents``.
+        """
         from torchrl.envs import PettingZooWrapper
 
         import sd_env
@@ -155,23 +195,46 @@ class SecurityDilemmaClass(TaskClass):
         return True
 
     def has_render(self, env) -> bool:
+        """False: BenchMARL renders nothing of this task.
+
+        :param env: an environment made by :meth:`get_env_fun` (not read).
+        """
         return False
 
     def max_steps(self, env) -> int:
+        """Years per episode: the scenario's ``max_cycles``, with the task's overrides.
+
+        :param env: an environment made by :meth:`get_env_fun` (not read).
+        :returns: max_cycles, T >= 1.
+        """
         from sd_env.scenarios import make_params
 
         config = self._scenario_config()
         return make_params(config.pop("scenario"), **config).max_cycles
 
     def group_map(self, env) -> dict[str, list[str]]:
+        """The agent groups of ``env``: ``{"agents": ["state_0", ...]}``.
+
+        :param env: an environment made by :meth:`get_env_fun`.
+        :returns: group name -> agent names.
+        """
         return env.group_map
 
     def state_spec(self, env):
+        """The spec of the global state (``env.state()``, read by MAPPO's critic).
+
+        :param env: an environment made by :meth:`get_env_fun`.
+        :returns: a ``Composite`` with one entry, ``state``.
+        """
         from torchrl.data import Composite
 
         return Composite({"state": env.observation_spec["state"].clone()})
 
     def action_mask_spec(self, env):
+        """None: every action is allowed (no action mask).
+
+        :param env: an environment made by :meth:`get_env_fun` (not read).
+        """
         return None
 
     def _group_keys(self, env, keep: str):
@@ -185,12 +248,26 @@ class SecurityDilemmaClass(TaskClass):
         return spec
 
     def observation_spec(self, env):
+        """The observation spec: each group's ``observation`` only.
+
+        :param env: an environment made by :meth:`get_env_fun`.
+        :returns: a ``Composite`` without the global state and any other key.
+        """
         return self._group_keys(env, "observation")
 
     def info_spec(self, env):
+        """None: the task passes no infos.
+
+        :param env: an environment made by :meth:`get_env_fun` (not read).
+        """
         return None
 
     def action_spec(self, env):
+        """The action spec of ``env``.
+
+        :param env: an environment made by :meth:`get_env_fun`.
+        :returns: ``env.full_action_spec``: one categorical action per agent, in group ``agents``.
+        """
         return env.full_action_spec
 
     @staticmethod
@@ -215,7 +292,11 @@ class SecurityDilemmaTask(Task):
         return SecurityDilemmaClass
 
     def get_from_yaml(self, path: str | None = None):
-        """The task with the scenario's own parameters (no YAML needed), or the config in the YAML at ``path``."""
+        """The task with the scenario's own parameters (no YAML needed), or the config in the YAML at ``path``.
+
+        :param path: a YAML file of the task's config (``scenario`` and parameter overrides); None: none.
+        :returns: the task, a :class:`SecurityDilemmaClass`.
+        """
         if path is None:
             return self.get_task(config={})
         from benchmarl.utils import _read_yaml_config
@@ -224,7 +305,13 @@ class SecurityDilemmaTask(Task):
 
 
 def task_for(scenario: str, **parameters: Any):
-    """The BenchMARL task of a named scenario with parameter overrides."""
+    """The BenchMARL task of a named scenario with parameter overrides.
+
+    :param scenario: a named scenario (``sd-env scenarios``), e.g. ``jervis-1``.
+    :param parameters: overrides of ``EnvParams`` fields.
+    :returns: the task, a :class:`SecurityDilemmaClass`.
+    :raises ValueError: an unknown scenario.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known scenarios: {', '.join(SCENARIOS)}")
     return SecurityDilemmaTask[scenario.upper().replace("-", "_")].get_task({"scenario": scenario, **parameters})
@@ -234,6 +321,12 @@ def small_experiment_config(frames: int, folder: str | Path, frames_per_batch: i
     """BenchMARL's experiment config for a short CPU run: ``frames`` environment steps, CSV logs in ``folder``.
 
     No evaluation rollouts (they would step environments beyond ``frames``), no rendering, no wandb.
+
+    :param frames: parallel environment steps in all.
+    :param folder: BenchMARL's save folder, made if missing.
+    :param frames_per_batch: frames collected per training iteration (minibatches of up to 400 frames).
+    :param envs: parallel environments per worker.
+    :returns: the ``ExperimentConfig``.
     """
     from benchmarl.experiment import ExperimentConfig
 
@@ -257,7 +350,12 @@ def small_experiment_config(frames: int, folder: str | Path, frames_per_batch: i
 
 
 def algorithm_config(name: str):
-    """BenchMARL's config of ``mappo`` or ``ippo`` (its own defaults)."""
+    """BenchMARL's config of ``mappo`` or ``ippo`` (its own defaults).
+
+    :param name: ``mappo`` or ``ippo``.
+    :returns: the ``MappoConfig`` or ``IppoConfig``.
+    :raises ValueError: another name.
+    """
     from benchmarl.algorithms import IppoConfig, MappoConfig
 
     configs = {"mappo": MappoConfig, "ippo": IppoConfig}
@@ -267,7 +365,17 @@ def algorithm_config(name: str):
 
 
 def make_experiment(algorithm: str, task, frames: int, seed: int, folder: str | Path, **config: Any):
-    """A BenchMARL ``Experiment`` of ``algorithm`` on ``task`` for ``frames`` frames (parallel environment steps)."""
+    """A BenchMARL ``Experiment`` of ``algorithm`` on ``task`` for ``frames`` frames (parallel environment steps).
+
+    :param algorithm: ``mappo`` or ``ippo``.
+    :param task: the BenchMARL task (:func:`task_for`, or ``SecurityDilemmaTask.NAME.get_task()``).
+    :param frames: parallel environment steps in all.
+    :param seed: seed of the experiment.
+    :param folder: BenchMARL's save folder (CSV logs), made if missing.
+    :param config: keyword arguments of :func:`small_experiment_config` (``frames_per_batch``, ``envs``).
+    :returns: the ``Experiment``, not yet run.
+    :raises ValueError: an unknown algorithm.
+    """
     import torch
     from benchmarl.experiment import Experiment
     from benchmarl.models.mlp import MlpConfig
@@ -276,33 +384,6 @@ def make_experiment(algorithm: str, task, frames: int, seed: int, folder: str | 
     return Experiment(task=task, algorithm_config=algorithm_config(algorithm), model_config=MlpConfig.get_from_yaml(),
                       critic_model_config=MlpConfig.get_from_yaml(), seed=seed,
                       config=small_experiment_config(frames, folder, **config))
-
-
-class BenchMARLPolicy:
-    """A trained BenchMARL policy behind the batched ``act(observations) -> actions`` of the benchmark protocol.
-
-    The policy network takes groups of N agents' observations (its parameters are shared between agents and
-    each agent's action depends only on its own observation), so the M rows are played in groups of N.
-    """
-
-    def __init__(self, experiment, nvec: np.ndarray, n_agents: int) -> None:
-        self.policy = experiment.policy
-        self.nvec, self.n_agents = np.asarray(nvec, dtype=np.int64), n_agents
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        import torch
-        from tensordict import TensorDict
-        from torchrl.envs.utils import ExplorationType, set_exploration_type
-
-        m, n = observations.shape[0], self.n_agents
-        groups = -(-m // n)
-        padded = np.zeros((groups * n, observations.shape[1]), dtype=np.float32)
-        padded[:m] = observations
-        data = TensorDict({("agents", "observation"): torch.as_tensor(padded.reshape(groups, n, -1))},
-                          batch_size=[groups])
-        with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC):
-            flat = self.policy(data).get(("agents", "action")).reshape(-1)[:m].numpy()
-        return np.stack(np.unravel_index(flat.astype(np.int64), tuple(self.nvec)), axis=1).astype(np.int64)
 
 
 def _train_protocol(algorithm: str, env_factory, budget: int, seed: int) -> BenchMARLPolicy:
@@ -319,21 +400,42 @@ def _train_protocol(algorithm: str, env_factory, budget: int, seed: int) -> Benc
         experiment = make_experiment(algorithm, task, frames, seed, folder, frames_per_batch=frames_per_batch)
         experiment.run()
     probe = env_factory()
-    return BenchMARLPolicy(experiment, np.asarray(probe.action_space(probe.possible_agents[0]).nvec),
+    return BenchMARLPolicy(experiment.policy, np.asarray(probe.action_space(probe.possible_agents[0]).nvec),
                            len(probe.possible_agents))
 
 
 def train_mappo(env_factory, budget: int, seed: int) -> BenchMARLPolicy:
-    """BenchMARL's MAPPO under the benchmark protocol (``--algo sd_env.experiments.training.benchmarl_task:train_mappo``)."""
+    """BenchMARL's MAPPO under the benchmark protocol (``sd-env benchmark --algo ...benchmarl_task:train_mappo``).
+
+    :param env_factory: the benchmark's environment factory (``scenario`` names the scenario; every
+        ``step`` of the PettingZoo environments it makes counts against the budget).
+    :param budget: parallel environment steps allowed, >= 1000; used in whole batches of 1000.
+    :param seed: seed of the experiment.
+    :returns: the learned policy, one shared by every seat, played greedily.
+    :raises ValueError: a budget under 1000 steps.
+    """
     return _train_protocol("mappo", env_factory, budget, seed)
 
 
 def train_ippo(env_factory, budget: int, seed: int) -> BenchMARLPolicy:
-    """BenchMARL's IPPO under the benchmark protocol."""
+    """BenchMARL's IPPO under the benchmark protocol.
+
+    :param env_factory: the benchmark's environment factory (``scenario`` names the scenario; every
+        ``step`` of the PettingZoo environments it makes counts against the budget).
+    :param budget: parallel environment steps allowed, >= 1000; used in whole batches of 1000.
+    :param seed: seed of the experiment.
+    :returns: the learned policy, one shared by every seat, played greedily.
+    :raises ValueError: a budget under 1000 steps.
+    """
     return _train_protocol("ippo", env_factory, budget, seed)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train one BenchMARL algorithm on one scenario from the command line.
+
+    :param argv: command-line arguments; None: ``sys.argv[1:]``.
+    :returns: the exit status, 0.
+    """
     parser = argparse.ArgumentParser(prog="python -m sd_env.experiments.training.benchmarl_task",
                                      description="Train a BenchMARL algorithm on an sd-env scenario.")
     parser.add_argument("--algorithm", default="mappo", choices=("mappo", "ippo"))

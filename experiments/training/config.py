@@ -175,7 +175,13 @@ def _positive(key: str, value: float) -> None:
 
 
 def validate(config: TrainConfig) -> TrainConfig:
-    """Check values and cross-field rules; return the config unchanged or raise ``ConfigError``."""
+    """Check values and cross-field rules; return the config unchanged or raise ``ConfigError``.
+
+    :param config: the config to check.
+    :returns: ``config`` itself.
+    :raises ConfigError: a value out of range, an unknown algorithm, backend or opponent, an algorithm its
+        backend does not train, or scenario parameters that are not valid.
+    """
     if config.algorithm not in ALGORITHMS:
         raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {config.algorithm!r}")
     if config.backend not in BACKENDS:
@@ -219,7 +225,12 @@ def validate(config: TrainConfig) -> TrainConfig:
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one ``dotted.key=value`` (value read as YAML) to a raw config mapping in place."""
+    """Apply one ``dotted.key=value`` (value read as YAML) to a raw config mapping in place.
+
+    :param data: the raw config mapping, changed in place (missing intermediate mappings are made).
+    :param assignment: ``dotted.key=value``, e.g. ``ppo.learning_rate=1e-3``.
+    :raises ConfigError: not ``key=value``, a value YAML cannot read, or a key part that is not a mapping.
+    """
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"an override must be key=value, got {assignment!r}", parameter="set")
@@ -238,7 +249,13 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML config (or start from defaults when ``path`` is None), apply overrides, validate."""
+    """Read a YAML config (or start from defaults when ``path`` is None), apply overrides, validate.
+
+    :param path: a YAML config file (str or path); None: the defaults.
+    :param overrides: ``dotted.key=value`` assignments, applied in order; None: none.
+    :returns: the validated :class:`TrainConfig`.
+    :raises ConfigError: a missing file, invalid YAML, an unknown key, a bad override or value.
+    """
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -259,5 +276,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Build and validate a config from a mapping (as saved in a run directory)."""
+    """Build and validate a config from a mapping (as saved in a run directory).
+
+    :param data: the config as a mapping (``TrainConfig.to_dict()``, ``config.yaml`` of a run).
+    :returns: the validated :class:`TrainConfig`.
+    :raises ConfigError: an unknown key or a bad value.
+    """
     return validate(_build(TrainConfig, data))

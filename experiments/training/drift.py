@@ -36,7 +36,15 @@ TRAJECTORY_EPISODES = 3
 
 
 def drift_row(params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int, timesteps: int) -> dict[str, float]:
-    """``{"timesteps": timesteps, measure: value, ...}``: every registered measure of ``episodes`` self-play episodes."""
+    """``{"timesteps": timesteps, measure: value, ...}``: every registered measure of ``episodes`` self-play episodes.
+
+    :param params: the environment.
+    :param seats: the learned policy of each seat, N of them.
+    :param episodes: self-play episodes, >= 1.
+    :param seed: the game seed (the run's held-out evaluation seed).
+    :param timesteps: agent-steps trained so far, the row's key.
+    :returns: the row: ``timesteps``, then every measure of the registry (whole game: every seat).
+    """
     return _evaluate(params, seats, episodes, seed, timesteps)[0]
 
 
@@ -46,7 +54,11 @@ def _evaluate(params, seats, episodes, seed, timesteps) -> tuple[dict[str, float
 
 
 def read_drift(run_dir: Path) -> pd.DataFrame:
-    """The drift table of a run (empty if none was recorded), sorted by ``timesteps``."""
+    """The drift table of a run (empty if none was recorded), sorted by ``timesteps``.
+
+    :param run_dir: the run directory.
+    :returns: one row per checkpoint: ``timesteps`` (agent-steps) and every measure of the registry.
+    """
     path = Path(run_dir) / DRIFT_FILE
     if not path.is_file():
         return pd.DataFrame(columns=["timesteps"])
@@ -56,7 +68,16 @@ def read_drift(run_dir: Path) -> pd.DataFrame:
 def record_drift(
     run_dir: Path, params: EnvParams, seats: Sequence[Policy], episodes: int, seed: int, timesteps: int
 ) -> dict[str, float]:
-    """Evaluate the learned ``seats`` and add (or replace) the row for ``timesteps`` in ``drift.csv``."""
+    """Evaluate the learned ``seats`` and add (or replace) the row for ``timesteps`` in ``drift.csv``.
+
+    :param run_dir: the run directory (``drift.csv`` and ``trajectories.npz`` are written there).
+    :param params: the environment.
+    :param seats: the learned policy of each seat, N of them.
+    :param episodes: self-play episodes, >= 1.
+    :param seed: the game seed (the run's held-out evaluation seed).
+    :param timesteps: agent-steps trained so far, the row's key.
+    :returns: the row written, as :func:`drift_row` returns it.
+    """
     row, result = _evaluate(params, seats, episodes, seed, timesteps)
     table = read_drift(run_dir)
     table = table[table["timesteps"] != row["timesteps"]]

@@ -79,7 +79,15 @@ def evaluate_against(
 def final_evaluation(params: EnvParams, learned: Sequence[Policy], opponents: Sequence[str], episodes: int,
                      seed: int) -> dict[str, dict[str, float | None]]:
     """``metrics.json``'s ``evaluation``: :func:`evaluate_against` for state_0's learned policy (every learned
-    policy in its own seat in self-play), rounded to 4 decimals, NaN as None."""
+    policy in its own seat in self-play), rounded to 4 decimals, NaN as None.
+
+    :param params: the environment.
+    :param learned: the learned policies: one (shared by every seat) or one per seat.
+    :param opponents: scripted stances (``sd-env`` stance names such as ``hawk`` or ``defender:burden=0.3``).
+    :param episodes: games per row, >= 1.
+    :param seed: the game seed of every row (the run's held-out evaluation seed).
+    :returns: ``{row: {column: value or None}}``, rows and columns as :func:`evaluate_against` gives them.
+    """
     table = evaluate_against(learned[0], params, opponents, episodes=episodes, seed=seed,
                              self_play=learned if len(learned) > 1 else None)
     return {row: {name: (None if value != value else value) for name, value in values.items()}

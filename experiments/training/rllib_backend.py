@@ -34,7 +34,12 @@ def _make_env(env_config: dict[str, Any]):
 
 
 def build_algorithm_config(config: TrainConfig, params: EnvParams):
-    """The RLlib ``PPOConfig`` for a run (shared or per-state policies)."""
+    """The RLlib ``PPOConfig`` for a run (shared or per-state policies).
+
+    :param config: the run's config (``algorithm``, ``ppo``, ``num_envs``, ``scenario``, ``env``, ``seed``).
+    :param params: the environment parameters (its ``n_states``: agent-steps per environment step).
+    :returns: RLlib's ``PPOConfig``, not yet built.
+    """
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec

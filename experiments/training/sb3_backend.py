@@ -34,14 +34,22 @@ CHECKPOINT_PATTERN = re.compile(r"^ppo_(\d+)_steps\.zip$")
 
 
 def save_model_atomic(model, path: Path) -> None:
-    """Save an SB3 model so that ``path`` is either absent or a complete zip, never half-written."""
+    """Save an SB3 model so that ``path`` is either absent or a complete zip, never half-written.
+
+    :param model: the stable-baselines3 model (PPO).
+    :param path: the ``.zip`` file to write.
+    """
     buffer = io.BytesIO()
     model.save(buffer)
     write_bytes_atomic(path, buffer.getvalue())
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The checkpoint with the most agent-steps in ``folder``, or None."""
+    """The checkpoint with the most agent-steps in ``folder``, or None.
+
+    :param folder: the run's checkpoints folder (``ppo_<agent-steps>_steps.zip`` files).
+    :returns: the checkpoint's path; None where the folder is missing or holds none.
+    """
     if not folder.is_dir():
         return None
     found = [(int(m.group(1)), path) for path in folder.iterdir() if (m := CHECKPOINT_PATTERN.match(path.name))]
@@ -112,7 +120,12 @@ def _sb3_callbacks():
 
 
 def log_measures(logger, row: dict[str, float], timesteps: int) -> None:
-    """Write a drift row's measures to an SB3 logger (TensorBoard) as ``measures/<name>`` at ``timesteps``."""
+    """Write a drift row's measures to an SB3 logger (TensorBoard) as ``measures/<name>`` at ``timesteps``.
+
+    :param logger: the model's stable-baselines3 logger.
+    :param row: a drift row (:func:`sd_env.experiments.training.drift.drift_row`); non-finite values are skipped.
+    :param timesteps: agent-steps, the step the values are logged at.
+    """
     for name, value in row.items():
         if name != "timesteps" and np.isfinite(value):
             logger.record(f"measures/{name}", float(value))
@@ -124,6 +137,9 @@ def ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
 
     The config's PPO fields carry SB3's own names; ``net_arch`` goes into ``policy_kwargs``.
     ``benchmarks/peers.py`` builds its PPO with these too, so its share of PPO time is the training's.
+
+    :param config: the run's config (its ``ppo``).
+    :returns: ``PPO``'s keyword arguments, ``policy_kwargs`` included.
     """
     kwargs = asdict(config.ppo)
     net_arch = list(kwargs.pop("net_arch"))
@@ -184,11 +200,18 @@ class Population:
         self.pool = PoolPolicy(params, list(scripted))
 
     def add(self, checkpoint: Path) -> None:
+        """Add a learner checkpoint to the pool (it samples its actions); the oldest leaves beyond ``size``.
+
+        :param checkpoint: a stable-baselines3 checkpoint (``.zip``) of the learner.
+        """
         self.snapshots = [*self.snapshots, SB3Policy.load(checkpoint, self.params, deterministic=False)][-self.size:]
         self.pool.policies = [*self.scripted, *self.snapshots]
 
     def restore(self, folder: Path) -> None:
-        """After a resume: the pool as it was, from the latest ``size`` checkpoints on disk."""
+        """After a resume: the pool as it was, from the latest ``size`` checkpoints on disk.
+
+        :param folder: the run's checkpoints folder (``ppo_<agent-steps>_steps.zip`` files).
+        """
         found = sorted((int(m.group(1)), path) for path in folder.glob("ppo_*_steps.zip")
                        if (m := CHECKPOINT_PATTERN.match(path.name)))
         for _, path in found[-self.size:]:
@@ -197,7 +220,14 @@ class Population:
 
 def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
     """Shared PPO in self-play, or state_0 against a pool of scripted opponents (and, for ``population_ppo``,
-    of its own past checkpoints). Returns [model]."""
+    of its own past checkpoints). Returns [model].
+
+    :param config: the run's config (``algorithm``: shared_ppo, pool_ppo or population_ppo).
+    :param params: the environment parameters.
+    :param run_dir: the prepared run directory; resumes from its latest checkpoint if there is one.
+    :param extra_callbacks: stable-baselines3 callbacks added to the run's own.
+    :returns: a list of one PPO model, trained to ``total_timesteps`` agent-steps.
+    """
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     opponents, population = None, None
@@ -235,6 +265,12 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     agent-steps while the other states play their latest (stochastic)
     policies. Progress is saved after every (round, state) chunk, so
     ``--resume`` restarts at the first unfinished chunk.
+
+    :param config: the run's config (``rounds``, ``total_timesteps`` and the rest).
+    :param params: the environment parameters.
+    :param run_dir: the prepared run directory; resumes at the first unfinished chunk.
+    :param extra_callbacks: stable-baselines3 callbacks added to the run's own.
+    :returns: N PPO models, in seat order.
     """
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
