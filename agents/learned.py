@@ -1,14 +1,36 @@
-"""Learned policies behind the batched ``act(observations) -> actions`` of :class:`sd_env.policy.Policy`: stable-baselines3
-checkpoints, RLlib modules, BenchMARL experiments, and a pool of policies side by side."""
+"""Learned policies behind the batched ``act(observations) -> actions`` of :class:`sd_env.policy.Policy`:
+stable-baselines3 checkpoints, RLlib modules, BenchMARL experiments, and a pool of policies side by side.
+
+Every learned policy acts with torch pinned to one thread (:func:`torch_threads`), as training is: these
+small networks are fastest that way, and more threads only contend with the rest of the machine."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
 from sd_env.policy import Policy
 from sd_env.params import EnvParams
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run the block with torch limited to ``count`` threads, then give back the count it had.
+
+    :param count: threads, >= 1.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before != count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if before != count:
+            torch.set_num_threads(before)
 
 
 class SB3Policy(Policy):
@@ -19,6 +41,9 @@ class SB3Policy(Policy):
     """
 
     name = "learned"
+    #: torch threads while acting: these small networks are fastest on one, as training pins it
+    #: (``TrainConfig.torch_threads``); more threads only contend with the other work of the machine.
+    threads = 1
 
     def __init__(self, model, params: EnvParams, deterministic: bool = True, name: str = "learned") -> None:
         super().__init__(params)
@@ -39,7 +64,8 @@ class SB3Policy(Policy):
     def act(self, observations: np.ndarray) -> np.ndarray:
         if observations.shape[0] == 0:
             return np.zeros((0, self.params.action_length), dtype=np.int64)
-        actions, _ = self.model.predict(observations, deterministic=self.deterministic)
+        with torch_threads(self.threads):
+            actions, _ = self.model.predict(observations, deterministic=self.deterministic)
         return np.asarray(actions, dtype=np.int64).reshape(observations.shape[0], -1)
 
 
@@ -105,7 +131,7 @@ class RLlibModulePolicy(Policy):
     def act(self, observations: np.ndarray) -> np.ndarray:
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(SB3Policy.threads):
             output = self.module.forward_inference({"obs": torch.as_tensor(observations, dtype=torch.float32)})
         logits = output["action_dist_inputs"].numpy()
         splits = np.split(logits, np.cumsum(self.nvec)[:-1], axis=1)
@@ -166,7 +192,7 @@ class BenchMARLPolicy:
             grouped = np.zeros((m, n, observations.shape[1]), dtype=np.float32)
             grouped[:, self.seat] = observations
         data = TensorDict({("agents", "observation"): torch.as_tensor(grouped)}, batch_size=[groups])
-        with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC):
+        with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), torch_threads(SB3Policy.threads):
             actions = self.policy(data).get(("agents", "action")).numpy()
         flat = actions.reshape(-1)[:m] if self.seat is None else actions[:, self.seat]
         return np.stack(np.unravel_index(flat.astype(np.int64), tuple(self.nvec)), axis=1).astype(np.int64)

@@ -59,10 +59,25 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
 
 
 def check_output_files(*options: tuple[str, str | None, str]) -> None:
-    """Each ``(flag, path, example)``: a file option must not name a folder."""
+    """Each ``(flag, path, example)``, before any work: a file option names a file in a folder that exists (no
+    folder is created behind the user's back), and a figure's extension names a format it can be written in."""
+    from sd_env.experiments.output.figures import figure_format
+
     for flag, path, example in options:
-        if path and Path(path).is_dir():
+        if not path:
+            continue
+        if Path(path).is_dir():
             raise SdEnvError(f"{flag} {path!r} is a folder; give the path of a file to write, e.g. {example}")
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise SdEnvError(f"{flag} {path!r}: the folder {str(folder)!r} does not exist; create it first, or give a "
+                             f"path in an existing folder")
+        if flag == "--plot":
+            try:
+                figure_format(path)
+            except SdEnvError as error:
+                raise SdEnvError(f"--plot {path!r}: give a .png, .pdf or .svg file (the extension picks the "
+                                 f"format), e.g. {example}") from error
 
 
 def write_json(path: str | None, data: Any) -> None:
@@ -74,12 +89,31 @@ def write_json(path: str | None, data: Any) -> None:
         print(f"\nwrote {path}")
 
 
+def add_policy_world(command: argparse.ArgumentParser) -> None:
+    """``--scenario``, ``--set`` and ``--force`` of the commands that play policies (evaluate, crossplay, exploit)."""
+    command.add_argument("--scenario", default=None,
+                         help="named scenario (default: the one the policies were trained in, read from their run "
+                              "directory or checkpoint; bilateral for policies of any world)")
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
+    command.add_argument("--force", action="store_true",
+                         help="play the policies in the world --scenario and --set name even where they were trained "
+                              "in another")
+    command.set_defaults(parameter_flags={"force": "--force"})
+
+
+def policy_world(args: argparse.Namespace, specs: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The world the policies ``specs`` play in (``sd_env.experiments.lab.worlds.resolve_world``)."""
+    from sd_env.experiments.lab.worlds import resolve_world, spec_worlds
+
+    return resolve_world(spec_worlds(specs), args.scenario, parse_assignments(args.set), args.force)
+
+
 def add_common(command: argparse.ArgumentParser, scenario: bool = True, episodes: int | None = None,
                seed: bool = True, overrides: bool = True, json_help: str | None = None) -> None:
     """The options several commands share, with the same names and help everywhere."""
     if scenario:
-        command.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
-    if overrides:
+        add_policy_world(command)
+    elif overrides:
         command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
     if episodes is not None:
         command.add_argument("--episodes", type=int, default=episodes,
@@ -217,7 +251,8 @@ def add_train(commands) -> None:
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     train.add_argument("--output-dir", help="folder for run directories (overrides output_dir)")
     train.add_argument("--ray-address", help="address of an existing Ray cluster (backend: rllib)")
-    train.set_defaults(handler=run_train)
+    train.set_defaults(handler=run_train, interrupted="the run keeps its last checkpoint: continue it with the "
+                                                      "same command and --resume")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -251,7 +286,8 @@ def add_quickstart(commands) -> None:
     quickstart.add_argument("--output-dir", default="runs", help="folder for the run directory (default: %(default)s)")
     quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override an environment parameter")
-    quickstart.set_defaults(handler=run_quickstart)
+    quickstart.set_defaults(handler=run_quickstart, interrupted="the run keeps its last checkpoint: the same "
+                                                                "command again resumes it")
 
 
 def run_quickstart(args: argparse.Namespace) -> int:
@@ -338,7 +374,8 @@ def add_evaluate(commands) -> None:
     add_common(evaluate, episodes=100, json_help="also write the results to this JSON file")
     evaluate.add_argument("--every-seat", action="store_true",
                           help="play the focal policy in every seat in turn even in a symmetric scenario")
-    evaluate.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
+    evaluate.add_argument("--plot", metavar="FILE",
+                          help="also draw a figure to this file (PNG, PDF or SVG, by its extension)")
     evaluate.add_argument("--save-trajectories", metavar="FILE",
                           help="write the episodes (.npz, sd_env.experiments.lab.rollout.load_rollout); with several "
                                "focal seats one file per seat, FILE's stem + .state_S")
@@ -356,10 +393,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     check_output_files(("--json", args.json, "evaluation.json"), ("--plot", args.plot, "evaluation.png"),
                        ("--save-trajectories", args.save_trajectories, "trajectories.npz"))
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
+    scenario, overrides = policy_world(args, [args.policy, args.opponent or args.policy])
+    params = make_params(scenario, **overrides)
     result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
-                      scenario=args.scenario, overrides=overrides, every_seat=args.every_seat)
+                      scenario=scenario, overrides=overrides, every_seat=args.every_seat)
     print(evaluation_text(result))
     if args.render == "ansi":
         game = result.games[0]
@@ -387,7 +424,8 @@ def add_crossplay(commands) -> None:
     add_common(crossplay, episodes=100, json_help="also write the results to this JSON file")
     crossplay.add_argument("--every-seat", action="store_true",
                            help="play the focal policy in every seat in turn even in a symmetric scenario")
-    crossplay.add_argument("--plot", metavar="PNG", help="also draw a figure to this PNG file")
+    crossplay.add_argument("--plot", metavar="FILE",
+                           help="also draw a figure to this file (PNG, PDF or SVG, by its extension)")
     crossplay.set_defaults(handler=run_crossplay)
 
 
@@ -398,9 +436,9 @@ def run_crossplay(args: argparse.Namespace) -> int:
     from sd_env.experiments.reporting.evaluation_text import crossplay_text
 
     check_output_files(("--json", args.json, "crossplay.json"), ("--plot", args.plot, "crossplay.png"))
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
-    result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=args.scenario,
+    scenario, overrides = policy_world(args, args.policies)
+    params = make_params(scenario, **overrides)
+    result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=scenario,
                        overrides=overrides, every_seat=args.every_seat)
     print(crossplay_text(result))
     write_json(args.json, result.to_json())
@@ -431,17 +469,17 @@ def run_exploit(args: argparse.Namespace) -> int:
     from sd_env.experiments.reporting.evaluation_text import exploit_text
     from sd_env.experiments.studies.exploit import exploit
 
-    check_output_files(("--json", args.json, "exploit.json"))
-    overrides = parse_assignments(args.set)
-    params = make_params(args.scenario, **overrides)
+    check_output_files(("--json", args.json, "exploit.json"),
+                       ("--save-best-response", args.save_best_response, "best_response.zip"))
+    scenario, overrides = policy_world(args, [args.policy])
+    params = make_params(scenario, **overrides)
     report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
-                              scenario=args.scenario, overrides=overrides, save_best_response=args.save_best_response,
+                              scenario=scenario, overrides=overrides, save_best_response=args.save_best_response,
                               seat=args.seat)
     print(exploit_text(report, seconds))
     write_json(args.json, report)
     if args.save_best_response:
-        again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy,
-                 "--scenario", args.scenario] + [part for item in args.set for part in ("--set", item)]
+        again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy]
         print(f"wrote {args.save_best_response} (evaluate it: {shlex.join(again)})")
     return 0
 
@@ -469,7 +507,8 @@ def add_sweep(commands) -> None:
     sweep.add_argument("--report", nargs="?", const="", default=None, metavar="FILE.md",
                        help="when the sweep is complete, write its report (sd-env report) to FILE.md, "
                             "or to OUTPUT/NAME/report.md without a file")
-    sweep.set_defaults(handler=run_sweep, parameter_flags={"fmt": "--format"})
+    sweep.set_defaults(handler=run_sweep, parameter_flags={"fmt": "--format"},
+                       interrupted="finished rows are kept: the same command again computes only the missing ones")
 
 
 def run_sweep(args: argparse.Namespace) -> int:
@@ -514,6 +553,7 @@ def add_report(commands) -> None:
 def run_report(args: argparse.Namespace) -> int:
     from sd_env.experiments.reporting.report import build_report
 
+    check_output_files(("--output", args.output, "report.md"))
     command = command_line(args, "report", [("--measures", args.measures), ("--output", args.output)],
                            positional=[args.directory])
     started = time.perf_counter()
@@ -544,7 +584,9 @@ def add_benchmark(commands) -> None:
     benchmark.add_argument("--name", help="the submission's name on the leaderboard (default: the --algo spec)")
     benchmark.add_argument("--doc", metavar="FILE",
                            help="also put the leaderboard into FILE's generated block benchmark-SUITE-leaderboard")
-    benchmark.set_defaults(handler=run_benchmark, parameter_flags={"algo": "--algo"})
+    benchmark.set_defaults(handler=run_benchmark, parameter_flags={"algo": "--algo"},
+                           interrupted="the suite's PPO policies trained so far are cached: the same command again "
+                                       "trains only the rest")
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
@@ -639,7 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"pip install 'sd-env[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"sd-env {args.command}: interrupted", file=sys.stderr)
+        hint = getattr(args, "interrupted", None)
+        print(f"sd-env {args.command}: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
         return 130
 
 

@@ -16,6 +16,9 @@ command line can say which flag it came from.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class SdEnvError(ValueError):
     """Input that cannot be used: one line saying what is wrong and what would be right.
@@ -40,6 +43,25 @@ class PolicyError(SdEnvError):
 
 class ActionError(SdEnvError):
     """Actions given to an environment that do not fit its action space."""
+
+
+def did_you_mean(name: str, known: Iterable[str], then: str = "", prefix: str = "") -> str:
+    """What an error about an unknown ``name`` adds after it: ``"; did you mean 'X'?"`` when one of ``known``
+    is close (:func:`difflib.get_close_matches`, cutoff 0.6), else nothing.
+
+    :param name: the name that was given and is not known.
+    :param known: the names that are.
+    :param then: the rest of the line, if any (e.g. ``"known keys: a, b"``): it follows the suggestion after a
+        space, or the name after ``"; "`` when there is no suggestion.
+    :param prefix: written before the suggestion but not compared (the section of a nested config key,
+        ``ppo.``, which every key of the section shares and would make any two of them look alike).
+    :returns: ``"; did you mean 'X'? THEN"``, ``"; THEN"``, ``"; did you mean 'X'?"`` or ``""``.
+    """
+    close = difflib.get_close_matches(str(name), [str(each) for each in known], n=1, cutoff=0.6)
+    suggestion = f"; did you mean {prefix + close[0]!r}?" if close else ""
+    if not then:
+        return suggestion
+    return f"{suggestion} {then}" if suggestion else f"; {then}"
 
 
 def describe_exception(error: BaseException) -> str:

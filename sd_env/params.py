@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sd_env.errors import ParameterError
+from sd_env.errors import ParameterError, did_you_mean
 from sd_env.layout import ACTION_FIRST_COMMITMENT
 
 DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
@@ -366,7 +366,8 @@ class EnvParams:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         unknown = sorted(set(changes) - set(values))
         if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}; known parameters: {sorted(values)}")
+            known = f"known parameters: {sorted(values)}"
+            raise ParameterError(f"unknown parameter(s) {unknown}{did_you_mean(unknown[0], values, then=known)}")
         if "n_states" in changes:
             for name in PER_STATE_PARAMETERS:
                 if name not in changes and len(set(values[name])) == 1:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sd_env.errors import ParameterError
+from sd_env.errors import ParameterError, did_you_mean
 from sd_env.params import PARAMETER_NAMES, PER_STATE_PARAMETERS, EnvParams
 
 OFFENSE_ADVANTAGE = 3.0
@@ -55,7 +55,8 @@ class Scenario:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.values) - set(PARAMETER_NAMES))
         if unknown:
-            raise ParameterError(f"scenario {self.name!r}: unknown parameter(s) {unknown}")
+            raise ParameterError(f"scenario {self.name!r}: unknown parameter(s) {unknown}"
+                                 f"{did_you_mean(unknown[0], PARAMETER_NAMES)}")
         if set(self.reasons) != set(self.values):
             missing, extra = sorted(set(self.values) - set(self.reasons)), sorted(set(self.reasons) - set(self.values))
             raise ParameterError(f"scenario {self.name!r}: every value needs one reason (missing {missing}, extra {extra})")
@@ -377,7 +378,8 @@ def scenario_names() -> list[str]:
 def get_scenario(name: str) -> Scenario:
     """The scenario called ``name``; an unknown name raises ``ParameterError`` listing the known ones."""
     if name not in SCENARIOS:
-        raise ParameterError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
+        known = f"known scenarios: {', '.join(SCENARIOS)}"
+        raise ParameterError(f"unknown scenario {name!r}{did_you_mean(name, SCENARIOS, then=known)}")
     return SCENARIOS[name]
 
 
@@ -389,7 +391,8 @@ def make_params(scenario: str = "bilateral", **overrides: Any) -> EnvParams:
     """Parameters of ``scenario`` with ``overrides`` applied; unknown names raise ``ParameterError``."""
     unknown = sorted(set(overrides) - set(PARAMETER_NAMES))
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {unknown}; known parameters: {', '.join(PARAMETER_NAMES)}")
+        known = f"known parameters: {', '.join(PARAMETER_NAMES)}"
+        raise ParameterError(f"unknown parameter(s) {unknown}{did_you_mean(unknown[0], PARAMETER_NAMES, then=known)}")
     values = dict(get_scenario(scenario).values)
     if "n_states" in overrides:
         for name in PER_STATE_PARAMETERS:

@@ -11,19 +11,106 @@ the model's own contest function, never a copy of it.
 from __future__ import annotations
 
 import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sd_env.errors import PolicyError
-from sd_env.policy import Policy
 from sd_env.contest import success_probability
+from sd_env.errors import PolicyError, did_you_mean
 from sd_env.params import EnvParams
+from sd_env.policy import Policy
+
+#: A bound of a stance option: a number, or one computed from the environment's parameters (``max_burden``).
+Bound = float | Callable[[EnvParams], float]
+
+
+def _bound_text(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class StanceOption:
+    """The allowed values of one stance option (a keyword argument of a scripted policy's constructor).
+
+    ``low``/``high`` are numbers or functions of the :class:`EnvParams` the policy plays under (the burden
+    options end at that world's ``max_burden``); ``meaning`` says what the number is, in the error line.
+    """
+
+    low: Bound
+    high: Bound
+    meaning: str
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    integer: bool = False
+
+    def bounds(self, params: EnvParams) -> tuple[float, float]:
+        """The numeric bounds under ``params``."""
+        low = self.low(params) if callable(self.low) else self.low
+        high = self.high(params) if callable(self.high) else self.high
+        return float(low), float(high)
+
+    def range_text(self, params: EnvParams) -> str:
+        """The allowed values in interval notation under ``params``, e.g. ``[0, 0.5]``, ``an integer in [1, 2]``."""
+        low, high = self.bounds(params)
+        left = "[" if self.low_inclusive else "("
+        right = "]" if self.high_inclusive else ")"
+        interval = f"{left}{_bound_text(low)}, {_bound_text(high)}{right}"
+        return f"an integer in {interval}" if self.integer else f"in {interval}"
+
+    def problem(self, params: EnvParams, value: Any) -> str | None:
+        """Why ``value`` is not allowed under ``params`` (``"must be in [0, 0.5] (...), got 3.0"``), or None."""
+        is_number = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+        if is_number:
+            number, (low, high) = float(value), self.bounds(params)
+            inside = (
+                not math.isnan(number)
+                and (number > low if not self.low_inclusive else number >= low)
+                and (number < high if not self.high_inclusive else number <= high)
+                # Whole numbers written as floats (year=4.0) count as integers, as they always have.
+                and (not self.integer or isinstance(value, Integral) or number.is_integer())
+            )
+            if inside:
+                return None
+        kind = "" if is_number or self.integer else "a number "  # "an integer in ..." already says the type
+        return f"must be {kind}{self.range_text(params)} ({self.meaning}), got {value!r}"
+
+
+def _max_burden(params: EnvParams) -> float:
+    return params.max_burden
+
+
+def _last_year(params: EnvParams) -> float:
+    return params.max_cycles - 1
+
+
+def _last_rival(params: EnvParams) -> float:
+    return params.n_states - 1
+
+
+#: The burden option of every stance that has one: a share of wealth, at most what the world allows.
+BURDEN = StanceOption(0.0, _max_burden, "share of wealth spent on arms a year, up to max_burden")
+
+
+def check_stance_options(cls: type[Policy], params: EnvParams, options: Mapping[str, Any]) -> None:
+    """Raise :class:`PolicyError` for the first of ``options`` outside the range ``cls.option_ranges`` declares
+    for it under ``params``, e.g. ``stance defender: burden must be in [0, 0.5] (...), got 3.0``."""
+    ranges: Mapping[str, StanceOption] = getattr(cls, "option_ranges", {})
+    for name, value in options.items():
+        problem = ranges[name].problem(params, value) if name in ranges else None
+        if problem:
+            # No ``parameter``: the option sits inside a stance name, not in an argument of its own.
+            raise PolicyError(f"stance {cls.name}: {name} {problem}")
 
 
 class RandomPolicy(Policy):
     """Uniform over the action space: the floor any learner must beat."""
 
     name = "random"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {}
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         count = observations.shape[0]
@@ -38,6 +125,7 @@ class DovePolicy(Policy):
     """
 
     name = "dove"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {"burden": BURDEN}
 
     def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.0) -> None:
         super().__init__(params, seed)
@@ -57,6 +145,7 @@ class DefenderPolicy(Policy):
     """
 
     name = "defender"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {"burden": BURDEN}
 
     def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1) -> None:
         super().__init__(params, seed)
@@ -104,6 +193,11 @@ class HawkPolicy(Policy):
     """
 
     name = "hawk"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {
+        "burden": BURDEN,
+        # Compared with an estimated chance of winning (attack when the odds exceed it): 1 never attacks.
+        "attack_threshold": StanceOption(0.0, 1.0, "estimated chance of winning above which it attacks"),
+    }
 
     def __init__(
         self, params: EnvParams, seed: int | None = None, burden: float = 0.3, attack_threshold: float = 0.5
@@ -128,6 +222,7 @@ class ReciprocatorPolicy(Policy):
     """
 
     name = "reciprocator"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {}
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         layout, params = self.layout, self.params
@@ -152,6 +247,11 @@ class RichardsonPolicy(Policy):
     """
 
     name = "richardson"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {
+        "reaction": StanceOption(0.0, 1.0, "k, share of the rival's arms added a year"),
+        "fatigue": StanceOption(0.0, 1.0, "a, share of its own arms given up a year"),
+        "grievance": StanceOption(-1.0, 1.0, "g, arms units a year, initial wealth being 1; negative: goodwill"),
+    }
 
     def __init__(
         self,
@@ -221,6 +321,14 @@ class DeterrerPolicy(Policy):
     """
 
     name = "deterrer"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {
+        # Open at both ends: the denial burden inverts the contest function at target_risk, (1 - r) / r.
+        "target_risk": StanceOption(0.0, 1.0, "rival's chance of winning it will tolerate", False, False),
+        "preemption_threshold": StanceOption(0.0, 1.0, "rival's chance of winning above which it strikes first",
+                                             False, False),
+        "preemption_burden": StanceOption(0.0, _max_burden, "share of wealth spent on arms a year when it "
+                                          "pre-empts, up to max_burden"),
+    }
 
     def __init__(
         self,
@@ -231,9 +339,9 @@ class DeterrerPolicy(Policy):
         preemption_burden: float = 0.5,
     ) -> None:
         super().__init__(params, seed)
-        for name, value in (("target_risk", target_risk), ("preemption_threshold", preemption_threshold)):
-            if not 0.0 < value < 1.0:
-                raise PolicyError(f"{name} must be in (0, 1), got {value!r}")
+        # Built directly (not by make_policy) too: the odds it inverts need these inside (0, 1).
+        check_stance_options(DeterrerPolicy, params, {"target_risk": target_risk,
+                                                      "preemption_threshold": preemption_threshold})
         self.target_risk = target_risk
         self.preemption_threshold = preemption_threshold
         self.preemption_burden = preemption_burden
@@ -306,21 +414,25 @@ class StrikerPolicy(Policy):
     """A fixed preventive striker: a constant burden spread evenly over all systems, and one attack, in one year.
 
     It attacks rival ``target`` (1: the next state, as in the action's attack entry) in year ``year`` only
-    (counting from 0; never if ``year`` is negative), whatever it observes, and never otherwise. At equal
+    (counting from 0; never if ``year`` is -1, the default), whatever it observes, and never otherwise. At equal
     burdens two strikers' arms follow their wealth, which makes this the instrument of the power-shift
     measures (``sd_env.experiments.lab.power_shift``): the odds of its one attack trace the window of opportunity, and
     striking early rather than late measures the preventive motive (Levy 1987). Keeps commitments in force.
     """
 
     name = "striker"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {
+        "burden": BURDEN,
+        "year": StanceOption(-1.0, _last_year, "the year of its one attack, counting from 0; -1: never",
+                             integer=True),
+        "target": StanceOption(1.0, _last_rival, "the rival it attacks, as an offset: 1 is the next state",
+                               integer=True),
+    }
 
     def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1, year: int = -1,
                  target: int = 1) -> None:
         super().__init__(params, seed)
-        if not 1 <= int(target) <= params.n_states - 1 or target != int(target):
-            raise PolicyError(f"striker target must be a rival offset from 1 to {params.n_states - 1}, got {target!r}")
-        if year != int(year):
-            raise PolicyError(f"striker year must be a whole year (counting from 0; negative: never), got {year!r}")
+        check_stance_options(StrikerPolicy, params, {"target": target, "year": year})  # built directly too
         self.burden, self.year, self.target = burden, int(year), int(target)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
@@ -338,6 +450,17 @@ SCRIPTED_POLICIES: dict[str, type[Policy]] = {
     for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy,
                 StrikerPolicy]
 }
+
+
+def stance_options(cls: type[Policy]) -> list[str]:
+    """The options of a scripted stance: its constructor's keyword arguments after ``params`` and ``seed``."""
+    return [name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "params", "seed")]
+
+
+for _cls in SCRIPTED_POLICIES.values():  # every option has its range declared, and only options do
+    if set(stance_options(_cls)) != set(getattr(_cls, "option_ranges", {})):
+        raise ImportError(f"stance {_cls.name}: options {stance_options(_cls)} and option_ranges "
+                          f"{sorted(getattr(_cls, 'option_ranges', {}))} differ")
 
 
 def parse_stance(spec: str) -> tuple[str, dict[str, float]]:
@@ -381,14 +504,16 @@ def make_policy(name: str, params: EnvParams, seed: int | None = None, **options
         return TypeConditionalPolicy(params, seed, greedy=greedy.strip(), seeker=seeker.strip())
     base, spec_options = parse_stance(name)
     if base not in SCRIPTED_POLICIES:
-        raise PolicyError(f"unknown policy {base!r}; known policies: {', '.join(SCRIPTED_POLICIES)}, "
-                         "or GREEDY/SEEKER pairs such as hawk/dove")
+        known_text = f"known policies: {', '.join(SCRIPTED_POLICIES)}, or GREEDY/SEEKER pairs such as hawk/dove"
+        raise PolicyError(f"unknown policy {base!r}{did_you_mean(base, SCRIPTED_POLICIES, then=known_text)}")
     cls = SCRIPTED_POLICIES[base]
     options = {**spec_options, **options}
-    known = set(inspect.signature(cls.__init__).parameters) - {"self", "params", "seed"}
-    unknown = sorted(set(options) - known)
+    known = sorted(stance_options(cls))
+    unknown = sorted(set(options) - set(known))
     if unknown:
-        raise PolicyError(f"policy {base!r} has no option {unknown[0]!r}; its options: {', '.join(sorted(known)) or 'none'}")
+        known_text = f"its options: {', '.join(known) or 'none'}"
+        raise PolicyError(f"policy {base!r} has no option {unknown[0]!r}{did_you_mean(unknown[0], known, then=known_text)}")
+    check_stance_options(cls, params, options)  # before the policy is built, in the one table's terms
     policy = cls(params, seed, **options)
     if spec_options:
         policy.name = name.strip()

@@ -488,7 +488,7 @@ def test_fit_blocs_sums_members_and_names_unknown_states(cow_files):
 
 
 def test_history_command_prints_and_writes_the_json_contract(cow_files, tmp_path, capsys):
-    out = tmp_path / "reports" / "history.json"
+    out = tmp_path / "history.json"
     argv = ["history", "--nmc", str(cow_files["nmc"]), "--rivalries", str(cow_files["rivalries"]),
             "--races", str(cow_files["races"]), "--wars", str(cow_files["wars"]), "--json", str(out),
             "--richardson", "2+40:20@1901-1911", "--richardson", "20:2+40@1915-1930"]

@@ -29,7 +29,7 @@ def test_dilemma_json_is_the_documented_contract(tmp_path, capsys):
     import json
     import math
 
-    out = tmp_path / "tables" / "jervis1.json"
+    out = tmp_path / "jervis1.json"
     stances = ["dove", "hawk", "hawk/dove"]
     argv = ["dilemma", "--scenario", "jervis-1", "--stances", ",".join(stances), "--episodes", "8", "--seed", "3",
             "--set", "max_cycles=20", "--set", "greedy_prior=0.5", "--json", str(out)]
@@ -216,3 +216,40 @@ def test_a_missing_package_that_no_extra_provides_is_a_bug_not_an_install_hint(m
     with pytest.raises(ModuleNotFoundError):
         cli.main(["params"])
     assert args.command == "params"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output hygiene: figure formats by extension, no folders created behind the user's back, resume hints
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-"), (".svg", b"<?xml")])
+def test_plot_writes_the_format_its_extension_names(suffix, magic, tmp_path, cli):
+    path = tmp_path / f"figure{suffix}"
+    code, printed, _ = cli(["evaluate", "--policy", "baseline:dove", "--episodes", "2", "--set", "max_cycles=8",
+                            "--plot", str(path)])
+    assert code == 0 and f"wrote {path}" in printed
+    assert path.read_bytes().startswith(magic)
+
+
+def test_output_files_in_missing_folders_or_of_unknown_formats_are_refused_before_any_work(tmp_path, cli):
+    missing = tmp_path / "no" / "such" / "folder" / "t.json"
+    for argv, fragment in ((["dilemma", "--json", str(missing)], "does not exist"),
+                           (["evaluate", "--policy", "baseline:dove", "--json", str(missing)], "does not exist"),
+                           (["evaluate", "--policy", "baseline:dove", "--plot", str(tmp_path / "f.jpg")],
+                            "give a .png, .pdf or .svg file")):
+        code, _, error = cli(argv)
+        assert code == 2 and fragment in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_interrupted_run_says_how_to_resume(monkeypatch, cli):
+    from sd_env.experiments.training import train as train_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "train", interrupted)
+    code, _, error = cli(["train", "--set", "total_timesteps=64"])
+    assert code == 130
+    assert error.strip() == ("sd-env train: interrupted; the run keeps its last checkpoint: continue it with the "
+                             "same command and --resume")

@@ -84,3 +84,24 @@ def test_sd_env_params_prints_the_table_and_the_json_records(capsys):
     assert records["weapon_names"]["low"] is None and records["weapon_names"]["default"] == [
         "fortifications", "dual_use", "armour"]
     assert math.isclose(records["growth_rate"]["low"], -0.5)
+
+
+def test_an_unknown_scenario_or_parameter_gets_a_suggestion_when_one_is_close():
+    from sd_env.scenarios import make_params
+
+    with pytest.raises(ValueError, match="unknown scenario 'jervis1'; did you mean 'jervis-1'\\? known scenarios:"):
+        make_params("jervis1")
+    with pytest.raises(ValueError, match="did you mean 'offense_defense_balance'\\? known parameters:"):
+        make_params("bilateral", offence_defense_balance=2.0)
+    with pytest.raises(ValueError, match="did you mean 'observation_noise'\\?"):
+        EnvParams().replace(observation_nois=0.1)
+
+
+def test_an_unrelated_scenario_or_parameter_gets_no_suggestion():
+    from sd_env.scenarios import make_params
+
+    for make in (lambda: make_params("atlantis"), lambda: make_params("bilateral", colour=1),
+                 lambda: EnvParams().replace(colour=1)):
+        with pytest.raises(ValueError) as error:
+            make()
+        assert "did you mean" not in str(error.value) and "; known " in str(error.value)

@@ -112,9 +112,9 @@ def test_the_striker_attacks_its_target_in_its_year_only():
     assert attacks[4, :, 0, 2].all()  # state_0 attacks state (0 + 2) % 3 in year 4
     assert attacks.sum() == attacks[4, :, 0, 2].sum()
     np.testing.assert_allclose(result.burden[:, :, 1:], 0.1)
-    with pytest.raises(ValueError, match="target must be a rival offset from 1 to 2"):
+    with pytest.raises(ValueError, match=r"target must be an integer in \[1, 2\] \(the rival it attacks"):
         make_policy("striker:target=3", params)
-    with pytest.raises(ValueError, match="whole year"):
+    with pytest.raises(ValueError, match=r"year must be an integer in \[-1, \d+\]"):
         make_policy("striker:year=2.5", params)
 
 

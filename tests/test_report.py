@@ -13,7 +13,8 @@ import pytest
 from sd_env.experiments.cli import main
 from sd_env.experiments.training.config import load_config
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
-from sd_env.experiments.reporting.report import HEADLINE_MEASURES, interval_over_seeds, richardson_fits, summarize_fits, write_report
+from sd_env.experiments.reporting.report import (HEADLINE_MEASURES, interval_over_seeds, parse_measures, richardson_fits,
+                                                 summarize_fits, write_report)
 from sd_env.experiments.lab.rollout import rollout
 from sd_env.experiments.studies.sweep import read_results, run_sweep, sweep_config_from_dict
 from sd_env.experiments.training.train import train
@@ -168,6 +169,7 @@ def test_richardson_fits_are_tabled_per_cell_and_failures_counted(jervis_sweep):
 def test_reports_are_reproducible_and_measures_can_be_chosen(jervis_sweep, tmp_path):
     before = {path.name: path.read_bytes() for path in figure_links(jervis_sweep / "report.md")}
     output = tmp_path / "elsewhere" / "peace.md"
+    output.parent.mkdir()  # the command writes files into folders that exist; it creates none behind the user
     assert main(["report", str(jervis_sweep), "--measures", "peace,welfare", "--output", str(output)]) == 0
     paths = check_figures(output)
     assert {path.parent.name for path in paths} == {"peace-figures"}  # never over report.md's figures
@@ -298,3 +300,12 @@ def test_a_folder_that_is_neither_a_sweep_nor_a_run_is_one_line_and_exit_2(tmp_p
     (tmp_path / "unfinished" / "sweep.yaml").write_text((jervis_sweep / "sweep.yaml").read_text())
     assert "no results table yet" in one_line_error(capsys, ["report", str(tmp_path / "unfinished")])
     assert "unknown measure 'burden'" in one_line_error(capsys, ["report", str(jervis_sweep), "--measures", "burden"])
+
+
+def test_an_unknown_measure_gets_a_suggestion_only_when_one_is_close():
+    with pytest.raises(ValueError, match="unknown measure 'war_year'; did you mean 'war_years'\\? choose from"):
+        parse_measures("military_burden,war_year")
+    with pytest.raises(ValueError) as error:
+        parse_measures(["colour"])
+    assert "unknown measure 'colour'; choose from military_burden" in str(error.value)
+    assert "did you mean" not in str(error.value)

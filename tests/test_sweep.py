@@ -51,7 +51,12 @@ FIXED = {
 @pytest.mark.parametrize(
     "change, fragment",
     [
-        ({"colour": "blue"}, "unknown sweep config key 'colour'"),
+        ({"colour": "blue"}, "unknown sweep config key 'colour'; known keys: name,"),
+        ({"seed": 1}, "unknown sweep config key 'seed'; did you mean 'seeds'? known keys: name,"),
+        ({"grid": {"distinguishabilty": [0.5]}},
+         "grid: unknown environment parameter 'distinguishabilty'; did you mean 'distinguishability'?"),
+        ({"grid": {"colour": [1, 2]}}, "grid: unknown environment parameter 'colour'; see sd-env params"),
+        ({"scenario": "jervis1"}, "unknown scenario 'jervis1'; did you mean 'jervis-1'? choose one of"),
         ({"grid": {}}, "grid must map at least one environment parameter"),
         ({"grid": {"weapons": [1, 2]}}, "grid: unknown environment parameter 'weapons'"),
         ({"grid": {"distinguishability": [0.5, 1.5]}}, "distinguishability must be in [0, 1]"),

@@ -38,8 +38,12 @@ def tiny_config(tmp_path, *extra: str):
 @pytest.mark.parametrize(
     "overrides, fragment",
     [
-        (["colour=blue"], "unknown config key 'colour'"),
-        (["ppo.lr=0.1"], "unknown config key ppo.'lr'"),
+        (["colour=blue"], "unknown config key 'colour'; known keys: name,"),
+        (["ppo.lr=0.1"], "unknown config key 'ppo.lr'; known keys: ppo.learning_rate"),
+        (["ppo.n_step=64"], "unknown config key 'ppo.n_step'; did you mean 'ppo.n_steps'? known keys: "),
+        (["n_envs=4"], "unknown config key 'n_envs'; did you mean 'num_envs'? known keys: name,"),
+        (["learning_rate=0.1"], "unknown config key 'learning_rate'; did you mean 'ppo.learning_rate'?"),
+        (["opponents=[hawkk]"], "opponents: unknown policy 'hawkk'; did you mean 'hawk'? known:"),
         (["total_timesteps=0"], "total_timesteps must be > 0"),
         (["total_timesteps=many"], "total_timesteps must be an integer"),
         (["algorithm=dqn"], "algorithm must be one of"),

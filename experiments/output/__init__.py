@@ -1,2 +1,3 @@
 """How results leave the program: atomic files and JSON (``files``), numbers as text and JSON (``numbers``),
-PNG figures (``figures``) and the generated blocks of documents (``blocks``). Imports nothing of sd-env's."""
+figures as PNG, PDF or SVG (``figures``) and the generated blocks of documents (``blocks``). Imports nothing of
+sd-env's but its errors (``sd_env.errors``)."""

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sd_env.errors import SdEnvError
+from sd_env.errors import SdEnvError, did_you_mean
 from sd_env.experiments.output.figures import save_figure
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.numbers import format_number
@@ -267,7 +267,8 @@ def parse_measures(measures: str | Sequence[str] | None) -> list[str]:
                           parameter="measures")
     for name in names:
         if name not in EPISODE_MEASURES:
-            raise ReportError(f"measures: unknown measure {name!r}; choose from {', '.join(EPISODE_MEASURES)}",
+            listing = f"choose from {', '.join(EPISODE_MEASURES)}"
+            raise ReportError(f"measures: unknown measure {name!r}{did_you_mean(name, EPISODE_MEASURES, then=listing)}",
                               parameter="measures")
     if len(set(names)) != len(names):
         raise ReportError(f"measures lists a measure twice: {','.join(names)}", parameter="measures")

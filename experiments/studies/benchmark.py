@@ -48,6 +48,7 @@ from sd_env import __version__
 from sd_env.errors import SdEnvError, describe_exception
 from sd_env.experiments.lab.seating import CheckedPolicy
 from sd_env.experiments.lab.specs import BASELINE_PREFIX, load_policy
+from sd_env.experiments.lab.worlds import world_entry
 from sd_env.experiments.output.figures import save_figure
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.numbers import format_number
@@ -304,7 +305,7 @@ def train_ppo(params: EnvParams, scenario: str, budget: int, seed: int, suite: S
     finally:
         torch.set_num_threads(threads)
     seconds = time.perf_counter() - started
-    save_model_atomic(model, path)
+    save_model_atomic(model, path, world_entry(scenario, {}, params))
     write_text_atomic(meta_path, json.dumps({**key_fields, "seconds": seconds, "scenario": scenario}, indent=1,
                                             default=str))
     log(f"  trained PPO {scenario} seed {seed} ({rollouts * rollout_steps} parallel steps) in {seconds:.1f} s")

@@ -55,6 +55,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import yaml
 
+from sd_env.errors import did_you_mean
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.config import ConfigError, config_from_dict
@@ -159,12 +160,13 @@ def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") ->
     known = [f.name for f in fields(SweepConfig)]
     for key in raw:
         if key not in known:
-            _fail(f"unknown sweep config key {key!r}; known keys: {', '.join(known)}")
+            _fail(f"unknown sweep config key {key!r}{did_you_mean(key, known, then='known keys: ' + ', '.join(known))}")
     config = SweepConfig(**{key: raw[key] for key in raw})
     if not isinstance(config.name, str) or not config.name or "/" in config.name or config.name.startswith("."):
         _fail(f"name must be a plain folder name, got {config.name!r}")
     if config.scenario not in SCENARIOS:
-        _fail(f"unknown scenario {config.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        listing = f"choose one of {', '.join(SCENARIOS)}"
+        _fail(f"unknown scenario {config.scenario!r}{did_you_mean(str(config.scenario), SCENARIOS, then=listing)}")
     if not isinstance(config.env, dict):
         _fail(f"env must be a mapping of environment parameters, got {config.env!r}")
     planes = config.grid if isinstance(config.grid, list) else [config.grid]
@@ -175,7 +177,8 @@ def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") ->
     for plane in planes:
         for name, values in plane.items():
             if name not in parameters:
-                _fail(f"grid: unknown environment parameter {name!r}; see sd-env params")
+                _fail(f"grid: unknown environment parameter {name!r}"
+                      f"{did_you_mean(str(name), sorted(parameters), then='see sd-env params')}")
             if not isinstance(values, list) or not values:
                 _fail(f"grid: {name} must be a non-empty list of values, got {values!r}")
             if len({json.dumps(value, sort_keys=True) for value in values}) != len(values):

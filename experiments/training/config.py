@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from sd_env.errors import SdEnvError
+from sd_env.errors import SdEnvError, did_you_mean
 from sd_env.experiments.training.backends import BACKENDS
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
@@ -152,13 +152,26 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
     raise ConfigError(f"{key}: unsupported type {text}")  # pragma: no cover - guards new fields
 
 
+def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every key a config section of type ``cls`` accepts, nested ones dotted (``ppo.n_steps``)."""
+    keys = []
+    for f in fields(cls):
+        keys.append(prefix + f.name)
+        if f.type in ("PPOConfig", PPOConfig):
+            keys.extend(_dotted_keys(PPOConfig, f"{prefix}{f.name}."))
+    return keys
+
+
 def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"unknown config key {prefix}{unknown[0]!r}; known keys: {', '.join(prefix + k for k in known)}")
+        listing = f"known keys: {', '.join(prefix + k for k in known)}"
+        # The suggestion may be a key of a nested section (learning_rate -> ppo.learning_rate).
+        suggestion = did_you_mean(unknown[0], _dotted_keys(cls), then=listing, prefix=prefix)
+        raise ConfigError(f"unknown config key {prefix + unknown[0]!r}{suggestion}")
     values = {}
     for name, value in data.items():
         kind = known[name].type
@@ -198,8 +211,10 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")
     unknown = [name for name in config.opponents if not is_policy_name(name)]
     if unknown:
-        raise ConfigError(f"opponents: unknown policy {unknown[0]!r}; known: {', '.join(SCRIPTED_POLICIES)}, "
-                          "or GREEDY/SEEKER such as hawk/dove, or NAME:KEY=VALUE such as defender:burden=0.3")
+        listing = (f"known: {', '.join(SCRIPTED_POLICIES)}, or GREEDY/SEEKER such as hawk/dove, "
+                   "or NAME:KEY=VALUE such as defender:burden=0.3")
+        raise ConfigError(f"opponents: unknown policy {unknown[0]!r}"
+                          f"{did_you_mean(unknown[0], SCRIPTED_POLICIES, then=listing)}")
     if not config.opponents:
         raise ConfigError("opponents must name at least one scripted policy")
     if "/" in config.name or config.name in (".", ".."):

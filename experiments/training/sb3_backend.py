@@ -15,6 +15,7 @@ import io
 import json
 import re
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -33,15 +34,33 @@ from sd_env.stances import make_policy
 CHECKPOINT_PATTERN = re.compile(r"^ppo_(\d+)_steps\.zip$")
 
 
-def save_model_atomic(model, path: Path) -> None:
+def save_model_atomic(model, path: Path, world: str | None = None) -> None:
     """Save an SB3 model so that ``path`` is either absent or a complete zip, never half-written.
 
     :param model: the stable-baselines3 model (PPO).
     :param path: the ``.zip`` file to write.
+    :param world: the world it was trained in, as :func:`sd_env.experiments.lab.worlds.world_entry` writes it;
+        stored in the zip as ``sd_env.json`` (stable-baselines3 ignores the entry), so the file knows its world.
     """
     buffer = io.BytesIO()
     model.save(buffer)
+    if world is not None:
+        from sd_env.experiments.lab.worlds import WORLD_ENTRY
+
+        with zipfile.ZipFile(buffer, "a") as archive:
+            archive.writestr(WORLD_ENTRY, world)
     write_bytes_atomic(path, buffer.getvalue())
+
+
+def run_world(config: TrainConfig, params: EnvParams) -> str:
+    """The world entry of the run's checkpoints (:func:`sd_env.experiments.lab.worlds.world_entry`).
+
+    :param config: the run's config (its scenario and ``env`` overrides).
+    :param params: the resulting parameters.
+    """
+    from sd_env.experiments.lab.worlds import world_entry
+
+    return world_entry(config.scenario, config.env, params)
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
@@ -71,9 +90,9 @@ def _sb3_callbacks():
         TensorBoard as ``measures/<name>``.
         """
 
-        def __init__(self, folder: Path, every: int, drift=None, on_save=None) -> None:
+        def __init__(self, folder: Path, every: int, drift=None, on_save=None, world: str | None = None) -> None:
             super().__init__()
-            self.folder, self.every, self.drift, self.on_save = folder, every, drift, on_save
+            self.folder, self.every, self.drift, self.on_save, self.world = folder, every, drift, on_save, world
             self.next_save = 0
 
         def _on_training_start(self) -> None:
@@ -92,7 +111,7 @@ def _sb3_callbacks():
             if self.drift is not None:
                 log_measures(self.logger, self.drift(self.model), self.num_timesteps)
             path = self.folder / f"ppo_{self.num_timesteps:09d}_steps.zip"
-            save_model_atomic(self.model, path)
+            save_model_atomic(self.model, path, self.world)
             if self.on_save is not None:
                 self.on_save(path)
 
@@ -171,7 +190,8 @@ def _learn(model, steps: int, params: EnvParams, run_dir: Path, config: TrainCon
            extra_callbacks: Sequence, on_save=None) -> None:
     checkpoint_class, measures_class = _sb3_callbacks()
     drift = _drift_recorder(config, params, run_dir)
-    callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift, on_save), measures_class(),
+    callbacks = [checkpoint_class(run_dir / "checkpoints", config.checkpoint_every, drift, on_save,
+                                 run_world(config, params)), measures_class(),
                  *extra_callbacks]
     model.learn(
         total_timesteps=steps,
@@ -254,7 +274,7 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
     if remaining > 0:
         _learn(model, remaining, params, run_dir, config, checkpoint is not None, extra_callbacks,
                on_save=None if population is None else population.add)
-    save_model_atomic(model, run_dir / "policy.zip")
+    save_model_atomic(model, run_dir / "policy.zip", run_world(config, params))
     return [model]
 
 
@@ -302,11 +322,12 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
         row = record_drift(run_dir, params, learned, config.eval_episodes, config.seed + 1,
                                sum(int(each.num_timesteps) for each in models))
         log_measures(model.logger, row, int(model.num_timesteps))
-        save_model_atomic(model, run_dir / "checkpoints" / f"state_{seat}_latest.zip")
-        save_model_atomic(model, run_dir / "checkpoints" / f"round_{round_number}_state_{seat}.zip")
+        save_model_atomic(model, run_dir / "checkpoints" / f"state_{seat}_latest.zip", run_world(config, params))
+        save_model_atomic(model, run_dir / "checkpoints" / f"round_{round_number}_state_{seat}.zip",
+                          run_world(config, params))
         write_text_atomic(progress_path, json.dumps({"completed": index + 1}))
     for seat, model in enumerate(models):
-        save_model_atomic(model, run_dir / f"policy_state_{seat}.zip")
+        save_model_atomic(model, run_dir / f"policy_state_{seat}.zip", run_world(config, params))
     return models
 
 
