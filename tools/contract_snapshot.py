@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
            "--set", "eval_episodes=8", "--set", "progress_bar=false", "--output-dir", str(work / "runs"))
         copy_json(work / "runs" / "rllib" / "metrics.json", out / "train" / "rllib" / "metrics.json")
 
-    # Evaluation commands, over every kind of spec there is (trained runs only when training ran).
+    # Evaluation commands, over every kind of spec there is (trained runs only when training ran). From 0.5.0 a
+    # policy plays another world than its own only with --force.
+    knows_worlds = "--force" in subprocess.run([sys.executable, "-m", args.cli, "evaluate", "--help"], cwd=work,
+                                               env=env, capture_output=True, text=True).stdout
+    force = ["--force"] if knows_worlds else []
     shared = str(work / "runs" / "shared")
     independent = str(work / "runs" / "independent")
     checkpoint = str(work / "runs" / "shared" / "policy.zip")
@@ -172,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                               "--seed", "3"]),
             ("evaluate-independent", ["evaluate", "--policy", independent, "--every-seat", "--episodes", "10"]),
             ("evaluate-checkpoint-thucydides", ["evaluate", "--policy", checkpoint, "--opponent", "baseline:random",
-                                                "--scenario", "thucydides", "--episodes", "8", "--seed", "5"]),
+                                                "--scenario", "thucydides", "--episodes", "8", "--seed", "5",
+                                                *force]),
         ]
         crossplays += [("crossplay-runs", ["crossplay", "--policies", shared, independent, "baseline:random",
                                            "--episodes", "10", "--seed", "2"])]
