@@ -219,6 +219,18 @@ def test_independent_ppo_trains_one_policy_per_state_and_resumes(tmp_path):
     assert again["timesteps"] == metrics["timesteps"]
 
 
+def test_independent_ppo_keeps_to_its_budget_in_whole_rollouts(tmp_path, capsys):
+    """Each learner trains its share of total_timesteps in whole rollouts and never beyond it (0.4.0 rounded every
+    chunk up to a rollout, 15% over budget), and each chunk's progress says which round and state it is."""
+    config = tiny_config(tmp_path, "name=budget", "algorithm=independent_ppo", "rounds=4", "num_envs=8",
+                         "ppo.n_steps=64", "total_timesteps=10000", "progress_bar=true")
+    metrics = train(config)
+    rollout, share = 8 * 64, 10000 // 2
+    assert all(share - rollout < steps <= share and steps % rollout == 0 for steps in metrics["timesteps"])
+    printed = capsys.readouterr().out
+    assert "round 1 of 4: state_0 learns" in printed and "round 4 of 4: state_1 learns" in printed
+
+
 def test_pool_ppo_trains_against_scripted_opponents(tmp_path):
     from stable_baselines3 import PPO
 

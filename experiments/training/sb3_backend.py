@@ -281,10 +281,14 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
 def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, extra_callbacks: Sequence) -> list:
     """One PPO learner per state, trained in alternating rounds against the others' current policies.
 
-    In round r each state in turn learns for ``total_timesteps / (rounds * N)``
-    agent-steps while the other states play their latest (stochastic)
-    policies. Progress is saved after every (round, state) chunk, so
-    ``--resume`` restarts at the first unfinished chunk.
+    In round r each state in turn learns while the other states play their
+    latest (stochastic) policies, until it has trained ``(r + 1) / rounds`` of
+    its share ``total_timesteps / N``, in whole PPO rollouts (``num_envs x
+    ppo.n_steps`` agent-steps) and never beyond that share: the run keeps to
+    its budget (at least one rollout per chunk, so a budget below one rollout
+    a chunk is exceeded to learn at all). Progress is saved after every
+    (round, state) chunk, so ``--resume`` restarts at the first unfinished
+    chunk.
 
     :param config: the run's config (``rounds``, ``total_timesteps`` and the rest).
     :param params: the environment parameters.
@@ -295,7 +299,8 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     n = params.n_states
-    chunk = max(config.total_timesteps // (config.rounds * n), 1)
+    share = config.total_timesteps // n  # agent-steps of each learner in all
+    rollout = config.num_envs * config.ppo.n_steps  # one learner's agent-steps per PPO rollout
     progress_path = run_dir / "checkpoints" / "independent_progress.json"
     done_chunks = json.loads(progress_path.read_text())["completed"] if progress_path.is_file() else 0
     models: list = []
@@ -311,8 +316,13 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
         env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + 7919 * (index + 1), opponents=others)
         model = models[seat]
         model.set_env(env)
+        target = share * (round_number + 1) // config.rounds
+        steps = max((target - int(model.num_timesteps)) // rollout, 1) * rollout
+        if config.progress_bar:
+            print(f"round {round_number + 1} of {config.rounds}: state_{seat} learns {steps:,} agent-steps against "
+                  f"the others' latest policies", flush=True)
         model.learn(
-            total_timesteps=chunk,
+            total_timesteps=steps,
             callback=[measures_class(), *extra_callbacks],
             progress_bar=config.progress_bar,
             tb_log_name=f"ppo_state_{seat}",
