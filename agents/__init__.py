@@ -8,5 +8,5 @@ The policy interface and the scripted stances live in :mod:`sd_env.policy` and :
 """
 
 if __name__ == "agents":  # imported from a checkout's root by the name it had before sd-env 0.5.0
-    raise ImportError("the folder agents/ installs as sd_env.agents since sd-env 0.5.0 (one top-level name): import "
-                      "sd_env.agents... instead (see the README, 'Changed in 0.5.0')")
+    raise ImportError("the folder agents/ installs as sd_env.agents since sd-env 0.5.0 (one top-level name): "
+                      "import sd_env.agents... instead (see CHANGELOG.md, 0.5.0)")

@@ -33,11 +33,40 @@ def torch_threads(count: int):
             torch.set_num_threads(before)
 
 
+def sample_categorical(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw per row of ``probabilities`` (M, K), each row a distribution over K choices, from ``rng``.
+
+    The policy's own seeded generator, not torch's global one, so that sampled actions follow sd-env's seeding
+    rule (:func:`sd_env.experiments.lab.seating.play` reseeds every policy before a game).
+
+    :returns: the chosen indices, (M,) int64.
+    """
+    cumulative = np.cumsum(probabilities, axis=1)
+    draws = rng.random((probabilities.shape[0], 1)) * cumulative[:, -1:]
+    return np.minimum((draws >= cumulative).sum(axis=1), probabilities.shape[1] - 1).astype(np.int64)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits along the last axis (shifted by the maximum for stability)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def sample_components(logits: np.ndarray, nvec: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """MultiDiscrete actions from the concatenated logits of each component, (M, sum(nvec)) -> (M, len(nvec)):
+    the most likely value of each component where ``rng`` is None, else a draw from it."""
+    parts = np.split(logits, np.cumsum(nvec)[:-1], axis=1)
+    if rng is None:
+        return np.stack([part.argmax(axis=1) for part in parts], axis=1).astype(np.int64)
+    return np.stack([sample_categorical(softmax(part), rng) for part in parts], axis=1)
+
+
 class SB3Policy(Policy):
     """A stable-baselines3 model acting through ``act(observations) -> actions``.
 
-    ``deterministic=True`` plays the most likely action (evaluation);
-    ``False`` samples, as during training.
+    ``deterministic=True`` plays the most likely value of each action component; ``False`` samples them from
+    the policy's distribution, as training does, with the policy's own seeded generator (``reset(seed)``), so
+    sampled evaluations are reproducible.
     """
 
     name = "learned"
@@ -64,9 +93,18 @@ class SB3Policy(Policy):
     def act(self, observations: np.ndarray) -> np.ndarray:
         if observations.shape[0] == 0:
             return np.zeros((0, self.params.action_length), dtype=np.int64)
-        with torch_threads(self.threads):
-            actions, _ = self.model.predict(observations, deterministic=self.deterministic)
-        return np.asarray(actions, dtype=np.int64).reshape(observations.shape[0], -1)
+        if self.deterministic:
+            with torch_threads(self.threads):
+                actions, _ = self.model.predict(observations, deterministic=True)
+            return np.asarray(actions, dtype=np.int64).reshape(observations.shape[0], -1)
+        import torch
+
+        policy = self.model.policy
+        with torch.no_grad(), torch_threads(self.threads):
+            distribution = policy.get_distribution(policy.obs_to_tensor(observations)[0]).distribution
+        components = distribution if isinstance(distribution, list) else [distribution]
+        return np.stack([sample_categorical(part.probs.numpy().reshape(observations.shape[0], -1), self.rng)
+                         for part in components], axis=1)
 
 
 class PoolPolicy(Policy):
@@ -107,18 +145,21 @@ class PoolPolicy(Policy):
 
 
 class RLlibModulePolicy(Policy):
-    """An RLlib RLModule behind the shared ``Policy`` interface (greedy actions, for evaluation)."""
+    """An RLlib RLModule behind the shared ``Policy`` interface: the most likely action (``deterministic``) or a
+    draw from the module's distribution with the policy's own seeded generator."""
 
     name = "learned"
 
-    def __init__(self, module, params: EnvParams, name: str = "learned") -> None:
+    def __init__(self, module, params: EnvParams, name: str = "learned", deterministic: bool = True) -> None:
         super().__init__(params)
         self.module = module
         self.nvec = self.action_bounds
         self.name = name
+        self.deterministic = deterministic
 
     @classmethod
-    def load(cls, checkpoint: str | Path, params: EnvParams, module_id: str = "shared") -> RLlibModulePolicy:
+    def load(cls, checkpoint: str | Path, params: EnvParams, module_id: str = "shared",
+             deterministic: bool = True) -> RLlibModulePolicy:
         """Load module ``module_id`` (``shared``, or ``state_i`` for independent learners) of an RLlib checkpoint
         directory as ``sd-env train --set backend=rllib`` writes it (``checkpoints/rllib``)."""
         from ray.rllib.core.rl_module.rl_module import RLModule
@@ -126,7 +167,7 @@ class RLlibModulePolicy(Policy):
         folder = Path(checkpoint) / "learner_group" / "learner" / "rl_module" / module_id
         if not folder.is_dir():
             raise FileNotFoundError(f"RLlib checkpoint {str(checkpoint)!r} has no module {module_id!r}")
-        return cls(RLModule.from_checkpoint(str(folder.resolve())), params, name=module_id)
+        return cls(RLModule.from_checkpoint(str(folder.resolve())), params, name=module_id, deterministic=deterministic)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         import torch
@@ -134,8 +175,7 @@ class RLlibModulePolicy(Policy):
         with torch.no_grad(), torch_threads(SB3Policy.threads):
             output = self.module.forward_inference({"obs": torch.as_tensor(observations, dtype=torch.float32)})
         logits = output["action_dist_inputs"].numpy()
-        splits = np.split(logits, np.cumsum(self.nvec)[:-1], axis=1)
-        return np.stack([part.argmax(axis=1) for part in splits], axis=1).astype(np.int64)
+        return sample_components(logits, self.nvec, None if self.deterministic else self.rng)
 
 
 class BenchMARLPolicy:
@@ -150,9 +190,16 @@ class BenchMARLPolicy:
 
     name = "learned"
 
-    def __init__(self, policy, nvec: np.ndarray, n_agents: int, seat: int | None = None) -> None:
+    def __init__(self, policy, nvec: np.ndarray, n_agents: int, seat: int | None = None,
+                 deterministic: bool = True) -> None:
         self.policy = policy
         self.nvec, self.n_agents, self.seat = np.asarray(nvec, dtype=np.int64), n_agents, seat
+        self.deterministic = deterministic
+        self.rng = np.random.default_rng()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reseed the draws of sampled actions."""
+        self.rng = np.random.default_rng(seed)
 
     @staticmethod
     def latest_checkpoint(folder: str | Path) -> Path | None:
@@ -162,7 +209,7 @@ class BenchMARLPolicy:
         return max(found)[1] if found else None
 
     @classmethod
-    def load(cls, folder: str | Path, params: EnvParams, seat: int = 0) -> BenchMARLPolicy:
+    def load(cls, folder: str | Path, params: EnvParams, seat: int = 0, deterministic: bool = True) -> BenchMARLPolicy:
         """The policy of ``seat`` from the last checkpoint under BenchMARL's save folder of a run
         (``RUN/benchmarl``, as ``sd-env train --set backend=benchmarl`` writes it)."""
         from benchmarl.experiment import Experiment
@@ -174,7 +221,8 @@ class BenchMARLPolicy:
             raise FileNotFoundError(f"{str(folder)!r} holds no BenchMARL checkpoint (*/checkpoints/checkpoint_*.pt)")
         experiment = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []})
         shared = experiment.config.share_policy_params
-        return cls(experiment.policy, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat)
+        return cls(experiment.policy, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat,
+                   deterministic)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         import torch
@@ -193,6 +241,12 @@ class BenchMARLPolicy:
             grouped[:, self.seat] = observations
         data = TensorDict({("agents", "observation"): torch.as_tensor(grouped)}, batch_size=[groups])
         with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), torch_threads(SB3Policy.threads):
-            actions = self.policy(data).get(("agents", "action")).numpy()
+            output = self.policy(data)
+        if self.deterministic:
+            actions = output.get(("agents", "action")).numpy()
+        else:  # a draw from the policy's distribution over the flattened actions, with this policy's generator
+            logits = output.get(("agents", "logits")).numpy()
+            actions = sample_categorical(softmax(logits.reshape(-1, logits.shape[-1])), self.rng).reshape(
+                logits.shape[:-1])
         flat = actions.reshape(-1)[:m] if self.seat is None else actions[:, self.seat]
         return np.stack(np.unravel_index(flat.astype(np.int64), tuple(self.nvec)), axis=1).astype(np.int64)

@@ -25,8 +25,8 @@ A room imports only rooms listed above it (``tests/test_layering.py`` holds the 
 from pathlib import Path
 
 if __name__ == "experiments":  # imported from a checkout's root by the name it had before sd-env 0.5.0
-    raise ImportError("the folder experiments/ installs as sd_env.experiments since sd-env 0.5.0 (one top-level name): import "
-                      "sd_env.experiments... instead (see the README, 'Changed in 0.5.0')")
+    raise ImportError("the folder experiments/ installs as sd_env.experiments since sd-env 0.5.0 (one top-level name): "
+                      "import sd_env.experiments... instead (see CHANGELOG.md, 0.5.0)")
 
 #: The example experiment configs (``quickstart.yaml``, ``jervis_worlds.yaml`` ...), shipped with the package.
 CONFIGS = Path(__file__).resolve().parent / "configs"

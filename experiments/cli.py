@@ -98,6 +98,9 @@ def add_policy_world(command: argparse.ArgumentParser) -> None:
     command.add_argument("--force", action="store_true",
                          help="play the policies in the world --scenario and --set name even where they were trained "
                               "in another")
+    command.add_argument("--actions", choices=("stochastic", "deterministic"), default="stochastic",
+                         help="how learned policies act: sampled as trained, from a seeded stream (default), or "
+                              "their most likely action; scripted stances act by their own rule either way")
     command.set_defaults(parameter_flags={"force": "--force"})
 
 
@@ -272,8 +275,9 @@ def run_train(args: argparse.Namespace) -> int:
 
         from sd_env.experiments.training.final_metrics import COLUMNS
 
-        print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return; every measure "
-              "is in metrics.json):\n")
+        print("\nEvaluation of the learned policy as state_0 (welfare = mean episode return; learned actions "
+              f"{'sampled' if metrics.get('actions') == 'stochastic' else 'most likely'}; every measure is in "
+              "metrics.json):\n")
         print(pd.DataFrame(evaluation).T[COLUMNS].astype(float).round(3).to_string())
     return 0
 
@@ -396,7 +400,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     scenario, overrides = policy_world(args, [args.policy, args.opponent or args.policy])
     params = make_params(scenario, **overrides)
     result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
-                      scenario=scenario, overrides=overrides, every_seat=args.every_seat)
+                      scenario=scenario, overrides=overrides, every_seat=args.every_seat, actions=args.actions)
     print(evaluation_text(result))
     if args.render == "ansi":
         game = result.games[0]
@@ -439,7 +443,7 @@ def run_crossplay(args: argparse.Namespace) -> int:
     scenario, overrides = policy_world(args, args.policies)
     params = make_params(scenario, **overrides)
     result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=scenario,
-                       overrides=overrides, every_seat=args.every_seat)
+                       overrides=overrides, every_seat=args.every_seat, actions=args.actions)
     print(crossplay_text(result))
     write_json(args.json, result.to_json())
     if args.plot:
@@ -475,7 +479,7 @@ def run_exploit(args: argparse.Namespace) -> int:
     params = make_params(scenario, **overrides)
     report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
                               scenario=scenario, overrides=overrides, save_best_response=args.save_best_response,
-                              seat=args.seat)
+                              seat=args.seat, actions=args.actions)
     print(exploit_text(report, seconds))
     write_json(args.json, report)
     if args.save_best_response:

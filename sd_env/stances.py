@@ -445,10 +445,65 @@ class StrikerPolicy(Policy):
         return self.keep_commitments(actions, observations)
 
 
+class TitForTatPolicy(Policy):
+    """Never strikes first; strikes back at a rival the year after it attacked, then forgives (Axelrod 1984).
+
+    A reciprocal state that repays restraint with restraint and an attack with one attack: it holds a fixed
+    ``burden`` (share of wealth a year) spread over all systems, so it neither races nor disarms, and each year
+    attacks a living rival that attacked it the year before (the one seen first, if several did). Peace held up
+    by retaliation is an equilibrium of the model under an offence advantage (``docs/model.md``); this stance
+    and :class:`GrimPolicy` put that reciprocity into training populations, which the hawk (attacks whatever
+    one does), the dove and the defender (never strike back) do not. Keeps commitments in force.
+    """
+
+    name = "tit-for-tat"
+    option_ranges: ClassVar[dict[str, StanceOption]] = {"burden": BURDEN}
+    #: Whether a punishment ends when the rival stops attacking (tit-for-tat) or never (grim trigger).
+    forgives = True
+
+    def __init__(self, params: EnvParams, seed: int | None = None, burden: float = 0.1) -> None:
+        super().__init__(params, seed)
+        self.burden = burden
+
+    def punished(self, observations: np.ndarray) -> np.ndarray:
+        """(M, N-1) bool: the living rivals this state strikes this year, in rival order."""
+        layout = self.layout
+        alive = layout.rival_flag(observations, "alive") > 0.5
+        provoked = layout.rival_flag(observations, "attacked_me") > 0.5
+        if not self.forgives:
+            # It attacks only to punish, so an attack of its own last year is a punishment still running.
+            provoked = provoked | (layout.rival_flag(observations, "attacked_by_me") > 0.5)
+        return provoked & alive
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        actions = self.empty_actions(observations.shape[0])
+        actions[:, self.action_layout.burden] = self.burden_level(self.burden)
+        layout = self.layout
+        punished = self.punished(observations)
+        # A rival that attacked it last year comes first; grim's running punishments after.
+        first = punished & (layout.rival_flag(observations, "attacked_me") > 0.5)
+        target = np.where(first.any(axis=1), np.argmax(first, axis=1), np.argmax(punished, axis=1))
+        actions[:, self.action_layout.attack] = np.where(punished.any(axis=1), target + 1, 0)
+        return self.keep_commitments(actions, observations)
+
+
+class GrimPolicy(TitForTatPolicy):
+    """Never strikes first; once a rival attacked it, attacks that rival every year after (the grim trigger).
+
+    As :class:`TitForTatPolicy` but it never forgives: the observation holds only last year's attacks, so it
+    keeps a punishment going by reading its own attack of last year (it attacks only to punish). With two
+    states that is exactly the grim trigger (Friedman 1971); with more, one attack a year means that a second
+    aggressor it could not strike that year is forgiven once it stops attacking.
+    """
+
+    name = "grim"
+    forgives = False
+
+
 SCRIPTED_POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in [RandomPolicy, DovePolicy, DefenderPolicy, HawkPolicy, ReciprocatorPolicy, RichardsonPolicy, DeterrerPolicy,
-                StrikerPolicy]
+                StrikerPolicy, TitForTatPolicy, GrimPolicy]
 }
 
 

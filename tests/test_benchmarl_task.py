@@ -103,7 +103,7 @@ def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(t
     metrics = train(load_config(None, settings))
     run = tmp_path / "bm"
     assert metrics["timesteps"] == [2000]
-    assert list(metrics) == ["timesteps", "training_seconds", "evaluation"]
+    assert list(metrics) == ["timesteps", "training_seconds", "actions", "evaluation"]
     assert list(metrics["evaluation"]) == ["self-play", "vs dove", "vs hawk"]
     assert json.loads((run / "metrics.json").read_text())["evaluation"] == metrics["evaluation"]
     assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000]  # 400 agent-steps a batch

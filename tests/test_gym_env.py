@@ -43,7 +43,7 @@ def test_gym_step_rejects_actions_outside_the_space():
 
 def test_unknown_opponent_is_rejected():
     with pytest.raises(ValueError, match="unknown opponent"):
-        gymnasium.make("sd_env:SecurityDilemma-v0", opponent="tit-for-tat")
+        gymnasium.make("sd_env:SecurityDilemma-v0", opponent="eagle")
 
 
 def _episode(opponent: str, seed: int, years: int = 30) -> list:

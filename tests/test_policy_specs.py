@@ -77,8 +77,8 @@ def test_checkpoints_and_run_directories_load_the_trained_policy(tmp_path):
                                 "progress_bar=false", "env.max_cycles=6", "opponents=[dove]"])
     train(config)
     run = tmp_path / "run"
-    from_zip = load_policy(str(run / "policy.zip"), PARAMS)
-    from_run = load_policy(str(run), PARAMS)
+    from_zip = load_policy(str(run / "policy.zip"), PARAMS, deterministic=True)
+    from_run = load_policy(str(run), PARAMS, deterministic=True)
     assert spec_kind(str(run)) == "run" and spec_kind(str(run / "policy.zip")) == "sb3"
     np.testing.assert_array_equal(from_zip.act(observations()), from_run.act(observations()))
     with pytest.raises(PolicySpecError, match="trained on observations"):
@@ -96,6 +96,11 @@ def test_rllib_checkpoints_load_their_shared_module(tmp_path):
     train(config)
     checkpoint = tmp_path / "rl" / "checkpoints" / "rllib"
     assert spec_kind(str(checkpoint)) == "rllib" and spec_kind(str(tmp_path / "rl")) == "run"
-    actions = load_policy(str(checkpoint), PARAMS).act(observations())
+    actions = load_policy(str(checkpoint), PARAMS, deterministic=True).act(observations())
     assert actions.shape == (3, PARAMS.action_length)
-    np.testing.assert_array_equal(actions, load_policy(str(tmp_path / "rl"), PARAMS).act(observations()))
+    np.testing.assert_array_equal(actions, load_policy(str(tmp_path / "rl"), PARAMS, deterministic=True).act(
+        observations()))
+    sampled = [load_policy(str(checkpoint), PARAMS), load_policy(str(tmp_path / "rl"), PARAMS)]
+    for policy in sampled:  # sampled actions from the same seed are the same draws
+        policy.reset(5)
+    np.testing.assert_array_equal(sampled[0].act(observations()), sampled[1].act(observations()))

@@ -133,3 +133,57 @@ def test_an_unrelated_stance_or_option_gets_no_suggestion():
     with pytest.raises(PolicyError) as error:
         make_policy("defender:colour=1", PARAMS)
     assert "did you mean" not in str(error.value) and "its options: burden" in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The reciprocal stances: never strike first; tit-for-tat forgives, grim never does
+
+
+def _attacks(stances, scenario="jervis-1", episodes=24, seed=0, **overrides):
+    """(T, B, N, N) attacks and (T, B, N) alive of a rollout with ``stances[i]`` in seat i."""
+    from sd_env.experiments.lab.rollout import rollout
+
+    params = make_params(scenario, **overrides)
+    result = rollout(params, [make_policy(name, params, seed=seed) for name in stances], episodes, seed)
+    return result.attacks, result.alive
+
+
+@pytest.mark.parametrize("name", ["tit-for-tat", "grim"])
+@pytest.mark.parametrize("other", ["tit-for-tat", "grim", "dove", "defender", "reciprocator"])
+def test_reciprocal_stances_never_strike_first(name, other):
+    """Against anyone who never attacks, a reciprocal stance never attacks either, in any world."""
+    for scenario in ("jervis-1", "jervis-4", "pre-1914"):
+        n = make_params(scenario).n_states
+        attacks, _ = _attacks([name] + [other] * (n - 1), scenario=scenario, episodes=8)
+        assert not attacks.any(), f"{name} against {other} in {scenario}"
+
+
+def test_tit_for_tat_strikes_back_once_and_forgives_and_grim_never_forgives():
+    """A striker attacks once, in year 5. Tit-for-tat answers in year 6 only; grim in every year from 6 on."""
+    strike = 5
+    for name in ("tit-for-tat", "grim"):
+        attacks, alive = _attacks(["striker:year=5:burden=0.1", name], episodes=32, max_cycles=30,
+                                  elimination_threshold=0.0)
+        answered = attacks[:, :, 1, 0]  # (T, B): the reciprocal state attacked the striker
+        assert attacks[:, :, 0, 1].sum(axis=0).tolist() == [1] * 32  # the striker's one attack, every episode
+        assert not answered[: strike + 1].any(), "never strikes first"
+        both = alive[:, :, 0] & alive[:, :, 1]
+        assert answered[strike + 1][both[strike + 1]].all()
+        later = answered[strike + 2:][both[strike + 2:]]
+        assert (not later.any()) if name == "tit-for-tat" else later.all()
+
+
+def test_a_reciprocal_stance_answers_every_attack_of_a_hawk():
+    attacks, alive = _attacks(["hawk", "tit-for-tat"], episodes=32, max_cycles=30)
+    hawk, answer = attacks[:, :, 0, 1], attacks[:, :, 1, 0]
+    both = (alive[:, :, 0] & alive[:, :, 1])[1:]
+    assert hawk.any(), "the hawk attacks in this world"
+    assert np.array_equal(answer[1:][both], hawk[:-1][both])  # each year: exactly when the hawk attacked the year before
+    assert not answer[0].any()
+
+
+def test_reciprocal_stances_take_a_burden_inside_the_range():
+    params = make_params("jervis-1")
+    assert make_policy("grim:burden=0.3", params).burden == 0.3
+    with pytest.raises(PolicyError, match="burden must be in"):
+        make_policy("tit-for-tat:burden=2", params)

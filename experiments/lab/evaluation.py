@@ -125,10 +125,13 @@ class Evaluation:
     measures: dict[str, dict[str, float]]
     per_seat: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
     confidence: float = CONFIDENCE
+    #: How learned policies acted: ``stochastic`` (sampled) or ``deterministic`` (most likely action).
+    actions: str = "stochastic"
 
     def to_json(self) -> dict[str, Any]:
         """``{"policy", "opponent", "scenario", "episodes", "seed", "measures": {NAME: {"mean", "ci_low",
-        "ci_high"}}}``, then ``overrides``, ``focal_seats``, ``combined`` and ``per_seat`` (NaN is null)."""
+        "ci_high"}}}``, then ``overrides``, ``focal_seats``, ``combined``, ``per_seat`` and ``actions`` (NaN is
+        null)."""
         return {
             "policy": self.policy,
             "opponent": self.opponent,
@@ -141,12 +144,13 @@ class Evaluation:
             "focal_seats": [f"state_{seat}" for seat in self.seats],
             "combined": "pooled over (focal seat, episode)" if len(self.seats) > 1 else "one focal seat",
             "per_seat": {f"state_{seat}": json_numbers(table) for seat, table in self.per_seat.items()},
+            "actions": self.actions,
         }
 
 
 def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episodes: int = 100, seed: int = 0,
              scenario: str = "", overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
-             confidence: float = CONFIDENCE) -> Evaluation:
+             confidence: float = CONFIDENCE, actions: str = "stochastic") -> Evaluation:
     """Play ``policy`` against ``opponent`` (itself if None) and measure; see the module docstring.
 
     :param params: the environment.
@@ -159,6 +163,7 @@ def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episod
     :param overrides: the parameter overrides on top of the scenario, recorded in the result.
     :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
     :param confidence: coverage of every bootstrap interval, in (0, 1).
+    :param actions: how learned policies act: ``stochastic`` (sampled as trained, seeded) or ``deterministic``.
     :returns: the :class:`Evaluation`: ``{"mean", "ci_low", "ci_high"}`` of every measure, pooled over the
         focal seats (``measures``) and for each focal seat (``per_seat``).
     :raises SdEnvError: ``episodes`` < 1 or ``seed`` < 0; a spec that names no loadable policy is a
@@ -167,14 +172,14 @@ def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episod
     """
     opponent = policy if opponent is None else opponent
     check_counts(episodes, seed)
-    cache = PolicyCache(params, seed)
+    cache = PolicyCache(params, seed, actions)
     cache.check([policy, opponent])
     seats = focal_seats(params, every_seat)
     games = play_match(params, cache, policy, opponent, seats, episodes, seed)
     per_seat = {game.seat: measure_intervals([game], confidence, seed) for game in games}
     measures = per_seat[seats[0]] if len(games) == 1 else measure_intervals(games, confidence, seed)
     return Evaluation(policy, opponent, scenario, params, dict(overrides or {}), episodes, seed, seats, games,
-                      measures, per_seat, confidence)
+                      measures, per_seat, confidence, actions)
 
 
 # ---------------------------------------------------------------------------
@@ -195,6 +200,8 @@ class Crossplay:
     #: measure -> "mean" | "ci_low" | "ci_high" -> (P, P) array, [focal, opponent].
     measures: dict[str, dict[str, np.ndarray]]
     confidence: float = CONFIDENCE
+    #: How learned policies acted: ``stochastic`` (sampled) or ``deterministic`` (most likely action).
+    actions: str = "stochastic"
 
     def to_json(self) -> dict[str, Any]:
         """``{"policies", "welfare", "military_burden", "war_years"}`` (means, rows focal, columns opponent),
@@ -213,13 +220,14 @@ class Crossplay:
             "focal_seats": [f"state_{seat}" for seat in self.seats],
             "measures": {name: {key: matrix(values) for key, values in table.items()}
                          for name, table in self.measures.items()},
+            "actions": self.actions,
         })
         return data
 
 
 def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, seed: int = 0, scenario: str = "",
               overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
-              confidence: float = CONFIDENCE) -> Crossplay:
+              confidence: float = CONFIDENCE, actions: str = "stochastic") -> Crossplay:
     """Every policy as the focal one against every policy (itself included) as the opponent.
 
     :param params: the environment.
@@ -230,6 +238,7 @@ def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, s
     :param overrides: the parameter overrides on top of the scenario, recorded in the result.
     :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
     :param confidence: coverage of every bootstrap interval, in (0, 1).
+    :param actions: how learned policies act: ``stochastic`` (sampled as trained, seeded) or ``deterministic``.
     :returns: the :class:`Crossplay`: for every measure, ``"mean"``, ``"ci_low"`` and ``"ci_high"`` arrays of
         shape (P, P), ``[focal, opponent]``, P policies.
     :raises SdEnvError: no policy, a spec given twice, ``episodes`` < 1 or ``seed`` < 0; a spec that names no
@@ -243,7 +252,7 @@ def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, s
     if repeated:
         raise SdEnvError(f"policies names {repeated[0]!r} more than once", parameter="policies")
     check_counts(episodes, seed)
-    cache = PolicyCache(params, seed)
+    cache = PolicyCache(params, seed, actions)
     cache.check(policies)
     seats = focal_seats(params, every_seat)
     count = len(policies)
@@ -255,5 +264,6 @@ def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, s
             for name, values in measure_intervals(games, confidence, seed).items():
                 for key, value in values.items():
                     measures[name][key][row, column] = value
-    return Crossplay(policies, scenario, params, dict(overrides or {}), episodes, seed, seats, measures, confidence)
+    return Crossplay(policies, scenario, params, dict(overrides or {}), episodes, seed, seats, measures, confidence,
+                     actions)
 

@@ -32,11 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from sd_env.errors import PolicyError, describe_exception
+from sd_env.errors import PolicyError, SdEnvError, describe_exception
 from sd_env.experiments.lab.rollout import Rollout, rollout
 from sd_env.experiments.lab.specs import SEAT_DEPENDENT_KINDS, load_policy, spec_kind
 from sd_env.params import PER_STATE_PARAMETERS, EnvParams
 from sd_env.policy import Policy, action_problem
+
+
+#: How learned policies act when they are evaluated: sampled as trained (the default), or the most likely action.
+ACTIONS = ("stochastic", "deterministic")
 
 
 def asymmetries(params: EnvParams) -> list[str]:
@@ -139,10 +143,15 @@ class PolicyCache:
 
     :param params: the environment the policies play in.
     :param seed: the seed a scripted stance is made with (:func:`play` reseeds before every game anyway).
+    :param actions: how learned policies act: ``stochastic`` (sampled as trained, from each policy's own seeded
+        generator; the default) or ``deterministic`` (the most likely action). Scripted stances and imported
+        policies act by their own rule either way.
     """
 
-    def __init__(self, params: EnvParams, seed: int = 0) -> None:
-        self.params, self.seed = params, seed
+    def __init__(self, params: EnvParams, seed: int = 0, actions: str = "stochastic") -> None:
+        if actions not in ACTIONS:
+            raise SdEnvError(f"actions must be {' or '.join(ACTIONS)}, got {actions!r}", parameter="actions")
+        self.params, self.seed, self.actions = params, seed, actions
         self._kinds: dict[str, str] = {}
         self._loaded: dict[tuple[str, int | None], CheckedPolicy] = {}
 
@@ -185,7 +194,8 @@ class PolicyCache:
         kind = self.kind(spec)
         key = (spec, seat if kind in SEAT_DEPENDENT_KINDS else None)
         if key not in self._loaded:
-            policy = load_policy(spec, self.params, seed=self.seed, seat=seat, kind=kind)
+            policy = load_policy(spec, self.params, seed=self.seed, seat=seat, kind=kind,
+                                 deterministic=self.actions == "deterministic")
             self._loaded[key] = CheckedPolicy(policy, self.params, spec_label(spec), foreign=kind == "import")
         return self._loaded[key]
 

@@ -86,7 +86,8 @@ def spec_kind(spec: str) -> str:
     raise PolicySpecError(f"{spec!r} is not a policy spec: give {SPEC_FORMS}")
 
 
-def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0, kind: str | None = None):
+def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0, kind: str | None = None,
+                deterministic: bool = False):
     """The policy ``spec`` names, for environments with ``params``, to play in seat ``seat``.
 
     :param spec: a policy spec (module docstring).
@@ -94,26 +95,28 @@ def load_policy(spec: str, params: EnvParams, seed: int = 0, seat: int = 0, kind
     :param seed: seeds a scripted stance's own random draws.
     :param seat: picks a learner's own policy where a run or checkpoint holds one per state.
     :param kind: the spec's kind if already known (:func:`spec_kind`, which touches the file system).
+    :param deterministic: a learned policy plays the most likely action instead of sampling, as trained (the
+        default). Scripted stances and imported policies act by their own rule either way.
     :returns: an object with ``act(observations) -> actions`` (unchecked: see the module docstring).
     """
     kind = spec_kind(spec) if kind is None else kind
     if kind == "baseline":
         return make_policy(spec[len(BASELINE_PREFIX):], params, seed=seed)
     if kind == "sb3":
-        return _checked_space(_read_sb3(Path(spec), params, spec), params, spec)
+        return _checked_space(_read_sb3(Path(spec), params, spec, deterministic), params, spec)
     if kind == "rllib":
-        return _rllib(Path(spec), params, seat, spec)
+        return _rllib(Path(spec), params, seat, spec, deterministic)
     if kind == "run":
-        return _from_run(Path(spec), params, seat, spec)
+        return _from_run(Path(spec), params, seat, spec, deterministic)
     return _imported(spec, params)
 
 
-def _read_sb3(path: Path, params: EnvParams, spec: str):
+def _read_sb3(path: Path, params: EnvParams, spec: str, deterministic: bool = False):
     """A stable-baselines3 checkpoint; a file it cannot read is a PolicySpecError (the file is the input)."""
     from sd_env.agents.learned import SB3Policy
 
     try:
-        return SB3Policy.load(path, params)
+        return SB3Policy.load(path, params, deterministic)
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a truncated or foreign file: zipfile, pickle and torch errors of every kind
@@ -121,37 +124,38 @@ def _read_sb3(path: Path, params: EnvParams, spec: str):
                               f"{describe_exception(error)}") from error
 
 
-def _rllib(folder: Path, params: EnvParams, seat: int, spec: str):
+def _rllib(folder: Path, params: EnvParams, seat: int, spec: str, deterministic: bool = False):
     from sd_env.agents.learned import RLlibModulePolicy
 
     modules = folder / "learner_group" / "learner" / "rl_module"
     module_id = "shared" if (modules / "shared").is_dir() else f"state_{seat}"
     try:
-        return RLlibModulePolicy.load(folder, params, module_id)
+        return RLlibModulePolicy.load(folder, params, module_id, deterministic)
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a checkpoint RLlib cannot restore
         raise PolicySpecError(f"RLlib checkpoint {spec!r} cannot be read: {describe_exception(error)}") from error
 
 
-def _from_run(run: Path, params: EnvParams, seat: int, spec: str):
+def _from_run(run: Path, params: EnvParams, seat: int, spec: str, deterministic: bool = False):
     own = run / f"policy_state_{seat}.zip"
     if own.is_file():
-        return _checked_space(_read_sb3(own, params, str(own)), params, spec)
+        return _checked_space(_read_sb3(own, params, str(own), deterministic), params, spec)
     if (run / "policy.zip").is_file():
-        return _checked_space(_read_sb3(run / "policy.zip", params, str(run / "policy.zip")), params, spec)
+        return _checked_space(_read_sb3(run / "policy.zip", params, str(run / "policy.zip"), deterministic), params,
+                              spec)
     if (run / "policy_state_0.zip").is_file():
         raise PolicySpecError(f"run {spec!r} has no policy for seat {seat} (policy_state_{seat}.zip)")
     if (run / "benchmarl").is_dir():
-        return _benchmarl(run, params, seat, spec)
-    return _rllib(run / "checkpoints" / "rllib", params, seat, spec)
+        return _benchmarl(run, params, seat, spec, deterministic)
+    return _rllib(run / "checkpoints" / "rllib", params, seat, spec, deterministic)
 
 
-def _benchmarl(run: Path, params: EnvParams, seat: int, spec: str):
+def _benchmarl(run: Path, params: EnvParams, seat: int, spec: str, deterministic: bool = False):
     from sd_env.agents.learned import BenchMARLPolicy
 
     try:
-        return BenchMARLPolicy.load(run / "benchmarl", params, seat)
+        return BenchMARLPolicy.load(run / "benchmarl", params, seat, deterministic)
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a checkpoint BenchMARL cannot restore

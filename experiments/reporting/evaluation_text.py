@@ -18,6 +18,11 @@ from sd_env.experiments.output.numbers import format_number
 from sd_env.params import EnvParams
 
 
+def actions_text(actions: str) -> str:
+    """How learned policies acted, in words: ``learned actions sampled`` or ``learned actions most likely``."""
+    return "learned actions sampled" if actions == "stochastic" else "learned actions most likely (deterministic)"
+
+
 def seats_note(params: EnvParams, seats: Sequence[int]) -> str:
     """One line saying which seats the focal policy played, and why."""
     reasons = asymmetries(params)
@@ -36,7 +41,7 @@ def evaluation_text(evaluation: Evaluation) -> str:
         f"{evaluation.policy!r} against {evaluation.opponent!r}"
         f"{' (itself)' if evaluation.opponent == evaluation.policy else ''} in scenario {evaluation.scenario!r}"
         f"{' with ' + ', '.join(f'{k}={v}' for k, v in evaluation.overrides.items()) if evaluation.overrides else ''}"
-        f": {evaluation.episodes} episodes per focal seat, seed {evaluation.seed}",
+        f": {evaluation.episodes} episodes per focal seat, seed {evaluation.seed}, {actions_text(evaluation.actions)}",
         seats_note(evaluation.params, seats),
         f"of: focal = the focal state(s), game = the whole game; {evaluation.confidence:.0%} bootstrap intervals "
         "over episodes",
@@ -130,7 +135,8 @@ def crossplay_text(result: Crossplay) -> str:
     width = max(12, *(len(label) + 2 for label in labels))
     lines = [f"crossplay in scenario {result.scenario!r}"
              f"{' with ' + ', '.join(f'{k}={v}' for k, v in result.overrides.items()) if result.overrides else ''}"
-             f": {result.episodes} episodes per cell and focal seat, seed {result.seed}",
+             f": {result.episodes} episodes per cell and focal seat, seed {result.seed}, "
+             f"{actions_text(result.actions)}",
              seats_note(result.params, result.seats),
              "rows: focal policy; columns: the opponent in every other seat "
              f"({result.confidence:.0%} intervals of every measure in --json)"]
@@ -160,7 +166,8 @@ def exploit_text(report: Mapping[str, Any], seconds: float) -> str:
         f" PPO as state_{report['seat']}, every other seat the frozen policy, {report['timesteps']} agent-steps "
         f"(budget {report['budget']}; {ppo['num_envs']} environments x {ppo['n_steps']} steps per update) "
         f"in {seconds:.1f} s, seed {report['seed']}",
-        f"evaluation: {report['episodes']} held-out episodes (seed {report['evaluation_seed']}), "
+        f"evaluation: {report['episodes']} held-out episodes (seed {report['evaluation_seed']}, the frozen policy's "
+        f"{actions_text(report.get('actions', 'deterministic'))}), "
         f"state_{report['seat']}'s mean "
         f"episode return (reward units), {report['confidence']:.0%} bootstrap intervals",
         "",
@@ -168,7 +175,16 @@ def exploit_text(report: Mapping[str, Any], seconds: float) -> str:
         f"{'frozen policy vs itself':<34}{cell(report['self_play_welfare'])}",
         f"{'exploitability (difference)':<34}{cell(report['exploitability'])}",
     ]
+    for name, gain in (report.get("by_type") or {}).items():
+        label = "  as a security seeker" if name == "security_seeker" else "  as a greedy state"
+        if gain is None:
+            lines.append(f"{label:<34}{'n/a':>9}  (the seat never had this type)")
+            continue
+        lines.append(f"{label:<34}{cell({'mean': gain['gain'], 'ci_low': gain['ci_low'], 'ci_high': gain['ci_high']})}"
+                     f"  {format_number(gain['relative'], decimals=3)} of mutual restraint's return, "
+                     f"{gain['episodes']} episodes")
     if opponents["best_response"] is not None:
         lines.append(f"(the frozen policy's own welfare in the other seats: {format_number(opponents['self_play'])} "
                      f"against itself, {format_number(opponents['best_response'])} against the best response)")
+    lines.append("A best response trained with a finite budget only bounds the exploitability from below.")
     return "\n".join(lines)

@@ -71,7 +71,9 @@ def quickstart(scenario: str = "bilateral", seed: int = 0, timesteps: int | None
     }
     table = pd.concat([learned, pd.DataFrame(reference).T[COLUMNS]])
     lines += ["What the learned policy does as state_0 (welfare = mean episode return; "
-              f"{config.eval_episodes} episodes per row):", "", table.round(3).to_string(), "",
+              f"{config.eval_episodes} episodes per row; learned actions "
+              f"{'sampled' if config.eval_actions == 'stochastic' else 'most likely'}):", "",
+              table.round(3).to_string(), "",
               _verdict(metrics["evaluation"], reference), "",
               f"done in {time.perf_counter() - started:.0f} s; TensorBoard logs: tensorboard --logdir "
               f"{config.run_dir}/tensorboard"]

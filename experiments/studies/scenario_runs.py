@@ -121,7 +121,8 @@ def run_params(run: Path):
 def learned_seats(run: Path) -> tuple[EnvParams, list]:
     """The parameters of run directory ``run`` and each seat's own learned policy (``policy_state_i.zip``)."""
     params = run_params(run)
-    return params, PolicyCache(params).seat([str(run)] * params.n_states)
+    # The published results were played with the most likely actions; so are these, to stay comparable.
+    return params, PolicyCache(params, actions="deterministic").seat([str(run)] * params.n_states)
 
 
 def play_run(run: Path, episodes: int, seed: int) -> Rollout:

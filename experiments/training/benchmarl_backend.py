@@ -76,7 +76,8 @@ def frames_for(agent_steps: int, config: TrainConfig, params: EnvParams) -> int:
     return max(1, -(-agent_steps // (params.n_states * batch))) * batch
 
 
-def learned_policies(experiment, params: EnvParams, shared: bool) -> list[BenchMARLPolicy]:
+def learned_policies(experiment, params: EnvParams, shared: bool,
+                     deterministic: bool = False) -> list[BenchMARLPolicy]:
     """The policy of every seat, as the experiment holds them now.
 
     :param experiment: the BenchMARL ``Experiment`` of the run.
@@ -87,8 +88,8 @@ def learned_policies(experiment, params: EnvParams, shared: bool) -> list[BenchM
     """
     nvec, n = np.asarray(action_space(params).nvec), params.n_states
     if shared:
-        return [BenchMARLPolicy(experiment.policy, nvec, n)] * n
-    return [BenchMARLPolicy(experiment.policy, nvec, n, seat) for seat in range(n)]
+        return [BenchMARLPolicy(experiment.policy, nvec, n, None, deterministic)] * n
+    return [BenchMARLPolicy(experiment.policy, nvec, n, seat, deterministic) for seat in range(n)]
 
 
 class DriftCallback(Callback):
@@ -113,7 +114,8 @@ class DriftCallback(Callback):
         """
         frames = self.experiment.total_frames
         if self.run_dir is not None and frames % self.every == 0:  # the checkpoint after this iteration holds these
-            record_drift(self.run_dir, self.params, learned_policies(self.experiment, self.params, self.shared),
+            record_drift(self.run_dir, self.params, learned_policies(self.experiment, self.params, self.shared,
+                                                          self.config.eval_actions == "deterministic"),
                          self.config.eval_episodes, self.config.seed + 1, frames * self.params.n_states)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -186,16 +188,17 @@ def train_benchmarl(config: TrainConfig, params: EnvParams, run_dir: Path, conte
         raise ConfigError("backend benchmarl needs BenchMARL: pip install -e '.[benchmarl]'",
                           parameter="backend") from None
     _, shared = ALGORITHMS[config.algorithm]
+    deterministic = config.eval_actions == "deterministic"
     every = frames_for(config.checkpoint_every, config, params)
     experiment = make_experiment(config, params, run_dir, [DriftCallback(run_dir, params, config, every, shared)])
     if experiment.total_frames < experiment.config.max_n_frames:
         experiment.run()
     if not (run_dir / "drift.csv").is_file() or experiment.total_frames % every:
         # The last batch ended between checkpoints: its drift row too, as the other backends end with one.
-        record_drift(run_dir, params, learned_policies(experiment, params, shared), config.eval_episodes,
-                     config.seed + 1, experiment.total_frames * params.n_states)
+        record_drift(run_dir, params, learned_policies(experiment, params, shared, deterministic),
+                     config.eval_episodes, config.seed + 1, experiment.total_frames * params.n_states)
     return TrainingResult(
-        policies=learned_policies(experiment, params, shared),
+        policies=learned_policies(experiment, params, shared, deterministic),
         timesteps=[int(experiment.total_frames * params.n_states)],
         training_seconds=round(time.perf_counter() - context.started, 2),
     )

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from sd_env.errors import SdEnvError, did_you_mean
+from sd_env.experiments.lab.seating import ACTIONS
 from sd_env.experiments.training.backends import BACKENDS
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
@@ -87,6 +88,9 @@ class TrainConfig:
     rounds: int = 4
     #: Episodes per evaluation in the final metrics.
     eval_episodes: int = 64
+    #: How the learned policies act in the final metrics and drift: ``stochastic`` (sampled as trained, from a
+    #: seeded stream) or ``deterministic`` (the most likely action).
+    eval_actions: str = "stochastic"
     #: Where run directories go.
     output_dir: str = "runs"
     #: Show a progress bar during training.
@@ -207,6 +211,8 @@ def validate(config: TrainConfig) -> TrainConfig:
     for key in ("total_timesteps", "num_envs", "checkpoint_every", "rounds", "eval_episodes", "torch_threads",
                 "population_size"):
         _positive(key, getattr(config, key))
+    if config.eval_actions not in ACTIONS:
+        raise ConfigError(f"eval_actions must be {' or '.join(ACTIONS)}, got {config.eval_actions!r}")
     if config.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")
     unknown = [name for name in config.opponents if not is_policy_name(name)]

@@ -110,7 +110,8 @@ def _learned_policies(algorithm, config: TrainConfig, params: EnvParams) -> list
         algorithm.get_module(SHARED_POLICY if config.algorithm == "shared_ppo" else f"state_{i}")
         for i in range(params.n_states)
     ]
-    return [RLlibModulePolicy(module, params) for module in modules]
+    deterministic = config.eval_actions == "deterministic"
+    return [RLlibModulePolicy(module, params, deterministic=deterministic) for module in modules]
 
 
 def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, context: TrainingContext) -> TrainingResult:

@@ -179,7 +179,7 @@ def _drift_recorder(config: TrainConfig, params: EnvParams, run_dir: Path):
     """``drift(model) -> row``: the model's policy in every seat, the run's evaluation episodes and seed."""
 
     def drift(model) -> dict[str, float]:
-        policy = SB3Policy(model, params)
+        policy = SB3Policy(model, params, deterministic=config.eval_actions == "deterministic")
         return record_drift(run_dir, params, [policy] * params.n_states, config.eval_episodes, config.seed + 1,
                             int(model.num_timesteps))
 
@@ -313,7 +313,8 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     for index in range(done_chunks, config.rounds * n):
         round_number, seat = divmod(index, n)
         others = {j: SB3Policy(models[j], params, deterministic=False) for j in range(n) if j != seat}
-        env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + 7919 * (index + 1), opponents=others)
+        env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + 7919 * (index + 1),
+                                    opponents=others)
         model = models[seat]
         model.set_env(env)
         target = share * (round_number + 1) // config.rounds
@@ -328,7 +329,7 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
             tb_log_name=f"ppo_state_{seat}",
             reset_num_timesteps=False,
         )
-        learned = [SB3Policy(each, params) for each in models]
+        learned = [SB3Policy(each, params, deterministic=config.eval_actions == "deterministic") for each in models]
         row = record_drift(run_dir, params, learned, config.eval_episodes, config.seed + 1,
                                sum(int(each.num_timesteps) for each in models))
         log_measures(model.logger, row, int(model.num_timesteps))

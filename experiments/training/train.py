@@ -37,7 +37,7 @@ from sd_env.experiments.training.config import ConfigError, TrainConfig, config_
 from sd_env.experiments.training.final_metrics import final_evaluation
 
 #: Config fields a resumed run may change; anything else must match the saved config.
-RESUMABLE_CHANGES = {"total_timesteps", "progress_bar", "output_dir", "eval_episodes", "torch_threads"}
+RESUMABLE_CHANGES = {"total_timesteps", "progress_bar", "output_dir", "eval_episodes", "eval_actions", "torch_threads"}
 PACKAGES = ("sd-env", "numpy", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "ray")
 
 
@@ -90,8 +90,9 @@ def train(
     :param resume: continue the run in ``config.run_dir`` from its last checkpoint.
     :param ray_address: an existing Ray cluster for the ``rllib`` backend.
     :param extra_callbacks: stable-baselines3 callbacks added to the ``sb3`` backend's.
-    :returns: ``{"timesteps", ["iterations"], "training_seconds", ["history"], "evaluation": {ROW: {MEASURE:
-        value}}}``, as in ``metrics.json``.
+    :returns: ``{"timesteps", ["iterations"], "training_seconds", ["history"], "actions", "evaluation": {ROW:
+        {MEASURE: value}}}``, as in ``metrics.json`` (``actions``: how the learned policies acted, the config's
+        ``eval_actions``).
     """
     config = _prepare_run_dir(config, resume)
     run_dir = config.run_dir
@@ -111,8 +112,11 @@ def train(
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
     backend = BACKENDS[config.backend].load()
     learned = backend(config, params, run_dir, TrainingContext(ray_address, tuple(extra_callbacks), started))
+    deterministic = config.eval_actions == "deterministic"
+    for policy in learned.policies:  # the backends' learned policies, acting as the run's evaluation says
+        policy.deterministic = deterministic
     evaluation = final_evaluation(params, learned.policies, config.opponents, config.eval_episodes, config.seed + 1)
-    metrics = {**learned.facts(), "evaluation": evaluation}
+    metrics = {**learned.facts(), "actions": config.eval_actions, "evaluation": evaluation}
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
     run_info["training_seconds"] = metrics["training_seconds"]
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
