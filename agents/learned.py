@@ -108,20 +108,39 @@ class SB3Policy(Policy):
 
 
 class PoolPolicy(Policy):
-    """Plays a fixed pool of policies side by side: the rows of each call are split into equal
-    contiguous chunks, chunk k played by ``policies[k]``.
+    """Plays a fixed pool of policies side by side: the rows of each call are split into contiguous chunks,
+    chunk k played by ``policies[k]``: equal chunks, or chunks in proportion to ``weights`` (a mixture).
 
-    A vector environment passes its games in the same order every step, so
-    each game meets one opponent from the pool for its whole life.
+    A vector environment passes its games in the same order every step, and so does a rollout, so each game
+    meets one member of the pool for its whole life: a mixture over whole episodes, not over single years.
+
+    :param params: the environment.
+    :param policies: the members, at least one.
+    :param weights: each member's share of the rows (non-negative, summing to a positive number), or None
+        for equal chunks.
     """
 
     name = "pool"
 
-    def __init__(self, params: EnvParams, policies: list[Policy]) -> None:
+    def __init__(self, params: EnvParams, policies: list[Policy], weights=None) -> None:
         super().__init__(params)
         if not policies:
             raise ValueError("PoolPolicy needs at least one policy")
         self.policies = policies
+        self.weights = None
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (len(policies),) or (weights < 0).any() or weights.sum() <= 0:
+                raise ValueError(f"weights must be {len(policies)} non-negative shares with a positive sum")
+            self.weights = weights / weights.sum()
+
+    def chunks(self, rows: int) -> list[np.ndarray]:
+        """The rows each member plays, in member order: contiguous, equal or in proportion to the weights."""
+        if self.weights is None:
+            return np.array_split(np.arange(rows), len(self.policies))
+        bounds = np.rint(np.concatenate([[0.0], np.cumsum(self.weights)]) * rows).astype(np.int64)
+        bounds[-1] = rows
+        return [np.arange(bounds[k], bounds[k + 1]) for k in range(len(self.policies))]
 
     def reset(self, seed: int | None = None) -> None:
         for offset, policy in enumerate(self.policies):
@@ -129,7 +148,7 @@ class PoolPolicy(Policy):
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         actions = np.zeros((observations.shape[0], self.params.action_length), dtype=np.int64)
-        chunks = np.array_split(np.arange(observations.shape[0]), len(self.policies))
+        chunks = self.chunks(observations.shape[0])
         # Rows whose rules are equal act in one call (e.g. the greedy hawks of several hawk/SEEKER stances):
         # the same actions, fewer calls on small arrays, which is most of what a pool costs per step.
         groups: dict[object, tuple[Policy, list[np.ndarray]]] = {}
@@ -250,3 +269,43 @@ class BenchMARLPolicy:
                 logits.shape[:-1])
         flat = actions.reshape(-1)[:m] if self.seat is None else actions[:, self.seat]
         return np.stack(np.unravel_index(flat.astype(np.int64), tuple(self.nvec)), axis=1).astype(np.int64)
+
+
+def set_deterministic(policy, deterministic: bool) -> None:
+    """Make a learned policy, or every learned member of a pool, act deterministically or by sampling.
+
+    :param policy: an :class:`SB3Policy`, :class:`RLlibModulePolicy`, :class:`BenchMARLPolicy`, a
+        :class:`PoolPolicy` of them, or a scripted policy (left as it is).
+    :param deterministic: play the most likely action (True) or sample as trained (False).
+    """
+    if hasattr(policy, "deterministic"):
+        policy.deterministic = deterministic
+    for member in getattr(policy, "policies", ()):
+        set_deterministic(member, deterministic)
+
+
+def load_member(member: dict, params: EnvParams, folder: str | Path, deterministic: bool = False):
+    """A member of a PSRO population: ``{"name", "stance"}`` (a scripted stance) or ``{"name", "file"}`` (a
+    stable-baselines3 checkpoint, relative to ``folder``, the run directory)."""
+    from sd_env.stances import make_policy
+
+    if "stance" in member:
+        return make_policy(member["stance"], params)
+    return SB3Policy.load(Path(folder) / member["file"], params, deterministic=deterministic)
+
+
+def mixture_policy(params: EnvParams, members: list, weights) -> PoolPolicy:
+    """The mixture over ``members`` with ``weights`` (shares of the episodes), members of zero share left out."""
+    weights = np.asarray(weights, dtype=np.float64)
+    kept = [k for k, weight in enumerate(weights) if weight > 0]
+    return PoolPolicy(params, [members[k] for k in kept], weights=weights[kept])
+
+
+def load_psro_mixture(run_dir: str | Path, params: EnvParams, deterministic: bool = False) -> PoolPolicy:
+    """The policy of a PSRO run directory (``sd-env train`` with ``algorithm: psro``): the final mixture over its
+    population, as its ``psro.json`` records it."""
+    import json
+
+    state = json.loads((Path(run_dir) / "psro.json").read_text())
+    members = [load_member(member, params, run_dir, deterministic) for member in state["members"]]
+    return mixture_policy(params, members, state["mixture"])

@@ -16,7 +16,7 @@ def measure_ppo_share(
     """Share of PPO wall time inside the VecEnv (step_async + step_wait + reset), quickstart PPO settings.
 
     The VecEnv and PPO are built exactly as ``sd-env train`` builds them for
-    ``shared_ppo`` (``sd_env.experiments.training.sb3_backend.ppo_kwargs``), with
+    ``shared_ppo`` (``sd_env.experiments.training.sb3_models.ppo_kwargs``), with
     ``torch.set_num_threads(config.torch_threads)`` (1 in the quickstart). One
     warm-up rollout, then ``repeats`` runs of ``rollouts`` rollouts each
     (``model.learn``, which also resets the VecEnv); the median share is reported.
@@ -27,7 +27,7 @@ def measure_ppo_share(
     from stable_baselines3 import PPO
 
     from sd_env.experiments.training.config import load_config
-    from sd_env.experiments.training.sb3_backend import ppo_kwargs
+    from sd_env.experiments.training.sb3_models import ppo_kwargs
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     config = load_config(config_path, overrides=overrides)

@@ -78,7 +78,8 @@ def spec_kind(spec: str) -> str:
         if (path / "rllib_checkpoint.json").is_file() or (path / "learner_group").is_dir():
             return "rllib"
         if (path / "policy.zip").is_file() or (path / "policy_state_0.zip").is_file() or \
-                (path / "checkpoints" / "rllib").is_dir() or (path / "benchmarl").is_dir():
+                (path / "checkpoints" / "rllib").is_dir() or (path / "benchmarl").is_dir() or \
+                (path / "psro.json").is_file():
             return "run"
         raise PolicySpecError(f"folder {spec!r} is neither an RLlib checkpoint nor a run directory with a policy")
     if _IMPORT_SPEC.match(spec):
@@ -146,6 +147,13 @@ def _from_run(run: Path, params: EnvParams, seat: int, spec: str, deterministic:
                               spec)
     if (run / "policy_state_0.zip").is_file():
         raise PolicySpecError(f"run {spec!r} has no policy for seat {seat} (policy_state_{seat}.zip)")
+    if (run / "psro.json").is_file():
+        from sd_env.agents.learned import load_psro_mixture
+
+        try:
+            return load_psro_mixture(run, params, deterministic)
+        except FileNotFoundError as error:
+            raise PolicySpecError(str(error)) from None
     if (run / "benchmarl").is_dir():
         return _benchmarl(run, params, seat, spec, deterministic)
     return _rllib(run / "checkpoints" / "rllib", params, seat, spec, deterministic)

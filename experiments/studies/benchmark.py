@@ -265,7 +265,7 @@ def default_cache_dir() -> Path:
 
 def _ppo_settings(suite: Suite) -> dict[str, Any]:
     from sd_env.experiments.training.config import TrainConfig
-    from sd_env.experiments.training.sb3_backend import ppo_kwargs
+    from sd_env.experiments.training.sb3_models import ppo_kwargs
 
     return ppo_kwargs(TrainConfig(num_envs=suite.ppo_envs))
 
@@ -279,7 +279,7 @@ def train_ppo(params: EnvParams, scenario: str, budget: int, seed: int, suite: S
     from stable_baselines3 import PPO
 
     from sd_env.agents.learned import SB3Policy
-    from sd_env.experiments.training.sb3_backend import save_model_atomic
+    from sd_env.experiments.training.sb3_models import save_model_atomic
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     settings = _ppo_settings(suite)

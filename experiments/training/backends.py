@@ -89,7 +89,7 @@ BACKENDS: dict[str, Backend] = {
     backend.name: backend
     for backend in (
         Backend("sb3", "sd_env.experiments.training.sb3_backend:train_sb3",
-                ("shared_ppo", "independent_ppo", "pool_ppo", "population_ppo"), "train",
+                ("shared_ppo", "independent_ppo", "pool_ppo", "population_ppo", "psro"), "train",
                 "stable-baselines3 PPO on the batched vector environment (the default)"),
         Backend("rllib", "sd_env.experiments.training.rllib_backend:train_rllib",
                 ("shared_ppo", "independent_ppo"), "rllib",

@@ -26,6 +26,7 @@ import yaml
 from sd_env.errors import SdEnvError, did_you_mean
 from sd_env.experiments.lab.seating import ACTIONS
 from sd_env.experiments.training.backends import BACKENDS
+from sd_env.experiments.training.meta_solvers import META_SOLVERS
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
@@ -68,9 +69,11 @@ class TrainConfig:
     #: ``shared_ppo`` (one policy for every state, self-play), ``independent_ppo`` (one per state,
     #: trained in alternating rounds), ``pool_ppo`` (state_0 learns against scripted opponents) or
     #: ``population_ppo`` (fictitious self-play: state_0 learns against the scripted opponents and a
-    #: growing pool of its own past checkpoints).
+    #: growing pool of its own past checkpoints), ``psro`` (best responses to the population's equilibrium
+    #: mixture, starting from the scripted opponents: ``sd_env.experiments.training.psro``) or, with the
+    #: BenchMARL backend, ``mappo``.
     algorithm: str = "shared_ppo"
-    #: ``sb3`` (stable-baselines3, default) or ``rllib`` (Ray RLlib; needs the ``[rllib]`` extra).
+    #: ``sb3`` (stable-baselines3, default), ``rllib`` (Ray RLlib; the ``[rllib]`` extra) or ``benchmarl``.
     backend: str = "sb3"
     #: Agent-steps of training in all.
     total_timesteps: int = 100_000
@@ -84,6 +87,11 @@ class TrainConfig:
     opponents: list[str] = field(default_factory=lambda: ["dove", "hawk", "reciprocator", "deterrer"])
     #: Past checkpoints kept in the opponent pool of ``population_ppo`` (the latest ones).
     population_size: int = 4
+    #: Best responses ``psro`` adds to its population (``total_timesteps`` is shared evenly among them).
+    psro_iterations: int = 4
+    #: How ``psro`` mixes its population: ``prd`` (projected replicator dynamics, an approximate Nash
+    #: equilibrium of the population's meta-game) or ``uniform`` (fictitious play).
+    meta_solver: str = "prd"
     #: Alternating rounds for ``independent_ppo``.
     rounds: int = 4
     #: Episodes per evaluation in the final metrics.
@@ -209,8 +217,10 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"algorithm {config.algorithm} is available with backend {' or '.join(others)} only; "
                           f"backend {config.backend} trains {' or '.join(backend.algorithms)}")
     for key in ("total_timesteps", "num_envs", "checkpoint_every", "rounds", "eval_episodes", "torch_threads",
-                "population_size"):
+                "population_size", "psro_iterations"):
         _positive(key, getattr(config, key))
+    if config.meta_solver not in META_SOLVERS:
+        raise ConfigError(f"meta_solver must be one of {', '.join(META_SOLVERS)}, got {config.meta_solver!r}")
     if config.eval_actions not in ACTIONS:
         raise ConfigError(f"eval_actions must be {' or '.join(ACTIONS)}, got {config.eval_actions!r}")
     if config.seed < 0:

@@ -11,56 +11,24 @@ row) and the final policies.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import re
 import time
-import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from sd_env.agents.learned import PoolPolicy, SB3Policy
-from sd_env.experiments.output.files import write_bytes_atomic, write_text_atomic
+from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import TrainConfig
 from sd_env.experiments.training.drift import record_drift
+from sd_env.experiments.training.sb3_models import ppo_kwargs, run_world, save_model_atomic
 from sd_env.params import EnvParams
 from sd_env.stances import make_policy
 
 CHECKPOINT_PATTERN = re.compile(r"^ppo_(\d+)_steps\.zip$")
-
-
-def save_model_atomic(model, path: Path, world: str | None = None) -> None:
-    """Save an SB3 model so that ``path`` is either absent or a complete zip, never half-written.
-
-    :param model: the stable-baselines3 model (PPO).
-    :param path: the ``.zip`` file to write.
-    :param world: the world it was trained in, as :func:`sd_env.experiments.lab.worlds.world_entry` writes it;
-        stored in the zip as ``sd_env.json`` (stable-baselines3 ignores the entry), so the file knows its world.
-    """
-    buffer = io.BytesIO()
-    model.save(buffer)
-    if world is not None:
-        from sd_env.experiments.lab.worlds import WORLD_ENTRY
-
-        with zipfile.ZipFile(buffer, "a") as archive:
-            archive.writestr(WORLD_ENTRY, world)
-    write_bytes_atomic(path, buffer.getvalue())
-
-
-def run_world(config: TrainConfig, params: EnvParams) -> str:
-    """The world entry of the run's checkpoints (:func:`sd_env.experiments.lab.worlds.world_entry`).
-
-    :param config: the run's config (its scenario and ``env`` overrides).
-    :param params: the resulting parameters.
-    """
-    from sd_env.experiments.lab.worlds import world_entry
-
-    return world_entry(config.scenario, config.env, params)
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
@@ -149,20 +117,6 @@ def log_measures(logger, row: dict[str, float], timesteps: int) -> None:
         if name != "timesteps" and np.isfinite(value):
             logger.record(f"measures/{name}", float(value))
     logger.dump(timesteps)
-
-
-def ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
-    """Keyword arguments for SB3's ``PPO`` from ``config.ppo``, as every SB3 run of ``sd-env train`` builds it.
-
-    The config's PPO fields carry SB3's own names; ``net_arch`` goes into ``policy_kwargs``.
-    ``benchmarks/peers.py`` builds its PPO with these too, so its share of PPO time is the training's.
-
-    :param config: the run's config (its ``ppo``).
-    :returns: ``PPO``'s keyword arguments, ``policy_kwargs`` included.
-    """
-    kwargs = asdict(config.ppo)
-    net_arch = list(kwargs.pop("net_arch"))
-    return {**kwargs, "policy_kwargs": {"net_arch": net_arch}}
 
 
 def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: Path | None = None):
@@ -368,6 +322,13 @@ def train_sb3(config: TrainConfig, params: EnvParams, run_dir: Path, context: Tr
     :param run_dir: the prepared run directory.
     :param context: extra SB3 callbacks and the start time (``training_seconds`` counts from it).
     """
+    if config.algorithm == "psro":
+        from sd_env.experiments.training.psro import train_psro
+
+        with _unchecked_distributions():
+            mixture, trained = train_psro(config, params, run_dir, context.callbacks)
+        return TrainingResult(policies=[mixture], timesteps=[trained],
+                              training_seconds=round(time.perf_counter() - context.started, 2))
     with _unchecked_distributions():
         if config.algorithm == "independent_ppo":
             models = train_independent(config, params, run_dir, context.callbacks)

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from sd_env.agents.learned import set_deterministic
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.backends import BACKENDS, TrainingContext
 from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict
@@ -112,9 +113,8 @@ def train(
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
     backend = BACKENDS[config.backend].load()
     learned = backend(config, params, run_dir, TrainingContext(ray_address, tuple(extra_callbacks), started))
-    deterministic = config.eval_actions == "deterministic"
     for policy in learned.policies:  # the backends' learned policies, acting as the run's evaluation says
-        policy.deterministic = deterministic
+        set_deterministic(policy, config.eval_actions == "deterministic")
     evaluation = final_evaluation(params, learned.policies, config.opponents, config.eval_episodes, config.seed + 1)
     metrics = {**learned.facts(), "actions": config.eval_actions, "evaluation": evaluation}
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
