@@ -89,8 +89,9 @@ def write_json(path: str | None, data: Any) -> None:
         print(f"\nwrote {path}")
 
 
-def add_policy_world(command: argparse.ArgumentParser) -> None:
-    """``--scenario``, ``--set`` and ``--force`` of the commands that play policies (evaluate, crossplay, exploit)."""
+def add_play_options(command: argparse.ArgumentParser) -> None:
+    """The options of the commands that play policies (evaluate, crossplay, exploit), the same everywhere: the
+    world (``--scenario``, ``--set``, ``--force``), how learned policies act, episodes, seed and ``--json``."""
     command.add_argument("--scenario", default=None,
                          help="named scenario (default: the one the policies were trained in, read from their run "
                               "directory or checkpoint; bilateral for policies of any world)")
@@ -101,6 +102,10 @@ def add_policy_world(command: argparse.ArgumentParser) -> None:
     command.add_argument("--actions", choices=("stochastic", "deterministic"), default="stochastic",
                          help="how learned policies act: sampled as trained, from a seeded stream (default), or "
                               "their most likely action; scripted stances act by their own rule either way")
+    command.add_argument("--episodes", type=int, default=100,
+                         help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
+    command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
+    command.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     command.set_defaults(parameter_flags={"force": "--force"})
 
 
@@ -109,22 +114,6 @@ def policy_world(args: argparse.Namespace, specs: Sequence[str]) -> tuple[str, d
     from sd_env.experiments.lab.worlds import resolve_world, spec_worlds
 
     return resolve_world(spec_worlds(specs), args.scenario, parse_assignments(args.set), args.force)
-
-
-def add_common(command: argparse.ArgumentParser, scenario: bool = True, episodes: int | None = None,
-               seed: bool = True, overrides: bool = True, json_help: str | None = None) -> None:
-    """The options several commands share, with the same names and help everywhere."""
-    if scenario:
-        add_policy_world(command)
-    elif overrides:
-        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
-    if episodes is not None:
-        command.add_argument("--episodes", type=int, default=episodes,
-                             help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
-    if seed:
-        command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
-    if json_help:
-        command.add_argument("--json", metavar="OUT", help=json_help)
 
 
 def command_line(args: argparse.Namespace, command: str, options: Sequence[tuple[str, Any]],
@@ -375,7 +364,7 @@ def add_evaluate(commands) -> None:
                     f"bootstrap interval. Policies: {SPECS_HELP}.")
     evaluate.add_argument("--policy", required=True, metavar="SPEC", help="the focal policy")
     evaluate.add_argument("--opponent", metavar="SPEC", help="the policy of every other seat (default: the focal one)")
-    add_common(evaluate, episodes=100, json_help="also write the results to this JSON file")
+    add_play_options(evaluate)
     evaluate.add_argument("--every-seat", action="store_true",
                           help="play the focal policy in every seat in turn even in a symmetric scenario")
     evaluate.add_argument("--plot", metavar="FILE",
@@ -425,7 +414,7 @@ def add_crossplay(commands) -> None:
         description="Play every policy as the focal one (state_0, or every seat in turn in an asymmetric "
                     f"scenario) against every policy in the other seats. Policies: {SPECS_HELP}.")
     crossplay.add_argument("--policies", required=True, nargs="+", metavar="SPEC", help="the policies")
-    add_common(crossplay, episodes=100, json_help="also write the results to this JSON file")
+    add_play_options(crossplay)
     crossplay.add_argument("--every-seat", action="store_true",
                            help="play the focal policy in every seat in turn even in a symmetric scenario")
     crossplay.add_argument("--plot", metavar="FILE",
@@ -464,7 +453,7 @@ def add_exploit(commands) -> None:
     exploit.add_argument("--seat", type=int, default=0, metavar="I",
                          help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
                               "each seat's exploitability differs")
-    add_common(exploit, episodes=100, json_help="also write the results to this JSON file")
+    add_play_options(exploit)
     exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
     exploit.set_defaults(handler=run_exploit)
 

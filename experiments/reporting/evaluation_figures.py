@@ -11,7 +11,7 @@ import numpy as np
 from sd_env.experiments.lab.evaluation import CROSSPLAY_HEADLINE, Crossplay, Evaluation
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.numbers import format_number
-from sd_env.experiments.reporting.evaluation_text import seat_labels, short_labels
+from sd_env.experiments.reporting.evaluation_text import actions_text, seat_labels, short_labels
 from sd_env.experiments.reporting.figures import WAR_COLOUR
 
 
@@ -103,7 +103,8 @@ def evaluation_figure(evaluation: Evaluation, episode: int = 0):
                      f" (welfare of the focal state: {format_number(welfare['mean'])} reward units, "
                      f"[{format_number(welfare['ci_low'])}, {format_number(welfare['ci_high'])}])", fontsize=10)
     figure.suptitle(f"{evaluation.policy} against {evaluation.opponent}, scenario {evaluation.scenario!r}, "
-                    f"{evaluation.episodes} episodes, seed {evaluation.seed} (top: focal in state_{game.seat})",
+                    f"{evaluation.episodes} episodes, seed {evaluation.seed}, {actions_text(evaluation.actions)} "
+                    f"(top: focal in state_{game.seat})",
                     fontsize=11)
     return figure
 
@@ -143,5 +144,5 @@ def crossplay_figure(result: Crossplay):
         colorbar = figure.colorbar(image, ax=axis, shrink=0.85)
         colorbar.set_label(measure.unit)
     figure.suptitle(f"crossplay, scenario {result.scenario!r}: {result.episodes} episodes per cell, seed "
-                    f"{result.seed}", fontsize=11)
+                    f"{result.seed}, {actions_text(result.actions)}", fontsize=11)
     return figure

@@ -137,8 +137,4 @@ def train_psro(config: TrainConfig, params: EnvParams, run_dir: Path, extra_call
         record_drift(run_dir, params, [mixed, mixed], config.eval_episodes, evaluation_seed, trained)
         set_deterministic(mixed, False)
         write_text_atomic(state_path, json.dumps(state, indent=1) + "\n")
-    if state["mixture"] is None:  # no iteration asked for: the first members' equilibrium
-        state["mixture"] = meta_strategy(payoffs, config.meta_solver).tolist()
-        state["payoffs"] = payoffs.tolist()
-        write_text_atomic(state_path, json.dumps(state, indent=1) + "\n")
     return mixture_policy(params, members, np.asarray(state["mixture"])), trained
