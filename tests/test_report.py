@@ -242,6 +242,17 @@ def test_a_training_sweep_gets_drift_curves_from_every_run(tmp_path):
     assert {"drift.png", "trajectories.png", "phase-offense_defense_balance.png"} <= names
     drift = section((folder / "report.md").read_text(), "Drift over training")
     assert "cell 0: 2; cell 1: 2" in drift.replace(", cell", "; cell")
+    # Where each cell's runs landed: the seeds counted by outcome, the counts in report-basins.csv.
+    assert "basins.png" in names
+    basins = pd.read_csv(folder / "report-basins.csv")
+    assert basins["runs"].tolist() == [2, 2]
+    assert (basins[["peace_runs", "mixed_runs", "war_runs"]].sum(axis=1) == 2).all()
+    assert "## Where learning lands (basins)" in (folder / "report.md").read_text()
+
+
+def test_a_fixed_policy_sweep_has_no_basins(jervis_sweep):
+    assert "Where learning lands" not in (jervis_sweep / "report.md").read_text()
+    assert not (jervis_sweep / "report-basins.csv").exists()
 
 
 def test_a_run_directory_gets_its_evaluation_drift_and_trajectories(tmp_path):

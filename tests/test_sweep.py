@@ -73,6 +73,17 @@ FIXED = {
         ({"policies": None, "train": {"seed": 3}}, "train: seed is set by the sweep"),
         ({"policies": None, "train": {"algorithm": "dqn"}}, "train: algorithm must be one of"),
         ({"env": {"offense_defense_balance": 1.0}}, "both in env and in grid"),
+        ({"grid": {"train.start": ["random", "grim"]}}, "grid: train.start varies a train-config field, but this "
+                                                         "sweep plays fixed policies"),
+        ({"policies": None, "train": {}, "grid": {"train.strat": ["random"]}},
+         "grid: unknown train-config field 'train.strat'; did you mean 'train.start'?"),
+        ({"policies": None, "train": {}, "grid": {"train.seed": [1, 2]}}, "grid: train.seed is set by the sweep"),
+        ({"policies": None, "train": {"start": "dove"}, "grid": {"train.start": ["random", "grim"]}},
+         "start is both in train and in grid (as train.start)"),
+        ({"policies": None, "train": {}, "grid": {"train.start": ["random", "gim"]}},
+         "grid cell {'train.start': 'gim'}: start: unknown stance 'gim'; did you mean 'grim'?"),
+        ({"policies": None, "train": {}, "grid": {"train.ppo.ent_coef": [0.0, -1.0]}},
+         "grid cell {'train.ppo.ent_coef': -1.0}: ppo.clip_range must be > 0 and ppo.ent_coef"),
     ],
 )
 def test_bad_sweep_configs_are_one_line_errors(change, fragment):
@@ -209,6 +220,33 @@ def test_a_tiny_training_sweep_trains_every_cell_and_reports_its_final_drift_row
     again = run_sweep(config, tmp_path, workers=1, progress=False)
     pd.testing.assert_frame_equal(table, again)
     assert json.loads((tmp_path / "trained" / "rows" / "cell0000-seed3.json").read_text())["row"]["seed"] == 3
+
+
+def test_a_training_sweep_may_vary_train_config_fields_beside_environment_parameters(tmp_path):
+    config = sweep_config_from_dict({
+        "name": "starts", "scenario": "bilateral", "env": {"max_cycles": 8},
+        "grid": [{"offense_defense_balance": [0.5, 2.0], "train.start": ["random", "dove"]},
+                 {"offense_defense_balance": [2.0], "train.ppo.ent_coef": [0.0]}],
+        "seeds": [1], "eval_episodes": 2,
+        "train": {"total_timesteps": 256, "num_envs": 4, "checkpoint_every": 256, "opponents": ["dove"],
+                  "ppo": {"n_steps": 32, "batch_size": 128, "n_epochs": 1}},
+    })
+    cells = config.cells()
+    # The second plane holds train.start at the train section's (here the default) value, and the first holds
+    # ppo.ent_coef at the train section's default.
+    assert cells[-1] == {"offense_defense_balance": 2.0, "train.start": "random", "train.ppo.ent_coef": 0.0}
+    assert cells[0]["train.ppo.ent_coef"] == 0.01
+    built = config.train_config(1, cells[1], 1, tmp_path)
+    assert built.start == "dove" and built.ppo.ent_coef == 0.01 and built.ppo.n_steps == 32
+    assert built.env == {"max_cycles": 8, "offense_defense_balance": 0.5}  # train. parameters stay out of env
+    assert config.train_config(4, cells[-1], 1, tmp_path).ppo.ent_coef == 0.0
+    assert config.train["ppo"] == {"n_steps": 32, "batch_size": 128, "n_epochs": 1}  # the sweep's own untouched
+    table = run_sweep(sweep_config_from_dict({**config.to_dict(), "grid": {"train.start": ["random", "dove"]}}),
+                      tmp_path, workers=1, progress=False)
+    assert table["train.start"].tolist() == ["random", "dove"]
+    cloned = json.loads((tmp_path / "starts" / "runs" / "cell0001-seed1" / "start.json").read_text())
+    assert cloned["shared"]["stance"] == "dove" and cloned["shared"]["agreement"]["attack"] >= 0.98
+    assert not (tmp_path / "starts" / "runs" / "cell0000-seed1" / "start.json").exists()
 
 
 def test_a_grid_of_planes_sweeps_their_union_at_the_defaults_of_what_each_plane_holds_fixed(tmp_path):

@@ -170,6 +170,8 @@ class BarPanel:
     means: np.ndarray
     lows: np.ndarray
     highs: np.ndarray
+    #: The y axis's fixed (bottom, top), e.g. (0, 1) for shares; None: fitted to the data.
+    y_range: tuple[float, float] | None = None
 
 
 def bar_figure(group_labels: Sequence[str], hue_labels: Sequence[str], hue_title: str,
@@ -198,6 +200,8 @@ def bar_figure(group_labels: Sequence[str], hue_labels: Sequence[str], hue_title
                     axis.text(offset, 0, "n/a", ha="center", va="bottom", fontsize=8)
         axis.set_xticks(centres, group_labels, fontsize=8)
         axis.set_ylabel(panel.y_title)
+        if panel.y_range is not None:
+            axis.set_ylim(*panel.y_range)
         axis.set_title(panel.title, fontsize=10)
         axis.grid(axis="y", alpha=0.3)
         axis.set_axisbelow(True)

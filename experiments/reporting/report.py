@@ -73,7 +73,8 @@ PREFERRED_PAIRS = (("offense_defense_balance", "distinguishability"), ("offense_
 BALANCE = "offense_defense_balance"
 DISTINGUISHABILITY = "distinguishability"
 #: Short names of parameters for legends and panel titles.
-SHORT_NAMES = {BALANCE: "balance", DISTINGUISHABILITY: "distinguishability", "observation_noise": "noise"}
+SHORT_NAMES = {BALANCE: "balance", DISTINGUISHABILITY: "distinguishability", "observation_noise": "noise",
+               "train.start": "start"}
 #: The Richardson coefficients, in the order of the tables, with their units.
 RICHARDSON_COEFFICIENTS = (("k", "per year"), ("a", "per year"), ("g", "wealth units per year"),
                            ("l", "per year"), ("b", "per year"), ("h", "wealth units per year"))
@@ -527,6 +528,8 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     _phase_section(document, grid, stats, shown, len(seeds), episodes)
     _jervis_section(document, grid, table, shown)
     _cell_table_section(document, grid, stats, shown)
+    if trained:
+        _basins_section(document, grid, table)
     _drift_section(document, folder, grid, shown, seeds, trained)
     _trajectory_section(document, folder, grid, seeds, trained)
     _richardson_section(document, folder, grid, seeds, trained)
@@ -752,6 +755,64 @@ def _cell_table_section(document: _Document, grid: Grid, stats: CellStats, shown
              *(with_interval(stats.mean[m][cell], stats.low[m][cell], stats.high[m][cell]) for m in shown)]
             for cell in range(grid.size)]
     document.add(markdown_table(header, rows))
+
+
+START_PARAMETER = "train.start"
+
+
+def _basins_section(document: _Document, grid: Grid, table: pd.DataFrame) -> None:
+    """Where the runs landed (``sd_env.experiments.reporting.basins``): shares of seeds in peace, mixed and
+    war per cell, with Wilson intervals; the start (``train.start``) as colours where the grid varies it."""
+    from sd_env.experiments.reporting.basins import (
+        OUTCOME_MEASURES, OUTCOMES, PEACE_ELIMINATIONS, PEACE_WAR_YEARS, WAR_ELIMINATIONS, WAR_WAR_YEARS,
+        basin_table)
+    from sd_env.experiments.reporting.figures import BarPanel, bar_figure
+
+    if not set(OUTCOME_MEASURES) <= set(table.columns) or not len(table):
+        return
+    basins = basin_table(table, grid.cells, grid.parameters)
+    write_text_atomic(document.output.parent / f"{document.output.stem}-basins.csv", basins.to_csv(index=False))
+    hue = [START_PARAMETER] if START_PARAMETER in grid.varying else []
+    others = [name for name in grid.varying if name not in hue]
+    groups = _groups(grid, range(grid.size), others)
+    hue_positions = range(len(grid.values[START_PARAMETER])) if hue else [None]
+    group_labels = ["\n".join(f"{SHORT_NAMES.get(p, p)} {grid.label(p, i)}" for p, i in zip(others, key))
+                    or "all cells" for key in groups]
+    panels = []
+    for outcome in OUTCOMES:
+        shape = (len(hue_positions), len(groups))
+        means, lows, highs = (np.full(shape, np.nan) for _ in range(3))
+        for h, position in enumerate(hue_positions):
+            for g, cells in enumerate(groups.values()):
+                chosen = [c for c in cells if position is None or grid.position(c, START_PARAMETER) == position]
+                if len(chosen) == 1:
+                    row = basins.iloc[chosen[0]]
+                    means[h, g], lows[h, g], highs[h, g] = (row[f"{outcome}_share"], row[f"{outcome}_low"],
+                                                            row[f"{outcome}_high"])
+        panels.append(BarPanel(outcome, f"share of runs in {outcome}", means, lows, highs, y_range=(0.0, 1.0)))
+    hue_labels = [grid.label(START_PARAMETER, h) for h in hue_positions] if hue else []
+    document.add("## Where learning lands (basins)",
+                 f"Each seed of a cell is one run of learning; its final evaluation says where it landed: **peace** "
+                 f"(war in at most {PEACE_WAR_YEARS:.0%} of years and an elimination in at most "
+                 f"{PEACE_ELIMINATIONS:.0%} of episodes), **war** (war in at least {WAR_WAR_YEARS:.0%} of years or "
+                 f"an elimination in at least {WAR_ELIMINATIONS:.0%} of episodes) or **mixed** (between). Shares of "
+                 f"seeds with 95% Wilson intervals; every cell's counts are in `{document.output.stem}-basins.csv`.")
+    if len(groups) * len(hue_positions) == grid.size:
+        figure = bar_figure(group_labels, hue_labels, "start", panels,
+                            "Where learning lands: share of runs (seeds) in each outcome, 95% Wilson interval")
+        document.figure("basins", figure,
+                        "Share of a cell's runs (seeds) that landed in peace, in mixed outcomes and in war; "
+                        "whiskers: 95% Wilson score interval over seeds"
+                        + ("; colours: the start each run learned from (`train.start`)" if hue else "")
+                        + f".{_fixed_text(grid)}")
+    def counted(row: pd.Series, outcome: str) -> str:
+        share = with_interval(row[f"{outcome}_share"], row[f"{outcome}_low"], row[f"{outcome}_high"])
+        return f"{int(row[f'{outcome}_runs'])} ({share})"
+
+    rows = [[cell, *grid.labels(cell), int(basins.iloc[cell]["runs"]),
+             *(counted(basins.iloc[cell], outcome) for outcome in OUTCOMES)] for cell in range(grid.size)]
+    document.add(markdown_table(["cell", *grid.parameters, "runs", *(f"{o}: runs (share [95%])" for o in OUTCOMES)],
+                                rows))
 
 
 def _appendix(document: _Document, grid: Grid, stats: CellStats, measures: list[str]) -> None:

@@ -13,6 +13,8 @@ A sweep config (YAML; unknown keys and bad values are one-line errors)::
     # grid:
     #   - {offense_defense_balance: [0.33, 3.0], distinguishability: [0.0, 1.0]}
     #   - {offense_defense_balance: [0.33, 3.0], observation_noise: [0.0, 0.5]}
+    # a training sweep may also vary train-config fields, named train.FIELD (dotted for nested ones):
+    # grid: {offense_defense_balance: [0.33, 3.0], train.start: [random, grim], train.ppo.ent_coef: [0.0, 0.01]}
     seeds: 5                               # or an explicit list
     train: {algorithm: shared_ppo, total_timesteps: 1500000}   # any train-config fields; or instead:
     # policies: [baseline:deterrer]        # fixed policies (one for all seats, or one per seat)
@@ -40,6 +42,7 @@ run the same function on the same inputs, so they give the same table.
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import json
@@ -64,6 +67,31 @@ from sd_env.scenarios import SCENARIOS, make_params
 
 #: Train-config fields a sweep sets itself, per cell.
 _CELL_TRAIN_FIELDS = ("scenario", "env", "seed", "name", "output_dir")
+#: The prefix of a grid parameter that is a train-config field (``train.start``, ``train.ppo.ent_coef``).
+TRAIN_PREFIX = "train."
+
+
+def is_train_parameter(name: str) -> bool:
+    """Whether a grid parameter names a train-config field (``train.start``) rather than an environment
+    parameter."""
+    return name.startswith(TRAIN_PREFIX)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data[a][b] = value`` for ``dotted = "a.b"``, making the mappings on the way."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def _get_dotted(data: dict[str, Any], dotted: str) -> Any:
+    """``data[a][b]`` for ``dotted = "a.b"``, or KeyError."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            raise KeyError(dotted)
+        data = data[part]
+    return data
 EXECUTORS = ("local", "ray")
 
 
@@ -103,7 +131,7 @@ class SweepConfig:
         With several planes a cell holds every parameter any plane varies, at the scenario's (or env's) value
         where its plane does not vary it; a cell two planes share is swept once.
         """
-        base = asdict(make_params(self.scenario, **self.env)) if len(self.planes) > 1 else {}
+        base = self._base_values() if len(self.planes) > 1 else {}
         cells, seen = [], set()
         for plane in self.planes:
             for values in itertools.product(*plane.values()):
@@ -115,22 +143,48 @@ class SweepConfig:
                     cells.append(cell)
         return cells
 
+    def _base_values(self) -> dict[str, Any]:
+        """Every grid parameter's value where a plane does not vary it: the scenario's (or env's) for
+        environment parameters, the sweep's ``train`` section's (or the train config's default) for
+        ``train.`` ones."""
+        from sd_env.experiments.training.config import TrainConfig
+
+        base = asdict(make_params(self.scenario, **self.env))
+        defaults = TrainConfig().to_dict()
+        for name in self.parameters:
+            if is_train_parameter(name):
+                dotted = name[len(TRAIN_PREFIX):]
+                try:
+                    base[name] = _get_dotted(self.train or {}, dotted)
+                except KeyError:
+                    base[name] = _get_dotted(defaults, dotted)
+        return base
+
     def params(self, cell: dict[str, Any]) -> EnvParams:
-        return make_params(self.scenario, **{**self.env, **cell})
+        """The environment parameters of a cell (its ``train.`` parameters aside)."""
+        return make_params(self.scenario, **{**self.env, **environment_values(cell)})
 
     def train_config(self, cell_index: int, cell: dict[str, Any], seed: int, runs_dir: Path):
         """The train config of one training cell (its run directory is ``runs_dir / row_key``)."""
         settings = {
             "progress_bar": False,
             "eval_episodes": self.eval_episodes,
-            **(self.train or {}),
+            **copy.deepcopy(self.train or {}),
             "scenario": self.scenario,
-            "env": {**self.env, **cell},
+            "env": {**self.env, **environment_values(cell)},
             "seed": seed,
             "name": row_key(cell_index, seed),
             "output_dir": str(runs_dir),
         }
+        for name, value in cell.items():
+            if is_train_parameter(name):
+                _set_dotted(settings, name[len(TRAIN_PREFIX):], value)
         return config_from_dict(settings)
+
+
+def environment_values(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell's environment parameters: every entry but the ``train.`` ones."""
+    return {name: value for name, value in cell.items() if not is_train_parameter(name)}
 
 
 def _plain(value: Any) -> Any:
@@ -176,7 +230,9 @@ def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") ->
     parameters = {f.name for f in fields(EnvParams)}
     for plane in planes:
         for name, values in plane.items():
-            if name not in parameters:
+            if isinstance(name, str) and is_train_parameter(name):
+                _check_train_parameter(config, name)
+            elif name not in parameters:
                 _fail(f"grid: unknown environment parameter {name!r}"
                       f"{did_you_mean(str(name), sorted(parameters), then='see sd-env params')}")
             if not isinstance(values, list) or not values:
@@ -188,6 +244,8 @@ def sweep_config_from_dict(raw: dict[str, Any], source: str = "sweep config") ->
     config.seeds = _seeds(config.seeds)
     if not isinstance(config.eval_episodes, int) or isinstance(config.eval_episodes, bool) or config.eval_episodes < 1:
         _fail(f"eval_episodes must be an integer >= 1, got {config.eval_episodes!r}")
+    if not isinstance(config.train, (dict, type(None))):
+        _fail(f"train must be a mapping of train-config fields, got {config.train!r}")
     for cell in config.cells():
         try:
             config.params(cell)
@@ -223,10 +281,42 @@ def _check_train(config: SweepConfig) -> None:
     for key in _CELL_TRAIN_FIELDS:
         if key in config.train:
             _fail(f"train: {key} is set by the sweep for each cell; put environment parameters in env or grid")
-    try:
-        config.train_config(0, config.cells()[0], config.seeds[0], Path("runs"))
-    except ConfigError as error:
-        _fail(f"train: {error}")
+    # Every cell: a grid of train. parameters may hold a value only some cells' configs refuse.
+    for index, cell in enumerate(config.cells()):
+        try:
+            config.train_config(index, cell, config.seeds[0], Path("runs"))
+        except ConfigError as error:
+            where = f"grid cell {cell}: " if any(is_train_parameter(name) for name in cell) else "train: "
+            _fail(f"{where}{error}")
+
+
+def _check_train_parameter(config: SweepConfig, name: str) -> None:
+    """A ``train.`` grid parameter must name a train-config field the sweep does not set itself, in a
+    training sweep."""
+    from sd_env.experiments.training.config import TrainConfig, dotted_keys
+
+    dotted = name[len(TRAIN_PREFIX):]
+    if config.train is None:
+        _fail(f"grid: {name} varies a train-config field, but this sweep plays fixed policies; "
+              "give a train section to train in every cell")
+    if dotted.split(".")[0] in _CELL_TRAIN_FIELDS:
+        _fail(f"grid: {name} is set by the sweep for each cell; vary environment parameters without train.")
+    known = dotted_keys(TrainConfig)
+    if dotted not in known:
+        listing = "name a train-config field, e.g. train.start or train.ppo.ent_coef"
+        _fail(f"grid: unknown train-config field {name!r}{did_you_mean(dotted, known, then=listing, prefix=TRAIN_PREFIX)}")
+    if dotted in _flat_keys(config.train):
+        _fail(f"{dotted} is both in train and in grid (as {name}); give it in one place")
+
+
+def _flat_keys(data: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every dotted key of a nested mapping (``{"ppo": {"ent_coef": 0}}`` -> ``{"ppo", "ppo.ent_coef"}``)."""
+    keys = set()
+    for key, value in data.items():
+        keys.add(prefix + key)
+        if isinstance(value, dict):
+            keys |= _flat_keys(value, f"{prefix}{key}.")
+    return keys
 
 
 def _check_policies(config: SweepConfig) -> None:

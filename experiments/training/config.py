@@ -27,6 +27,7 @@ from sd_env.errors import SdEnvError, did_you_mean
 from sd_env.experiments.lab.seating import ACTIONS
 from sd_env.experiments.training.backends import BACKENDS
 from sd_env.experiments.training.meta_solvers import META_SOLVERS
+from sd_env.experiments.training.start import RANDOM_START
 from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
@@ -92,6 +93,10 @@ class TrainConfig:
     #: How ``psro`` mixes its population: ``prd`` (projected replicator dynamics, an approximate Nash
     #: equilibrium of the population's meta-game) or ``uniform`` (fictitious play).
     meta_solver: str = "prd"
+    #: Where each new learner starts: ``random`` (PPO's initial network, about half of all years an attack) or
+    #: a stance name (``grim``, ``dove``, ``hawk/grim``, ``grim:burden=0``) cloned into the network before
+    #: reinforcement learning (``sd_env.experiments.training.start``). Backend sb3 only.
+    start: str = "random"
     #: Alternating rounds for ``independent_ppo``.
     rounds: int = 4
     #: Episodes per evaluation in the final metrics.
@@ -164,13 +169,13 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
     raise ConfigError(f"{key}: unsupported type {text}")  # pragma: no cover - guards new fields
 
 
-def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
+def dotted_keys(cls: type, prefix: str = "") -> list[str]:
     """Every key a config section of type ``cls`` accepts, nested ones dotted (``ppo.n_steps``)."""
     keys = []
     for f in fields(cls):
         keys.append(prefix + f.name)
         if f.type in ("PPOConfig", PPOConfig):
-            keys.extend(_dotted_keys(PPOConfig, f"{prefix}{f.name}."))
+            keys.extend(dotted_keys(PPOConfig, f"{prefix}{f.name}."))
     return keys
 
 
@@ -182,7 +187,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     if unknown:
         listing = f"known keys: {', '.join(prefix + k for k in known)}"
         # The suggestion may be a key of a nested section (learning_rate -> ppo.learning_rate).
-        suggestion = did_you_mean(unknown[0], _dotted_keys(cls), then=listing, prefix=prefix)
+        suggestion = did_you_mean(unknown[0], dotted_keys(cls), then=listing, prefix=prefix)
         raise ConfigError(f"unknown config key {prefix + unknown[0]!r}{suggestion}")
     values = {}
     for name, value in data.items():
@@ -233,6 +238,14 @@ def validate(config: TrainConfig) -> TrainConfig:
                           f"{did_you_mean(unknown[0], SCRIPTED_POLICIES, then=listing)}")
     if not config.opponents:
         raise ConfigError("opponents must name at least one scripted policy")
+    if config.start != RANDOM_START:
+        if not is_policy_name(config.start):
+            listing = f"{RANDOM_START}, or a stance: {', '.join(SCRIPTED_POLICIES)}, GREEDY/SEEKER or NAME:KEY=VALUE"
+            raise ConfigError(f"start: unknown stance {config.start!r}"
+                              f"{did_you_mean(config.start, [RANDOM_START, *SCRIPTED_POLICIES], then=listing)}")
+        if config.backend != "sb3":
+            raise ConfigError(f"start {config.start!r} (cloning a stance) is available with backend sb3 only; "
+                              f"use start: {RANDOM_START} with backend {config.backend}")
     if "/" in config.name or config.name in (".", ".."):
         raise ConfigError(f"name must be a plain directory name, got {config.name!r}")
     ppo = config.ppo
@@ -247,11 +260,11 @@ def validate(config: TrainConfig) -> TrainConfig:
         params = config.env_params()
     except ValueError as error:
         raise ConfigError(f"env: {error}") from None
-    for name in config.opponents:
+    for name in [*config.opponents, *([config.start] if config.start != RANDOM_START else [])]:
         try:
             make_policy(name, params)  # options such as defender:burden=0.3 are checked here, not mid-run
         except ValueError as error:
-            raise ConfigError(f"opponents: {error}") from None
+            raise ConfigError(f"{'start' if name == config.start else 'opponents'}: {error}") from None
     return config
 
 

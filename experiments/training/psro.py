@@ -40,6 +40,7 @@ from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.config import ConfigError, TrainConfig
 from sd_env.experiments.training.drift import record_drift
 from sd_env.experiments.training.meta_solvers import meta_strategy
+from sd_env.experiments.training.start import start_learner
 from sd_env.params import EnvParams
 
 #: The run directory's record of the population and every iteration.
@@ -109,6 +110,8 @@ def train_psro(config: TrainConfig, params: EnvParams, run_dir: Path, extra_call
                                     opponents={1: opponent})
         model = PPO("MlpPolicy", env, seed=config.seed + iteration, device="cpu", verbose=0,
                     tensorboard_log=str(run_dir / "tensorboard"), **ppo_kwargs(config))
+        start_learner(model, config.start, params, [0], config.seed + iteration, run_dir,
+                      f"best_response_{iteration + 1}")
         model.learn(total_timesteps=per_iteration, callback=list(extra_callbacks), progress_bar=config.progress_bar,
                     tb_log_name=f"psro_{iteration + 1}")
         name = f"best_response_{iteration + 1}"

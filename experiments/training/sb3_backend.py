@@ -25,6 +25,7 @@ from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import TrainConfig
 from sd_env.experiments.training.drift import record_drift
 from sd_env.experiments.training.sb3_models import ppo_kwargs, run_world, save_model_atomic
+from sd_env.experiments.training.start import start_learner
 from sd_env.params import EnvParams
 from sd_env.stances import make_policy
 
@@ -119,14 +120,20 @@ def log_measures(logger, row: dict[str, float], timesteps: int) -> None:
     logger.dump(timesteps)
 
 
-def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: Path | None = None):
-    """A PPO learner as every SB3 run builds it: loaded from ``checkpoint`` if given, else new with ``seed``."""
+def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: Path | None = None,
+               params: EnvParams | None = None, seats: list[int] | None = None, label: str = "shared"):
+    """A PPO learner as every SB3 run builds it: loaded from ``checkpoint`` if given, else new with ``seed``
+    and given the config's ``start`` (cloned from a stance in ``seats`` where ``start`` names one)."""
     from stable_baselines3 import PPO
 
     tensorboard = str(run_dir / "tensorboard")
     if checkpoint is not None:
         return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
-    return PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0, **ppo_kwargs(config))
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0,
+                **ppo_kwargs(config))
+    if params is not None:
+        start_learner(model, config.start, params, seats or [0], seed, run_dir, label)
+    return model
 
 
 def _drift_recorder(config: TrainConfig, params: EnvParams, run_dir: Path):
@@ -223,7 +230,9 @@ def train_shared_or_pool(config: TrainConfig, params: EnvParams, run_dir: Path, 
         model.set_env(env)
     else:
         env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed, opponents=opponents)
-        model = _ppo_model(config, env, run_dir, config.seed)
+        seats = [int(seat) for seat in env.learner_seats]
+        model = _ppo_model(config, env, run_dir, config.seed, params=params, seats=seats,
+                           label="shared" if len(seats) > 1 else f"state_{seats[0]}")
     remaining = config.total_timesteps - model.num_timesteps
     if remaining > 0:
         _learn(model, remaining, params, run_dir, config, checkpoint is not None, extra_callbacks,
@@ -262,7 +271,8 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
         path = run_dir / "checkpoints" / f"state_{seat}_latest.zip"
         placeholder = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + seat,
                                             opponents={j: make_policy("dove", params) for j in range(n) if j != seat})
-        models.append(_ppo_model(config, placeholder, run_dir, config.seed + seat, path if path.is_file() else None))
+        models.append(_ppo_model(config, placeholder, run_dir, config.seed + seat, path if path.is_file() else None,
+                                 params=params, seats=[seat], label=f"state_{seat}"))
     _, measures_class = _sb3_callbacks()
     for index in range(done_chunks, config.rounds * n):
         round_number, seat = divmod(index, n)
