@@ -448,7 +448,14 @@ def add_exploit(commands) -> None:
                     "against the frozen policy in every other seat, then report, on held-out episodes, that seat's "
                     "welfare with the best response minus its welfare when the policy plays itself. Policies: "
                     f"{SPECS_HELP}.")
-    exploit.add_argument("--policy", required=True, metavar="SPEC", help="the frozen policy")
+    frozen = exploit.add_mutually_exclusive_group(required=True)
+    frozen.add_argument("--policy", metavar="SPEC", help="the frozen policy")
+    frozen.add_argument("--sweep", metavar="DIR",
+                        help="instead of one policy: every finished training run of this sweep folder, each in its "
+                             "own world and focal seats; reports kept in DIR/exploitability/ (a rerun measures only "
+                             "what is missing), the table in DIR/exploitability.csv, shown by sd-env report")
+    exploit.add_argument("--every-seat", action="store_true",
+                         help="with --sweep: measure every seat even in a symmetric world (default: seat 0 there)")
     exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
     exploit.add_argument("--seat", type=int, default=0, metavar="I",
                          help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
@@ -462,6 +469,10 @@ def run_exploit(args: argparse.Namespace) -> int:
     from sd_env.experiments.reporting.evaluation_text import exploit_text
     from sd_env.experiments.studies.exploit import exploit
 
+    if args.sweep is not None:
+        return _exploit_sweep(args)
+    if args.every_seat:
+        raise SdEnvError("--every-seat goes with --sweep; with --policy name the seat with --seat")
     check_output_files(("--json", args.json, "exploit.json"),
                        ("--save-best-response", args.save_best_response, "best_response.zip"))
     scenario, overrides = policy_world(args, [args.policy])
@@ -474,6 +485,24 @@ def run_exploit(args: argparse.Namespace) -> int:
     if args.save_best_response:
         again = ["sd-env", "evaluate", "--policy", args.save_best_response, "--opponent", args.policy]
         print(f"wrote {args.save_best_response} (evaluate it: {shlex.join(again)})")
+    return 0
+
+
+def _exploit_sweep(args: argparse.Namespace) -> int:
+    """``sd-env exploit --sweep DIR``: every finished training run of a sweep, in its own world."""
+    from sd_env.experiments.studies.exploit import GATE, exploit_sweep
+
+    refused = [flag for flag, value in (("--seat", args.seat != 0), ("--scenario", args.scenario is not None),
+                                        ("--set", bool(args.set)), ("--force", args.force), ("--json", args.json),
+                                        ("--save-best-response", args.save_best_response)) if value]
+    if refused:
+        raise SdEnvError(f"{refused[0]} does not go with --sweep: each run plays in the world it was trained in, "
+                         "in its focal seats (--every-seat for all), and its report is kept in DIR/exploitability/")
+    table = exploit_sweep(args.sweep, args.budget, seed=args.seed, episodes=args.episodes, actions=args.actions,
+                          every_seat=args.every_seat)
+    within = int(table["equilibrium"].sum())
+    print(f"{within} of {len(table)} run-seats are within {GATE:.0%} of mutual restraint's return for every type "
+          "(a trained best response is a lower bound on the true gain)")
     return 0
 
 

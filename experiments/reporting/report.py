@@ -529,7 +529,8 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     _jervis_section(document, grid, table, shown)
     _cell_table_section(document, grid, stats, shown)
     if trained:
-        _basins_section(document, grid, table)
+        _exploitability_section(document, folder, grid, table)
+        _basins_section(document, folder, grid, table)
     _drift_section(document, folder, grid, shown, seeds, trained)
     _trajectory_section(document, folder, grid, seeds, trained)
     _richardson_section(document, folder, grid, seeds, trained)
@@ -760,12 +761,52 @@ def _cell_table_section(document: _Document, grid: Grid, stats: CellStats, shown
 START_PARAMETER = "train.start"
 
 
-def _basins_section(document: _Document, grid: Grid, table: pd.DataFrame) -> None:
+def _exploitability_section(document: _Document, folder: Path, grid: Grid, table: pd.DataFrame) -> None:
+    """The gate: each cell's exploitability (``sd-env exploit --sweep``), per type as a share of mutual
+    restraint's return, and the cells whose learners are not an equilibrium by it."""
+    from sd_env.experiments.studies.exploit import EXPLOIT_TABLE, GATE, TYPES
+
+    path = folder / EXPLOIT_TABLE
+    if not path.is_file():
+        document.add("## Exploitability (the gate)",
+                     f"Not measured: no `{EXPLOIT_TABLE}` in the sweep folder. Without it these results describe the "
+                     "learners, not necessarily an equilibrium of the game; `sd-env exploit --sweep "
+                     f"{folder.name} --budget STEPS` measures every run.")
+        return
+    gate = pd.read_csv(path)
+    budgets = sorted({int(b) for b in gate["budget"]})
+    document.add(
+        "## Exploitability (the gate)",
+        f"For every run of a cell, a PPO best response trained for {', '.join(f'{b:,}' for b in budgets)} agent-steps "
+        "in the focal seat against the run's own policy elsewhere (`sd-env exploit --sweep`). Each type's gain is "
+        "shown as a share of that type's return under mutual restraint (every state a dove); a cell is flagged "
+        f"**not an equilibrium** where the seed mean of the worst type's share exceeds {GATE:.0%}. An RL best "
+        "response is a lower bound on the true best response: a small gain says the learners were not beaten, not "
+        "that they cannot be.")
+    rows = []
+    for cell in range(grid.size):
+        mine = gate[gate["cell"] == cell]
+        if not len(mine):
+            rows.append([cell, *grid.labels(cell), 0, *(["n/a"] * (len(TYPES) + 2))])
+            continue
+        worst = interval_over_seeds(mine.groupby("seed")["worst_relative"].max().to_numpy(dtype=float))
+        per_type = [with_interval(*interval_over_seeds(mine[f"{name}_relative"].dropna().to_numpy(dtype=float))[:3])
+                    for name in TYPES]
+        within = int(mine.groupby("seed")["equilibrium"].all().sum())
+        verdict = "not an equilibrium" if worst[0] > GATE else f"within {GATE:.0%}"
+        rows.append([cell, *grid.labels(cell), mine["seed"].nunique(), *per_type,
+                     f"{with_interval(*worst[:3])}; {within} of {mine['seed'].nunique()} runs within", verdict])
+    header = ["cell", *grid.parameters, "runs", *(f"{name} gain (share of restraint)" for name in TYPES),
+              "worst type", "verdict"]
+    document.add(markdown_table(header, rows))
+
+
+def _basins_section(document: _Document, folder: Path, grid: Grid, table: pd.DataFrame) -> None:
     """Where the runs landed (``sd_env.experiments.reporting.basins``): shares of seeds in peace, mixed and
     war per cell, with Wilson intervals; the start (``train.start``) as colours where the grid varies it."""
     from sd_env.experiments.reporting.basins import (
         OUTCOME_MEASURES, OUTCOMES, PEACE_ELIMINATIONS, PEACE_WAR_YEARS, WAR_ELIMINATIONS, WAR_WAR_YEARS,
-        basin_table)
+        basin_table, classify_outcome)
     from sd_env.experiments.reporting.figures import BarPanel, bar_figure
 
     if not set(OUTCOME_MEASURES) <= set(table.columns) or not len(table):
@@ -805,14 +846,32 @@ def _basins_section(document: _Document, grid: Grid, table: pd.DataFrame) -> Non
                         "whiskers: 95% Wilson score interval over seeds"
                         + ("; colours: the start each run learned from (`train.start`)" if hue else "")
                         + f".{_fixed_text(grid)}")
+    gate_path = folder / "exploitability.csv"
+    gated = None
+    if gate_path.is_file():
+        from sd_env.experiments.studies.exploit import GATE
+
+        gate = pd.read_csv(gate_path)
+        within = gate.groupby(["cell", "seed"])["equilibrium"].all()
+        outcome_of = {(int(row.cell), int(row.seed)): classify_outcome(float(row.war_years),
+                                                                        float(row.eliminations_per_episode))
+                      for row in table.itertuples()}
+        gated = {cell: sum(1 for (c, seed), ok in within.items() if c == cell and ok
+                           and outcome_of.get((c, seed)) == "peace") for cell in range(grid.size)}
+        measured = {cell: int((within.index.get_level_values(0) == cell).sum()) for cell in range(grid.size)}
+        document.add(f"`peace within the gate`: runs that landed in peace and whose best response gained at most "
+                     f"{GATE:.0%} of mutual restraint's return for every type, of the runs measured (exploitability "
+                     f"section).")
+
     def counted(row: pd.Series, outcome: str) -> str:
         share = with_interval(row[f"{outcome}_share"], row[f"{outcome}_low"], row[f"{outcome}_high"])
         return f"{int(row[f'{outcome}_runs'])} ({share})"
 
     rows = [[cell, *grid.labels(cell), int(basins.iloc[cell]["runs"]),
-             *(counted(basins.iloc[cell], outcome) for outcome in OUTCOMES)] for cell in range(grid.size)]
-    document.add(markdown_table(["cell", *grid.parameters, "runs", *(f"{o}: runs (share [95%])" for o in OUTCOMES)],
-                                rows))
+             *(counted(basins.iloc[cell], outcome) for outcome in OUTCOMES),
+             *([f"{gated[cell]} of {measured[cell]}"] if gated is not None else [])] for cell in range(grid.size)]
+    document.add(markdown_table(["cell", *grid.parameters, "runs", *(f"{o}: runs (share [95%])" for o in OUTCOMES),
+                                 *(["peace within the gate"] if gated is not None else [])], rows))
 
 
 def _appendix(document: _Document, grid: Grid, stats: CellStats, measures: list[str]) -> None:
