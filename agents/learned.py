@@ -82,17 +82,26 @@ class SB3Policy(Policy):
 
     @classmethod
     def load(cls, path: str | Path, params: EnvParams, deterministic: bool = True) -> SB3Policy:
-        """Load a PPO checkpoint (``.zip``) saved by ``sd-env train``."""
-        from stable_baselines3 import PPO
-
+        """Load a PPO or recurrent PPO checkpoint (``.zip``) saved by ``sd-env train``."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
-        return cls(PPO.load(path, device="cpu"), params, deterministic, name=path.stem)
+        return cls(load_sb3_model(path), params, deterministic, name=path.stem)
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the model carries a memory (sb3-contrib's ``RecurrentPPO``: an LSTM before its heads)."""
+        return hasattr(self.model.policy, "lstm_actor")
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._memory = None  # a recurrent policy forgets everything before a new game
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         if observations.shape[0] == 0:
             return np.zeros((0, self.params.action_length), dtype=np.int64)
+        if self.recurrent:
+            return self._act_with_memory(observations)
         if self.deterministic:
             with torch_threads(self.threads):
                 actions, _ = self.model.predict(observations, deterministic=True)
@@ -105,6 +114,68 @@ class SB3Policy(Policy):
         components = distribution if isinstance(distribution, list) else [distribution]
         return np.stack([sample_categorical(part.probs.numpy().reshape(observations.shape[0], -1), self.rng)
                          for part in components], axis=1)
+
+    def _act_with_memory(self, observations: np.ndarray) -> np.ndarray:
+        """A recurrent model's actions: row r of every call is the same game, as rollouts and vector environments
+        pass them; a row whose year is 0 (``time_elapsed`` 0) starts a new game and its memory is cleared, and so is
+        every row when the number of rows changes or after :meth:`reset`."""
+        import torch
+
+        policy = self.model.policy
+        rows = observations.shape[0]
+        starts = observations[:, self.layout.time_elapsed] <= 0.0
+        memory = getattr(self, "_memory", None)
+        if memory is None or memory[0].shape[1] != rows:
+            shape = (policy.lstm_actor.num_layers, rows, policy.lstm_actor.hidden_size)
+            memory = (torch.zeros(shape), torch.zeros(shape))
+            starts = np.ones(rows, dtype=bool)
+        with torch.no_grad(), torch_threads(self.threads):
+            distribution, self._memory = policy.get_distribution(
+                policy.obs_to_tensor(observations)[0], memory, torch.as_tensor(starts, dtype=torch.float32))
+        components = distribution.distribution
+        components = components if isinstance(components, list) else [components]
+        if self.deterministic:
+            return np.stack([part.probs.argmax(dim=1).numpy() for part in components], axis=1).astype(np.int64)
+        return np.stack([sample_categorical(part.probs.numpy().reshape(rows, -1), self.rng)
+                         for part in components], axis=1)
+
+
+#: The module of sb3-contrib's recurrent policies, as a checkpoint's ``data`` names its policy class's module.
+_RECURRENT_MODULE = "sb3_contrib.common.recurrent"
+
+
+def is_recurrent_checkpoint(path: str | Path) -> bool:
+    """Whether an SB3 checkpoint (``.zip``) holds a recurrent PPO model (sb3-contrib), read from its ``data``.
+
+    :param path: the checkpoint.
+    :returns: True for ``RecurrentPPO`` models, False for others or files that are not SB3 checkpoints.
+    """
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+    policy_class = data.get("policy_class") if isinstance(data, dict) else None
+    return isinstance(policy_class, dict) and str(policy_class.get("__module__", "")).startswith(_RECURRENT_MODULE)
+
+
+def load_sb3_model(path: str | Path, env=None, **kwargs):
+    """Load an SB3 checkpoint as the class that wrote it: ``RecurrentPPO`` (sb3-contrib) or ``PPO``, on the CPU.
+
+    :param path: the checkpoint (``.zip``).
+    :param env: the environment to attach, or None.
+    :param kwargs: more keyword arguments of ``load`` (``tensorboard_log``).
+    """
+    if is_recurrent_checkpoint(path):
+        from sb3_contrib import RecurrentPPO
+
+        return RecurrentPPO.load(path, env=env, device="cpu", **kwargs)
+    from stable_baselines3 import PPO
+
+    return PPO.load(path, env=env, device="cpu", **kwargs)
 
 
 class PoolPolicy(Policy):

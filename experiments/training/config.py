@@ -32,6 +32,8 @@ from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
 
+#: The learner's memory (``TrainConfig.memory``).
+MEMORIES = ("none", "lstm")
 #: Every algorithm some backend trains (:data:`sd_env.experiments.training.backends.BACKENDS` says which).
 ALGORITHMS = tuple(dict.fromkeys(name for backend in BACKENDS.values() for name in backend.algorithms))
 
@@ -97,6 +99,10 @@ class TrainConfig:
     #: a stance name (``grim``, ``dove``, ``hawk/grim``, ``grim:burden=0``) cloned into the network before
     #: reinforcement learning (``sd_env.experiments.training.start``). Backend sb3 only.
     start: str = "random"
+    #: The learner's memory: ``none`` (PPO with an MLP: it sees only this year's observation, which holds last
+    #: year's attacks) or ``lstm`` (sb3-contrib's RecurrentPPO: an LSTM carries what it saw in earlier years of
+    #: the game). Backend sb3; loaded and evaluated through the same policy specs.
+    memory: str = "none"
     #: Alternating rounds for ``independent_ppo``.
     rounds: int = 4
     #: Episodes per evaluation in the final metrics.
@@ -228,6 +234,14 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"meta_solver must be one of {', '.join(META_SOLVERS)}, got {config.meta_solver!r}")
     if config.eval_actions not in ACTIONS:
         raise ConfigError(f"eval_actions must be {' or '.join(ACTIONS)}, got {config.eval_actions!r}")
+    if config.memory not in MEMORIES:
+        raise ConfigError(f"memory must be {' or '.join(MEMORIES)}, got {config.memory!r}")
+    if config.memory != "none" and config.backend != "sb3":
+        raise ConfigError(f"memory {config.memory} is available with backend sb3 only; use memory: none with "
+                          f"backend {config.backend}")
+    if config.memory != "none" and config.start != RANDOM_START:
+        raise ConfigError(f"start {config.start!r} (cloning a stance) is not available with memory {config.memory}; "
+                          f"use start: {RANDOM_START}")
     if config.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")
     unknown = [name for name in config.opponents if not is_policy_name(name)]

@@ -73,9 +73,7 @@ def train_psro(config: TrainConfig, params: EnvParams, run_dir: Path, extra_call
     :param run_dir: the prepared run directory; resumes from its ``psro.json``.
     :param extra_callbacks: stable-baselines3 callbacks added to each learner's.
     """
-    from stable_baselines3 import PPO
-
-    from sd_env.experiments.training.sb3_models import ppo_kwargs, run_world, save_model_atomic
+    from sd_env.experiments.training.sb3_models import new_model, run_world, save_model_atomic
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
     check_scenario(params)
@@ -108,8 +106,7 @@ def train_psro(config: TrainConfig, params: EnvParams, run_dir: Path, extra_call
         opponent = mixture_policy(params, members, mixture)
         env = SecurityDilemmaVecEnv(config.num_envs, params=params, seed=config.seed + 7919 * (iteration + 1),
                                     opponents={1: opponent})
-        model = PPO("MlpPolicy", env, seed=config.seed + iteration, device="cpu", verbose=0,
-                    tensorboard_log=str(run_dir / "tensorboard"), **ppo_kwargs(config))
+        model = new_model(config, env, config.seed + iteration, str(run_dir / "tensorboard"))
         start_learner(model, config.start, params, [0], config.seed + iteration, run_dir,
                       f"best_response_{iteration + 1}")
         model.learn(total_timesteps=per_iteration, callback=list(extra_callbacks), progress_bar=config.progress_bar,

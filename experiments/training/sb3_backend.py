@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sd_env.agents.learned import PoolPolicy, SB3Policy
+from sd_env.agents.learned import PoolPolicy, SB3Policy, load_sb3_model
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import TrainConfig
 from sd_env.experiments.training.drift import record_drift
-from sd_env.experiments.training.sb3_models import ppo_kwargs, run_world, save_model_atomic
+from sd_env.experiments.training.sb3_models import new_model, run_world, save_model_atomic
 from sd_env.experiments.training.start import start_learner
 from sd_env.params import EnvParams
 from sd_env.stances import make_policy
@@ -124,13 +124,10 @@ def _ppo_model(config: TrainConfig, env, run_dir: Path, seed: int, checkpoint: P
                params: EnvParams | None = None, seats: list[int] | None = None, label: str = "shared"):
     """A PPO learner as every SB3 run builds it: loaded from ``checkpoint`` if given, else new with ``seed``
     and given the config's ``start`` (cloned from a stance in ``seats`` where ``start`` names one)."""
-    from stable_baselines3 import PPO
-
     tensorboard = str(run_dir / "tensorboard")
     if checkpoint is not None:
-        return PPO.load(checkpoint, env=env, device="cpu", tensorboard_log=tensorboard)
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=tensorboard, verbose=0,
-                **ppo_kwargs(config))
+        return load_sb3_model(checkpoint, env=env, tensorboard_log=tensorboard)
+    model = new_model(config, env, seed, tensorboard)
     if params is not None:
         start_learner(model, config.start, params, seats or [0], seed, run_dir, label)
     return model

@@ -46,6 +46,28 @@ def run_world(config: TrainConfig, params: EnvParams) -> str:
     return world_entry(config.scenario, config.env, params)
 
 
+#: The learner of each ``memory`` setting: (module, class, SB3 policy name).
+MEMORY_MODELS = {"none": ("stable_baselines3", "PPO", "MlpPolicy"),
+                 "lstm": ("sb3_contrib", "RecurrentPPO", "MlpLstmPolicy")}
+
+
+def new_model(config: TrainConfig, env, seed: int, tensorboard_log: str | None = None):
+    """A new PPO learner as the config says: ``PPO`` with an MLP, or with ``memory: lstm`` sb3-contrib's
+    ``RecurrentPPO`` (an LSTM between the observation and both heads), on the CPU, with the config's PPO settings.
+
+    :param config: the run's config (``memory``, ``ppo``).
+    :param env: the vector environment it learns in.
+    :param seed: the learner's seed.
+    :param tensorboard_log: TensorBoard folder, or None.
+    """
+    import importlib
+
+    module, name, policy = MEMORY_MODELS[config.memory]
+    cls = getattr(importlib.import_module(module), name)
+    return cls(policy, env, seed=seed, device="cpu", tensorboard_log=tensorboard_log, verbose=0,
+               **ppo_kwargs(config))
+
+
 def ppo_kwargs(config: TrainConfig) -> dict[str, Any]:
     """Keyword arguments for SB3's ``PPO`` from ``config.ppo``, as every SB3 run of ``sd-env train`` builds it.
 
