@@ -456,6 +456,8 @@ def add_exploit(commands) -> None:
                              "what is missing), the table in DIR/exploitability.csv, shown by sd-env report")
     exploit.add_argument("--every-seat", action="store_true",
                          help="with --sweep: measure every seat even in a symmetric world (default: seat 0 there)")
+    exploit.add_argument("--cells", metavar="I,J,...",
+                         help="with --sweep: only the runs of these cells (default: every cell)")
     exploit.add_argument("--budget", required=True, type=int, metavar="STEPS", help="agent-steps of training")
     exploit.add_argument("--seat", type=int, default=0, metavar="I",
                          help="the seat the best response plays (default: %(default)s); in an asymmetric scenario "
@@ -471,8 +473,9 @@ def run_exploit(args: argparse.Namespace) -> int:
 
     if args.sweep is not None:
         return _exploit_sweep(args)
-    if args.every_seat:
-        raise SdEnvError("--every-seat goes with --sweep; with --policy name the seat with --seat")
+    if args.every_seat or args.cells is not None:
+        flag = "--every-seat" if args.every_seat else "--cells"
+        raise SdEnvError(f"{flag} goes with --sweep; with --policy give the one policy (and its seat with --seat)")
     check_output_files(("--json", args.json, "exploit.json"),
                        ("--save-best-response", args.save_best_response, "best_response.zip"))
     scenario, overrides = policy_world(args, [args.policy])
@@ -498,8 +501,14 @@ def _exploit_sweep(args: argparse.Namespace) -> int:
     if refused:
         raise SdEnvError(f"{refused[0]} does not go with --sweep: each run plays in the world it was trained in, "
                          "in its focal seats (--every-seat for all), and its report is kept in DIR/exploitability/")
+    cells = None
+    if args.cells is not None:
+        try:
+            cells = [int(part) for part in args.cells.split(",")]
+        except ValueError:
+            raise SdEnvError(f"--cells must be cell numbers separated by commas, e.g. 0,1,2; got {args.cells!r}") from None
     table = exploit_sweep(args.sweep, args.budget, seed=args.seed, episodes=args.episodes, actions=args.actions,
-                          every_seat=args.every_seat)
+                          every_seat=args.every_seat, cells=cells)
     within = int(table["equilibrium"].sum())
     print(f"{within} of {len(table)} run-seats are within {GATE:.0%} of mutual restraint's return for every type "
           "(a trained best response is a lower bound on the true gain)")

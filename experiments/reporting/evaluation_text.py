@@ -183,6 +183,12 @@ def exploit_text(report: Mapping[str, Any], seconds: float) -> str:
         lines.append(f"{label:<34}{cell({'mean': gain['gain'], 'ci_low': gain['ci_low'], 'ci_high': gain['ci_high']})}"
                      f"  {format_number(gain['relative'], decimals=3)} of mutual restraint's return, "
                      f"{gain['episodes']} episodes")
+    for name, gain in (report.get("strongest") or {}).items():
+        if gain is not None and gain["by"] != "best_response":
+            label = "a security seeker" if name == "security_seeker" else "a greedy state"
+            lines.append(f"  scripted {gain['by']!r} gains more as {label}: {format_number(gain['gain'])} "
+                         f"[{format_number(gain['ci_low'])}, {format_number(gain['ci_high'])}], "
+                         f"{format_number(gain['relative'], decimals=3)} of mutual restraint's return")
     if opponents["best_response"] is not None:
         lines.append(f"(the frozen policy's own welfare in the other seats: {format_number(opponents['self_play'])} "
                      f"against itself, {format_number(opponents['best_response'])} against the best response)")
