@@ -48,10 +48,13 @@ def heatmap_figure(
     y_title: str,
     colorbar_title: str,
     title: str,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
     """One heat map per panel, ``values[y, x]``, on one colour scale with a labelled colour bar.
 
-    Each square is annotated with its value; NaN squares are hatched grey and read "n/a".
+    Each square is annotated with its value; NaN squares are hatched grey and read "n/a". ``value_range`` fixes
+    the colour scale (``(0, 1)`` for shares, so that equal colours mean equal shares in every figure); None fits
+    it to the values.
     """
     rows, columns = _grid_shape(len(panels))
     title_lines = max((title.count("\n") + 1 if title else 0) for title, _ in panels)
@@ -62,6 +65,8 @@ def heatmap_figure(
     finite = np.concatenate([np.asarray(values, float).ravel() for _, values in panels])
     finite = finite[np.isfinite(finite)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if value_range is not None:
+        low, high = value_range
     if high <= low:
         low, high = low - 0.5 * max(abs(low), 1e-9), high + 0.5 * max(abs(high), 1e-9)
     norm = Normalize(low, high)

@@ -136,6 +136,12 @@ def measure_unit(name: str) -> str:
     return EPISODE_MEASURES[name].unit if name in EPISODE_MEASURES else "unit not registered"
 
 
+def measure_range(name: str) -> tuple[float, float] | None:
+    """The fixed scale of a measure bounded by its unit (shares and ``1 - Gini``: (0, 1)), or None."""
+    unit = measure_unit(name)
+    return (0.0, 1.0) if unit.startswith("share of") or unit == "1 - Gini" else None
+
+
 def measure_title(name: str) -> str:
     """Axis title of a measure: its name and unit."""
     return f"{name} ({measure_unit(name)})"
@@ -618,7 +624,7 @@ def _heatmaps(document: _Document, grid: Grid, stats: CellStats, shown: list[str
         figure = heatmap_figure(
             panels, [grid.label(x_name, i) for i in xs], [grid.label(y_name, i) for i in ys],
             parameter_title(x_name), parameter_title(y_name), measure_title(name),
-            f"{name} ({measure_unit(name)}): mean over {_count(seeds, 'seed')}")
+            f"{name} ({measure_unit(name)}): mean over {_count(seeds, 'seed')}", value_range=measure_range(name))
         document.figure(
             f"phase-{_slug(name)}-{_slug(x_name)}-{_slug(y_name)}", figure,
             f"`{name}` in {measure_unit(name)} ({measure_description(name)}) over `{x_name}` ({_unit(x_name)}) "
@@ -721,7 +727,7 @@ def _jervis_section(document: _Document, grid: Grid, table: pd.DataFrame, shown:
         for h in range(len(hue_keys)):
             for g, w in enumerate(worlds):
                 means[h, g], lows[h, g], highs[h, g], _ = numbers[(w, h)][name]
-        panels.append(BarPanel(name, measure_title(name), means, lows, highs))
+        panels.append(BarPanel(name, measure_title(name), means, lows, highs, y_range=measure_range(name)))
     figure = bar_figure(group_labels, hue_labels, ", ".join(others), panels,
                         "The four Jervis worlds: mean over seeds with 95% bootstrap interval")
     note = "" if bottom < 1 < top else (" The balances swept do not straddle 1, so 'offence advantage' and "
