@@ -180,9 +180,10 @@ class BarPanel:
 
 
 def bar_figure(group_labels: Sequence[str], hue_labels: Sequence[str], hue_title: str,
-               panels: Sequence[BarPanel], title: str) -> Figure:
-    """Grouped bars (groups on the x axis, one bar per hue) with 95% interval error bars, one panel per measure."""
-    columns = min(len(panels), 2 if len(panels) == 4 else 3)
+               panels: Sequence[BarPanel], title: str, columns: int | None = None) -> Figure:
+    """Grouped bars (groups on the x axis, one bar per hue) with 95% interval error bars, one panel per measure,
+    in ``columns`` columns (None: up to three, two for four panels)."""
+    columns = columns or min(len(panels), 2 if len(panels) == 4 else 3)
     rows = int(np.ceil(len(panels) / columns))
     figure = Figure(figsize=(max(4.6, 1.2 * len(group_labels) * max(1, len(hue_labels)) ** 0.5) * columns,
                              3.6 * rows + 0.8), layout="constrained")

@@ -846,7 +846,8 @@ def _basins_section(document: _Document, folder: Path, grid: Grid, table: pd.Dat
                  f"seeds with 95% Wilson intervals; every cell's counts are in `{document.output.stem}-basins.csv`.")
     if len(groups) * len(hue_positions) == grid.size:
         figure = bar_figure(group_labels, hue_labels, "start", panels,
-                            "Where learning lands: share of runs (seeds) in each outcome, 95% Wilson interval")
+                            "Where learning lands: share of runs (seeds) in each outcome, 95% Wilson interval",
+                            columns=1 if len(groups) * len(hue_positions) > 6 else None)
         document.figure("basins", figure,
                         "Share of a cell's runs (seeds) that landed in peace, in mixed outcomes and in war; "
                         "whiskers: 95% Wilson score interval over seeds"
@@ -875,7 +876,8 @@ def _basins_section(document: _Document, folder: Path, grid: Grid, table: pd.Dat
 
     rows = [[cell, *grid.labels(cell), int(basins.iloc[cell]["runs"]),
              *(counted(basins.iloc[cell], outcome) for outcome in OUTCOMES),
-             *([f"{gated[cell]} of {measured[cell]}"] if gated is not None else [])] for cell in range(grid.size)]
+             *([f"{gated[cell]} of {measured[cell]}" if measured[cell] else "not measured"] if gated is not None
+               else [])] for cell in range(grid.size)]
     document.add(markdown_table(["cell", *grid.parameters, "runs", *(f"{o}: runs (share [95%])" for o in OUTCOMES),
                                  *(["peace within the gate"] if gated is not None else [])], rows))
 
