@@ -770,7 +770,7 @@ START_PARAMETER = "train.start"
 def _exploitability_section(document: _Document, folder: Path, grid: Grid, table: pd.DataFrame) -> None:
     """The gate: each cell's exploitability (``sd-env exploit --sweep``), per type as a share of mutual
     restraint's return, and the cells whose learners are not an equilibrium by it."""
-    from sd_env.experiments.studies.exploit import EXPLOIT_TABLE, GATE, TYPES
+    from sd_env.experiments.studies.exploit import DEVIATIONS, EXPLOIT_TABLE, GATE, TYPES
 
     path = folder / EXPLOIT_TABLE
     if not path.is_file():
@@ -784,8 +784,10 @@ def _exploitability_section(document: _Document, folder: Path, grid: Grid, table
     document.add(
         "## Exploitability (the gate)",
         f"For every run of a cell, a PPO best response trained for {', '.join(f'{b:,}' for b in budgets)} agent-steps "
-        "in the focal seat against the run's own policy elsewhere (`sd-env exploit --sweep`). Each type's gain is "
-        "shown as a share of that type's return under mutual restraint (every state a dove); a cell is flagged "
+        f"and the scripted deviations ({', '.join(f'`{name}`' for name in DEVIATIONS)}) play the focal seat against "
+        "the run's own policy elsewhere (`sd-env exploit --sweep`); for each type the strongest of them counts. Each "
+        "type's gain is shown as a share of that type's return under mutual restraint (every state a dove); a cell is "
+        "flagged "
         f"**not an equilibrium** where the seed mean of the worst type's share exceeds {GATE:.0%}. An RL best "
         "response is a lower bound on the true best response: a small gain says the learners were not beaten, not "
         "that they cannot be.")
