@@ -535,8 +535,11 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     _jervis_section(document, grid, table, shown)
     _cell_table_section(document, grid, stats, shown)
     if trained:
-        _exploitability_section(document, folder, grid, table)
-        _basins_section(document, folder, grid, table)
+        from sd_env.experiments.studies.exploit import EXPLOIT_TABLE
+
+        gate = pd.read_csv(folder / EXPLOIT_TABLE) if (folder / EXPLOIT_TABLE).is_file() else None
+        _exploitability_section(document, folder, grid, gate)
+        _basins_section(document, grid, table, gate)
     _drift_section(document, folder, grid, shown, seeds, trained)
     _trajectory_section(document, folder, grid, seeds, trained)
     _richardson_section(document, folder, grid, seeds, trained)
@@ -767,19 +770,18 @@ def _cell_table_section(document: _Document, grid: Grid, stats: CellStats, shown
 START_PARAMETER = "train.start"
 
 
-def _exploitability_section(document: _Document, folder: Path, grid: Grid, table: pd.DataFrame) -> None:
-    """The gate: each cell's exploitability (``sd-env exploit --sweep``), per type as a share of mutual
-    restraint's return, and the cells whose learners are not an equilibrium by it."""
+def _exploitability_section(document: _Document, folder: Path, grid: Grid, gate: pd.DataFrame | None) -> None:
+    """The gate: each cell's exploitability (``sd-env exploit --sweep``; ``gate`` is its table, None where it was
+    not measured), per type as a share of mutual restraint's return, and the cells whose learners are not an
+    equilibrium by it."""
     from sd_env.experiments.studies.exploit import DEVIATIONS, EXPLOIT_TABLE, GATE, TYPES
 
-    path = folder / EXPLOIT_TABLE
-    if not path.is_file():
+    if gate is None:
         document.add("## Exploitability (the gate)",
                      f"Not measured: no `{EXPLOIT_TABLE}` in the sweep folder. Without it these results describe the "
                      "learners, not necessarily an equilibrium of the game; `sd-env exploit --sweep "
                      f"{folder.name} --budget STEPS` measures every run.")
         return
-    gate = pd.read_csv(path)
     budgets = sorted({int(b) for b in gate["budget"]})
     document.add(
         "## Exploitability (the gate)",
@@ -809,7 +811,7 @@ def _exploitability_section(document: _Document, folder: Path, grid: Grid, table
     document.add(markdown_table(header, rows))
 
 
-def _basins_section(document: _Document, folder: Path, grid: Grid, table: pd.DataFrame) -> None:
+def _basins_section(document: _Document, grid: Grid, table: pd.DataFrame, gate: pd.DataFrame | None) -> None:
     """Where the runs landed (``sd_env.experiments.reporting.basins``): shares of seeds in peace, mixed and
     war per cell, with Wilson intervals; the start (``train.start``) as colours where the grid varies it."""
     from sd_env.experiments.reporting.basins import (
@@ -855,12 +857,10 @@ def _basins_section(document: _Document, folder: Path, grid: Grid, table: pd.Dat
                         "whiskers: 95% Wilson score interval over seeds"
                         + ("; colours: the start each run learned from (`train.start`)" if hue else "")
                         + f".{_fixed_text(grid)}")
-    gate_path = folder / "exploitability.csv"
     gated = None
-    if gate_path.is_file():
+    if gate is not None:
         from sd_env.experiments.studies.exploit import GATE
 
-        gate = pd.read_csv(gate_path)
         within = gate.groupby(["cell", "seed"])["equilibrium"].all()
         outcome_of = {(int(row.cell), int(row.seed)): classify_outcome(float(row.war_years),
                                                                         float(row.eliminations_per_episode))
