@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sd_env.agents.policy_files import require_trust
 from sd_env.policy import Policy
 from sd_env.params import EnvParams
 
@@ -165,10 +166,19 @@ def is_recurrent_checkpoint(path: str | Path) -> bool:
 def load_sb3_model(path: str | Path, env=None, **kwargs):
     """Load an SB3 checkpoint as the class that wrote it: ``RecurrentPPO`` (sb3-contrib) or ``PPO``, on the CPU.
 
+    Without running code from the file: its pickled entries are read by
+    :func:`sd_env.agents.policy_files.sb3_custom_objects` (data only), unless the user trusts policy files
+    (``--trust-policy-files``), when stable-baselines3 loads it its own way.
+
     :param path: the checkpoint (``.zip``).
     :param env: the environment to attach, or None.
     :param kwargs: more keyword arguments of ``load`` (``tensorboard_log``).
+    :raises UntrustedPolicyFileError: the file holds code to run and policy files are not trusted.
     """
+    from sd_env.agents.policy_files import sb3_custom_objects, trusted
+
+    if not trusted():
+        kwargs["custom_objects"] = {**sb3_custom_objects(path), **kwargs.get("custom_objects", {})}
     if is_recurrent_checkpoint(path):
         from sb3_contrib import RecurrentPPO
 
@@ -252,11 +262,12 @@ class RLlibModulePolicy(Policy):
              deterministic: bool = True) -> RLlibModulePolicy:
         """Load module ``module_id`` (``shared``, or ``state_i`` for independent learners) of an RLlib checkpoint
         directory as ``sd-env train --set backend=rllib`` writes it (``checkpoints/rllib``)."""
-        from ray.rllib.core.rl_module.rl_module import RLModule
-
         folder = Path(checkpoint) / "learner_group" / "learner" / "rl_module" / module_id
         if not folder.is_dir():
             raise FileNotFoundError(f"RLlib checkpoint {str(checkpoint)!r} has no module {module_id!r}")
+        require_trust(checkpoint, "an RLlib checkpoint")
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
         return cls(RLModule.from_checkpoint(str(folder.resolve())), params, name=module_id, deterministic=deterministic)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
@@ -309,6 +320,7 @@ class BenchMARLPolicy:
         checkpoint = cls.latest_checkpoint(folder)
         if checkpoint is None:
             raise FileNotFoundError(f"{str(folder)!r} holds no BenchMARL checkpoint (*/checkpoints/checkpoint_*.pt)")
+        require_trust(checkpoint, "a BenchMARL checkpoint")
         experiment = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []})
         shared = experiment.config.share_policy_params
         return cls(experiment.policy, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat,

@@ -26,3 +26,12 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def untrusted_policy_files(monkeypatch):
+    """Every test starts without trusting pickle-bearing policy files, and leaves none trusted after it (the
+    CLI's ``--trust-policy-files`` sets an environment variable for the whole process)."""
+    from sd_env.agents.policy_files import TRUST_VARIABLE
+
+    monkeypatch.delenv(TRUST_VARIABLE, raising=False)

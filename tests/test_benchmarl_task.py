@@ -81,7 +81,7 @@ def test_benchmarl_mappo_follows_the_benchmark_protocol_within_its_budget(needs_
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
-def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(tmp_path, needs_benchmarl):
+def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(tmp_path, needs_benchmarl, monkeypatch):
     """backend: benchmarl is a registry entry like sb3 and rllib: the run directory has config.yaml, run.json,
     drift.csv at every checkpoint and metrics.json with the same evaluation rows; the run is a policy spec whose
     self-play is metrics.json's, each independent learner plays its own seat, and --resume goes on to the new
@@ -90,6 +90,7 @@ def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(t
 
     import pandas as pd
 
+    from sd_env.agents.policy_files import TRUST_VARIABLE, UntrustedPolicyFileError
     from sd_env.experiments.cli import main
     from sd_env.experiments.lab.seating import PolicyCache
     from sd_env.experiments.training.config import load_config
@@ -109,13 +110,20 @@ def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(t
     assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000]  # 400 agent-steps a batch
 
     params = make_params("jervis-1")
+    # A BenchMARL checkpoint loads only by unpickling it: without the user's trust it is refused.
+    with pytest.raises(UntrustedPolicyFileError, match="BenchMARL checkpoint.*--trust-policy-files"):
+        PolicyCache(params).seat([str(run)] * 2)
+    monkeypatch.setenv(TRUST_VARIABLE, "1")
     seated = PolicyCache(params).seat([str(run)] * 2)
     assert [policy.policy.seat for policy in seated] == [0, 1]  # one network per state, each in its own seat
     self_play = self_play_row(params, seated, 6, 1)  # the run's evaluation seed is its seed + 1
     assert self_play["welfare"] == pytest.approx(metrics["evaluation"]["self-play"]["welfare"], abs=1e-4)
 
-    assert main(["train", "--resume", "--output-dir", str(tmp_path), "--set", "name=bm", *[
+    monkeypatch.delenv(TRUST_VARIABLE)
+    resume = ["train", "--resume", "--output-dir", str(tmp_path), "--set", "name=bm", *[
         item for setting in settings if not setting.startswith(("output_dir", "name", "total_timesteps"))
-        for item in ("--set", setting)], "--set", "total_timesteps=3200"]) == 0
+        for item in ("--set", setting)], "--set", "total_timesteps=3200"]
+    assert main(resume) == 2  # resuming unpickles the checkpoint too
+    assert main([*resume, "--trust-policy-files"]) == 0
     assert json.loads((run / "metrics.json").read_text())["timesteps"] == [3200]
     assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000, 2400, 3200]

@@ -86,7 +86,8 @@ def test_checkpoints_and_run_directories_load_the_trained_policy(tmp_path):
 
 
 @pytest.mark.slow
-def test_rllib_checkpoints_load_their_shared_module(tmp_path):
+def test_rllib_checkpoints_load_their_shared_module(tmp_path, monkeypatch):
+    from sd_env.agents.policy_files import TRUST_VARIABLE, UntrustedPolicyFileError
     from sd_env.experiments.training.config import load_config
     from sd_env.experiments.training.train import train
 
@@ -96,6 +97,10 @@ def test_rllib_checkpoints_load_their_shared_module(tmp_path):
     train(config)
     checkpoint = tmp_path / "rl" / "checkpoints" / "rllib"
     assert spec_kind(str(checkpoint)) == "rllib" and spec_kind(str(tmp_path / "rl")) == "run"
+    for spec in (checkpoint, tmp_path / "rl"):  # RLlib unpickles its checkpoints: refused without trust
+        with pytest.raises(UntrustedPolicyFileError, match="RLlib checkpoint.*--trust-policy-files"):
+            load_policy(str(spec), PARAMS)
+    monkeypatch.setenv(TRUST_VARIABLE, "1")
     actions = load_policy(str(checkpoint), PARAMS, deterministic=True).act(observations())
     assert actions.shape == (3, PARAMS.action_length)
     np.testing.assert_array_equal(actions, load_policy(str(tmp_path / "rl"), PARAMS, deterministic=True).act(

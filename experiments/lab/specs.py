@@ -22,9 +22,13 @@ raised, in the line). :func:`load_policy` returns the policy itself; the
 action check wraps it where it is played
 (:class:`sd_env.experiments.lab.seating.CheckedPolicy`).
 
-**A policy spec runs code.** ``module.path:factory`` imports the module and
-calls the factory; a checkpoint file is unpickled by stable-baselines3 or
-RLlib. Load only specs and files you trust.
+**A ``module.path:factory`` spec runs code**: it imports the module and calls
+the factory with the parameters, whatever they do. Load only factories you
+trust. **A checkpoint file does not**, by default: a stable-baselines3 zip is
+read without unpickling anything but plain data
+(:mod:`sd_env.agents.policy_files`), and RLlib and BenchMARL checkpoints, which
+load only by unpickling, are refused unless the user trusts policy files
+(``--trust-policy-files``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import importlib
 import re
 from pathlib import Path
 
+from sd_env.agents.policy_files import UntrustedPolicyFileError
 from sd_env.errors import PolicyError, describe_exception
 from sd_env.params import EnvParams
 from sd_env.stances import SCRIPTED_POLICIES, is_policy_name, make_policy
@@ -118,6 +123,8 @@ def _read_sb3(path: Path, params: EnvParams, spec: str, deterministic: bool = Fa
 
     try:
         return SB3Policy.load(path, params, deterministic)
+    except UntrustedPolicyFileError:
+        raise
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a truncated or foreign file: zipfile, pickle and torch errors of every kind
@@ -132,6 +139,8 @@ def _rllib(folder: Path, params: EnvParams, seat: int, spec: str, deterministic:
     module_id = "shared" if (modules / "shared").is_dir() else f"state_{seat}"
     try:
         return RLlibModulePolicy.load(folder, params, module_id, deterministic)
+    except UntrustedPolicyFileError:
+        raise
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a checkpoint RLlib cannot restore
@@ -164,6 +173,8 @@ def _benchmarl(run: Path, params: EnvParams, seat: int, spec: str, deterministic
 
     try:
         return BenchMARLPolicy.load(run / "benchmarl", params, seat, deterministic)
+    except UntrustedPolicyFileError:
+        raise
     except FileNotFoundError as error:
         raise PolicySpecError(str(error)) from None
     except Exception as error:  # a checkpoint BenchMARL cannot restore

@@ -278,7 +278,7 @@ def train_ppo(params: EnvParams, scenario: str, budget: int, seed: int, suite: S
     import torch
     from stable_baselines3 import PPO
 
-    from sd_env.agents.learned import SB3Policy
+    from sd_env.agents.learned import SB3Policy, load_sb3_model
     from sd_env.experiments.training.sb3_models import save_model_atomic
     from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
 
@@ -292,7 +292,7 @@ def train_ppo(params: EnvParams, scenario: str, budget: int, seed: int, suite: S
     meta_path = path.with_suffix(".json")
     if path.is_file() and meta_path.is_file():
         seconds = json.loads(meta_path.read_text())["seconds"]
-        return SB3Policy(PPO.load(path, device="cpu"), params), seconds, True
+        return SB3Policy(load_sb3_model(path), params), seconds, True
     if rollouts < 1:
         raise BenchmarkError(f"a budget of {budget} parallel steps is less than one PPO rollout ({rollout_steps})")
     threads = torch.get_num_threads()

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from sd_env.agents.learned import BenchMARLPolicy
+from sd_env.agents.policy_files import require_trust
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import ConfigError, TrainConfig
 from sd_env.experiments.training.drift import record_drift
@@ -164,6 +165,8 @@ def make_experiment(config: TrainConfig, params: EnvParams, run_dir: Path, callb
     folder.mkdir(parents=True, exist_ok=True)
     settings.save_folder = str(folder)
     checkpoint = BenchMARLPolicy.latest_checkpoint(run_dir / FOLDER)
+    if checkpoint is not None:
+        require_trust(checkpoint, "a BenchMARL checkpoint (to resume from)")
     settings.restore_file = str(checkpoint) if checkpoint is not None else None
     model = MlpConfig.get_from_yaml()
     model.num_cells = list(ppo.net_arch)

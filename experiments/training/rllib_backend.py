@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sd_env.agents.learned import RLlibModulePolicy
+from sd_env.agents.policy_files import require_trust
 from sd_env.policy import Policy
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import ConfigError, TrainConfig
@@ -140,6 +141,7 @@ def train_rllib(config: TrainConfig, params: EnvParams, run_dir: Path, context: 
         algorithm = build_algorithm_config(config, params).build_algo()
         checkpoint = run_dir / "checkpoints" / "rllib"
         if checkpoint.is_dir():
+            require_trust(checkpoint, "an RLlib checkpoint (to resume from)")
             algorithm.restore_from_path(str(checkpoint.resolve()))
         started = time.perf_counter()
         steps = 0

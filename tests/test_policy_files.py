@@ -1,0 +1,158 @@
+"""Policy files cannot run code when loaded unless the user trusts them (``sd_env.agents.policy_files``).
+
+Each crafted file below holds a pickle that, unpickled, creates a marker file: the tests check that loading
+it without the opt-in refuses it in one line and creates nothing, and that with the opt-in the code does run
+(so the crafted payload is live and the refusals are not vacuous)."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pytest
+
+from sd_env.agents.learned import RLlibModulePolicy, SB3Policy, load_sb3_model
+from sd_env.agents.policy_files import (
+    TRUST_VARIABLE,
+    UntrustedPolicyFileError,
+    restricted_loads,
+    sb3_custom_objects,
+)
+from sd_env.scenarios import make_params
+
+PARAMS = make_params("bilateral", max_cycles=8)
+
+
+class _Marker:
+    """Unpickled, runs ``open(path, "w")``: a harmless stand-in for any code an attacker would run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """A genuine PPO checkpoint as ``sd-env train`` writes it (a few updates on the bilateral world)."""
+    from stable_baselines3 import PPO
+
+    from sd_env.sb3_vec_env import SecurityDilemmaVecEnv
+
+    model = PPO("MlpPolicy", SecurityDilemmaVecEnv(2, params=PARAMS, seed=0), n_steps=8, batch_size=16,
+                device="cpu", seed=0)
+    model.learn(32)
+    path = tmp_path_factory.mktemp("policies") / "genuine.zip"
+    model.save(path)
+    return path
+
+
+def _crafted(source: Path, target: Path, key: str, marker: Path) -> Path:
+    """``source`` with the pickle of its ``data`` entry ``key`` replaced by one that creates ``marker``."""
+    with zipfile.ZipFile(source) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(entries["data"])
+    data[key] = {":type:": "<class 'function'>", ":serialized:": base64.b64encode(pickle.dumps(_Marker(marker))).decode()}
+    entries["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return target
+
+
+@pytest.mark.parametrize("key", ["lr_schedule", "observation_space", "policy_class", "ep_info_buffer"])
+def test_a_crafted_sb3_zip_runs_no_code_without_the_opt_in(checkpoint, tmp_path, key):
+    marker = tmp_path / "ran"
+    crafted = _crafted(checkpoint, tmp_path / "crafted.zip", key, marker)
+    with pytest.raises(UntrustedPolicyFileError) as refused:
+        SB3Policy.load(crafted, PARAMS)
+    message = str(refused.value)
+    assert "\n" not in message and key in message and "--trust-policy-files" in message and str(crafted) in message
+    assert not marker.exists()
+
+
+def test_with_the_opt_in_the_crafted_zip_is_loaded_by_stable_baselines3_and_its_code_runs(checkpoint, tmp_path,
+                                                                                          monkeypatch, capsys):
+    marker = tmp_path / "ran"
+    crafted = _crafted(checkpoint, tmp_path / "crafted.zip", "ep_info_buffer", marker)
+    monkeypatch.setenv(TRUST_VARIABLE, "1")
+    load_sb3_model(crafted)
+    assert marker.exists()
+
+
+def test_the_command_line_refuses_a_crafted_zip_in_one_line_and_runs_it_only_when_trusted(checkpoint, tmp_path, cli):
+    marker = tmp_path / "ran"
+    crafted = _crafted(checkpoint, tmp_path / "crafted.zip", "lr_schedule", marker)
+    code, out, err = cli(["evaluate", "--policy", str(crafted), "--episodes", "1", "--set", "max_cycles=8"])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--trust-policy-files" in err
+    assert not marker.exists()
+    code, out, err = cli(["evaluate", "--policy", str(crafted), "--episodes", "1", "--set", "max_cycles=8",
+                          "--trust-policy-files"])
+    assert code == 0 and marker.exists()
+    assert err.count("--trust-policy-files") == 1  # said once, in one line, what it trusts
+    assert os.environ.get(TRUST_VARIABLE) == "1"  # handed on to the processes a command starts
+
+
+def test_a_genuine_checkpoint_loads_without_the_opt_in_and_acts_as_stable_baselines3_loads_it(checkpoint, monkeypatch):
+    safe = SB3Policy.load(checkpoint, PARAMS, deterministic=True)
+    monkeypatch.setenv(TRUST_VARIABLE, "1")
+    trusted = SB3Policy.load(checkpoint, PARAMS, deterministic=True)
+    observations = np.random.default_rng(0).uniform(0, 2, (16, safe.model.observation_space.shape[0])).astype(np.float32)
+    np.testing.assert_array_equal(safe.act(observations), trusted.act(observations))
+    assert safe.model.observation_space == trusted.model.observation_space
+    assert safe.model.action_space == trusted.model.action_space
+    assert safe.model.num_timesteps == trusted.model.num_timesteps == 32
+    assert safe.model.lr_schedule(1.0) == trusted.model.lr_schedule(1.0)
+
+
+def test_every_pickled_entry_of_a_genuine_checkpoint_reads_as_plain_data(checkpoint):
+    objects = sb3_custom_objects(checkpoint)
+    with zipfile.ZipFile(checkpoint) as archive:
+        data = json.loads(archive.read("data"))
+    assert set(objects) == {key for key, item in data.items() if isinstance(item, dict) and ":serialized:" in item}
+    assert isinstance(objects["observation_space"], gymnasium.spaces.Box)
+    assert isinstance(objects["action_space"], gymnasium.spaces.MultiDiscrete)
+    assert isinstance(objects["ep_info_buffer"], collections.deque)
+
+
+def test_the_restricted_unpickler_builds_data_and_refuses_every_callable():
+    data = {"array": np.arange(6.0).reshape(2, 3), "space": gymnasium.spaces.MultiDiscrete([3, 4]),
+            "deque": collections.deque([{"r": 1.0}], maxlen=5), "scalar": np.float32(2.5)}
+    rebuilt = restricted_loads(pickle.dumps(data))
+    np.testing.assert_array_equal(rebuilt["array"], data["array"])
+    assert rebuilt["space"] == data["space"] and rebuilt["deque"] == data["deque"] and rebuilt["scalar"] == 2.5
+    for payload in (pickle.dumps(_Marker(Path("never"))), pickle.dumps(os.getcwd), pickle.dumps(print),
+                    b"cos\nsystem\n(S'true'\ntR."):
+        with pytest.raises(pickle.UnpicklingError):
+            restricted_loads(payload)
+    assert not Path("never").exists()
+
+
+def test_a_damaged_or_foreign_file_is_one_line_naming_it(tmp_path, checkpoint):
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(checkpoint.read_bytes()[:200])
+    foreign = tmp_path / "foreign.zip"
+    with zipfile.ZipFile(foreign, "w") as archive:
+        archive.writestr("readme.txt", "not a checkpoint")
+    for path in (truncated, foreign):
+        with pytest.raises(ValueError, match="not a readable stable-baselines3 checkpoint") as refused:
+            sb3_custom_objects(path)
+        assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_an_rllib_checkpoint_is_refused_before_anything_in_it_is_read(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    module = tmp_path / "rllib" / "learner_group" / "learner" / "rl_module" / "shared"
+    module.mkdir(parents=True)
+    (module / "class_and_ctor_args.pkl").write_bytes(pickle.dumps(_Marker(marker)))
+    with pytest.raises(UntrustedPolicyFileError, match="RLlib checkpoint.*--trust-policy-files"):
+        RLlibModulePolicy.load(tmp_path / "rllib", PARAMS)
+    assert not marker.exists()
