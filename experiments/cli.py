@@ -27,6 +27,8 @@ SCENARIO_CARD_EPISODES, SCENARIO_CARD_SEED = 100, 0
 #: What a policy spec may be, for the help of evaluate, crossplay and exploit.
 SPECS_HELP = ("baseline:NAME, PATH.zip, an RLlib checkpoint or run directory, or module.path:factory "
               "(see sd_env/experiments/lab/specs.py; a spec runs code: load only what you trust)")
+#: Commands that load policy files or specs, and so take ``--trust-policy-files``.
+POLICY_COMMANDS = ("dilemma", "train", "evaluate", "crossplay", "exploit", "sweep", "benchmark")
 #: Packages of the extras: a command that misses one of these says which extra to install.
 EXTRA_PACKAGES = {"stable_baselines3": "train", "torch": "train", "pandas": "train", "yaml": "train",
                   "rich": "train", "tqdm": "train", "tensorboard": "train", "matplotlib": "train",
@@ -45,6 +47,24 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, as every other error of the command line, naming ``--help``."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0 (seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
     return value
 
 
@@ -104,7 +124,7 @@ def add_play_options(command: argparse.ArgumentParser) -> None:
                               "their most likely action; scripted stances act by their own rule either way")
     command.add_argument("--episodes", type=int, default=100,
                          help="evaluation episodes (per focal seat and cell) (default: %(default)s)")
-    command.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
+    command.add_argument("--seed", type=non_negative_int, default=0, help="seed of every draw (default: %(default)s)")
     command.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     command.set_defaults(parameter_flags={"force": "--force"})
 
@@ -140,7 +160,8 @@ def add_scenarios(commands) -> None:
     scenarios.add_argument("--describe", metavar="NAME", help="print the card of scenario NAME")
     scenarios.add_argument("--episodes", type=int,
                            help=f"episodes per seat and cell of the card's predictions (default: {SCENARIO_CARD_EPISODES})")
-    scenarios.add_argument("--seed", type=int, help=f"seed of the card's predictions (default: {SCENARIO_CARD_SEED})")
+    scenarios.add_argument("--seed", type=non_negative_int,
+                           help=f"seed of the card's predictions (default: {SCENARIO_CARD_SEED})")
     scenarios.set_defaults(handler=run_scenarios)
 
 
@@ -192,7 +213,7 @@ def add_dilemma(commands) -> None:
         help="comma-separated scripted policies, or GREEDY/SEEKER pairs such as hawk/dove (default: %(default)s)"
     )
     dilemma.add_argument("--episodes", type=int, default=200, help="episodes per focal seat and cell")
-    dilemma.add_argument("--seed", type=int, default=0)
+    dilemma.add_argument("--seed", type=non_negative_int, default=0)
     dilemma.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter")
     dilemma.add_argument("--json", metavar="OUT", help="also write the tables (pooled and by type) to this JSON file")
     dilemma.set_defaults(handler=run_dilemma)
@@ -274,8 +295,8 @@ def run_train(args: argparse.Namespace) -> int:
 def add_quickstart(commands) -> None:
     quickstart = commands.add_parser("quickstart", help="the main job: a short run that shows what the model does")
     quickstart.add_argument("--scenario", default="bilateral", help="named scenario (default: %(default)s)")
-    quickstart.add_argument("--seed", type=int, default=0)
-    quickstart.add_argument("--timesteps", type=int, help="agent-steps of training (default: the quickstart config's)")
+    quickstart.add_argument("--seed", type=non_negative_int, default=0)
+    quickstart.add_argument("--timesteps", type=positive_int, help="agent-steps of training (default: the quickstart config's)")
     quickstart.add_argument("--output-dir", default="runs", help="folder for the run directory (default: %(default)s)")
     quickstart.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override an environment parameter")
@@ -547,6 +568,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     if args.ray_address and args.executor != "ray":
         raise SdEnvError("--ray-address needs --executor ray")
+    check_output_files(("--report", args.report, "report.md"))
     config = load_sweep_config(args.config)
     started = time.perf_counter()
     table = sweep(config, args.output_dir, executor=args.executor, workers=args.workers,
@@ -625,6 +647,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
         write_outputs
 
     suite = get_suite(args.suite)
+    if args.doc:  # before the run, not after it: the file must exist and hold the leaderboard's block
+        from sd_env.experiments.output.blocks import MissingMarkersError, require_markers
+
+        try:
+            text = Path(args.doc).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SdEnvError(f"--doc {args.doc!r} cannot be read ({error.strerror or error}); give an existing "
+                             f"Markdown file that holds the block {leaderboard_block_name(suite.name)}") from None
+        try:
+            require_markers(text, [leaderboard_block_name(suite.name)], f"--doc {args.doc!r}")
+        except MissingMarkersError as error:
+            raise SdEnvError(str(error)) from None
     output = args.output or f"runs/benchmark-{suite.name}"
     command = command_line(args, "benchmark", [("--algo", args.algo), ("--suite", suite.name), ("--seeds", args.seeds),
                                                ("--output", args.output), ("--cache-dir", args.cache_dir),
@@ -654,13 +688,19 @@ COMMANDS: tuple[Callable, ...] = (add_scenarios, add_params, add_dilemma, add_tr
 def build_parser() -> argparse.ArgumentParser:
     from sd_env import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sd-env", description="The security dilemma as a multi-agent reinforcement-learning environment."
     )
     parser.add_argument("--version", action="version", version=f"sd-env {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     for add in COMMANDS:
         add(commands)
+    for name in POLICY_COMMANDS:
+        commands.choices[name].add_argument(
+            "--trust-policy-files", action="store_true",
+            help="load policy files that hold pickled Python code (stable-baselines3 zips with custom objects, "
+                 "RLlib and BenchMARL checkpoints) with their libraries' own loaders, which run that code: only "
+                 "for files whose author you trust (sd_env/agents/policy_files.py)")
     for command in commands.choices.values():
         # Where a library error names the argument that was wrong, the message shows the flag it came from.
         flags = {action.dest: max(action.option_strings, key=len) for action in command._actions
@@ -691,8 +731,15 @@ def user_message(error: SdEnvError, flags: dict[str, str], renames: dict[str, st
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # a usage error (one line, printed) or --help / --version: its exit code
+        return 0 if done.code is None else done.code if isinstance(done.code, int) else EXIT_USAGE
     prefix = f"sd-env {args.command}: error:"
+    if getattr(args, "trust_policy_files", False):
+        from sd_env.agents.policy_files import trust_policy_files
+
+        trust_policy_files()  # an environment variable, so that a sweep's worker processes trust them too
     try:
         return int(args.handler(args) or 0)
     except SdEnvError as error:

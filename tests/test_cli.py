@@ -81,6 +81,12 @@ def test_dilemma_json_gives_null_cells_for_a_type_that_never_occurs(tmp_path, ca
         (["dilemma", "--episodes", "1"], "episodes must be >= 2"),
         (["dilemma", "--json", "."], "--json"),
         (["quickstart", "--scenario", "atlantis"], "unknown scenario"),
+        (["dilemma", "--seed", "-1"], "argument --seed: expected a whole number >= 0, got -1"),
+        (["scenarios", "--describe", "bilateral", "--seed", "-1"], "argument --seed: expected a whole number >= 0"),
+        (["evaluate", "--policy", "baseline:dove", "--seed", "-3"], "argument --seed"),
+        (["quickstart", "--timesteps", "0"], "argument --timesteps: expected a whole number >= 1, got 0"),
+        (["train", "--set", "ppo.net_arch=[]"], "ppo.net_arch must be a non-empty list of positive integers"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, fragment):
@@ -253,3 +259,22 @@ def test_an_interrupted_run_says_how_to_resume(monkeypatch, cli):
     assert code == 130
     assert error.strip() == ("sd-env train: interrupted; the run keeps its last checkpoint: continue it with the "
                              "same command and --resume")
+
+
+def test_output_options_of_long_runs_are_checked_before_the_run(tmp_path, cli):
+    """``benchmark --doc`` and ``sweep --report`` used to fail only after the whole run."""
+    sweep_config = tmp_path / "sweep.yaml"
+    sweep_config.write_text("name: s\nspecs: [baseline:dove]\nseeds: [0]\nepisodes: 2\ngrid: {}\n")
+    document = tmp_path / "doc.md"
+    document.write_text("# no leaderboard block here\n")
+    for argv, fragment in (
+        (["benchmark", "--algo", "sd_env.agents.reinforce:train", "--doc", str(tmp_path / "missing.md"),
+          "--output", str(tmp_path / "bench")], "--doc"),
+        (["benchmark", "--algo", "sd_env.agents.reinforce:train", "--doc", str(document),
+          "--output", str(tmp_path / "bench")], "lacks the marker lines"),
+        (["sweep", "--config", str(sweep_config), "--output-dir", str(tmp_path / "sweeps"), "--report",
+          str(tmp_path)], "--report"),
+    ):
+        code, _, error = cli(argv)
+        assert code == 2 and fragment in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "bench").exists() and not (tmp_path / "sweeps").exists()

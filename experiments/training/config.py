@@ -161,8 +161,9 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
             raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
         return value
     if text.startswith("list[int]"):
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-            raise ConfigError(f"{key} must be a list of positive integers, got {value!r}")
+        if not isinstance(value, list) or not value or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            raise ConfigError(f"{key} must be a non-empty list of positive integers, e.g. [64, 64], got {value!r}")
         return value
     if text.startswith("list[str]"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
