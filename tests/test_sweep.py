@@ -319,25 +319,41 @@ def test_the_finished_rows_are_read_once_per_call_and_the_returned_table_is_the_
     pd.testing.assert_frame_equal(parquet, table)
 
 
-def test_each_call_appends_one_invocation_line_and_a_truncated_last_line_is_skipped(tmp_path):
+def test_each_call_is_on_record_from_its_start_and_a_truncated_last_line_is_skipped(tmp_path):
     config = sweep_config_from_dict({**FIXED, "seeds": 1})
     folder = tmp_path / "fixed"
     run_sweep(config, tmp_path, workers=1, progress=False)
     (folder / "rows" / "cell0001-seed0.json").unlink()
     run_sweep(config, tmp_path, workers=1, progress=False)
     log = folder / INVOCATIONS_FILE
-    lines = log.read_text().splitlines()
-    assert len(lines) == 2 and [json.loads(line)["rows_computed"] for line in lines] == [4, 1]
-    # A call killed while appending its line leaves part of it: readers skip it ...
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["status"] for line in lines] == ["started", "finished"] * 2
+    assert [line["rows_pending"] for line in lines[::2]] == [4, 1]
+    calls = read_invocations(folder)
+    assert [(call["status"], call["rows_computed"]) for call in calls] == [("finished", 4), ("finished", 1)]
+    # A call killed after it started leaves its first line only: on record, as not finished ...
+    with open(log, "a") as stream:
+        stream.write(json.dumps({**lines[0], "call": "killed"}) + "\n")
+    killed = read_invocations(folder)[-1]
+    assert killed["status"] == "not finished" and killed["seconds"] is None and killed["rows_computed"] is None
+    # ... and one killed while appending a line leaves part of it: readers skip it ...
     with open(log, "a") as stream:
         stream.write('{"started": "2024-01-01T00:0')
-    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1]
+    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1, None]
     # ... and the next call drops it before appending its own, so the file stays one record per line.
     (folder / "rows" / "cell0002-seed0.json").unlink()
     run_sweep(config, tmp_path, workers=1, progress=False)
-    lines = log.read_text().splitlines()
-    assert [json.loads(line)["rows_computed"] for line in lines] == [4, 1, 1]
-    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1, 1]
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+    assert [call["rows_computed"] for call in read_invocations(folder)] == [4, 1, None, 1]
+    # Lines of older sweeps (one per finished call, no "call" key) read as finished calls.
+    with open(log, "a") as stream:
+        stream.write(json.dumps({"started": "2024-01-01T00:00:00+00:00", "seconds": 3.0, "rows_computed": 2,
+                                 "rows_total": 4, "executor": "local", "workers": 1, "cpus": 2, "machine": "m"}) + "\n")
+    assert read_invocations(folder)[-1]["status"] == "finished"
+    # A damaged line before the last is named, not skipped.
+    log.write_text('{"broken\n' + log.read_text())
+    with pytest.raises(SweepConfigError, match="invocations.jsonl.*line 1 is not JSON"):
+        read_invocations(folder)
     assert read_invocations(tmp_path / "nowhere") == []
 
 

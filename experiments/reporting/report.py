@@ -229,9 +229,15 @@ def _provenance(command: str | None, directory: Path, inputs: Sequence[Path]) ->
     from sd_env.experiments.studies.sweep import read_invocations
 
     for call in read_invocations(directory):
-        lines.append(f"- rows computed: {call['rows_computed']} of {call['rows_total']} in {call['seconds']:,.0f} s "
-                     f"wall ({call['seconds'] / 60:.1f} min), started {call['started']}, {call['executor']} executor, "
-                     f"{call['workers']} workers, on {call['cpus']} CPUs ({call['machine']})")
+        where = (f"started {call['started']}, {call['executor']} executor, {call['workers']} workers, on "
+                 f"{call['cpus']} CPUs ({call['machine']})")
+        if call["seconds"] is None:
+            lines.append(f"- a call that did not finish (killed, or still running): {call['rows_pending']} of "
+                         f"{call['rows_total']} rows to compute, {where}")
+        else:
+            lines.append(f"- rows computed: {call['rows_computed']} of {call['rows_total']} in {call['seconds']:,.0f} s "
+                         f"wall ({call['seconds'] / 60:.1f} min){'' if call['status'] == 'finished' else ', interrupted'}"
+                         f", {where}")
     return "\n".join(lines)
 
 

@@ -29,8 +29,9 @@ writes into ``OUTPUT/NAME/``::
                        read once when a call starts and kept in memory as new ones finish)
     runs/              each training cell's run directory (checkpoints, TensorBoard, drift.csv)
     trajectories/      the first evaluation episodes of each fixed-policy row (``load_rollout``)
-    invocations.jsonl  each call that computed rows, one line appended per call: start, wall seconds, rows,
-                       executor, workers, machine
+    invocations.jsonl  each call that had rows to compute: a line when it starts (rows, executor, workers,
+                       machine) and one when it ends (wall seconds, rows computed); a killed call has the first only
+    .sd-env.lock       held by the call writing the folder: a second call is refused (a killed one's is free)
 
 Evaluation is on held-out episodes: seed ``seed + 1`` for the evaluation
 stream, as ``sd-env train`` evaluates (a training cell's row is its final
@@ -48,7 +49,9 @@ import itertools
 import json
 import os
 import platform
+import sys
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -61,6 +64,7 @@ import yaml
 from sd_env.errors import did_you_mean
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
 from sd_env.experiments.training.config import ConfigError, config_from_dict
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
@@ -570,28 +574,36 @@ def run_sweep(
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         _fail(f"workers must be >= 1, got {workers}", parameter="workers")
-    folder = prepare_folder(config, output_dir)
-    # The finished rows are read once; each new row joins them in memory as it finishes.
-    rows = read_rows(folder)
-    tasks = pending_tasks(config, folder, rows)
-    total = len(config.cells()) * len(config.seeds)
-    bar = _progress(total, total - len(tasks), progress)
-    started, computed = time.perf_counter(), 0
-    began = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    try:
-        run = _run_ray if executor == "ray" else _run_local
-        for task, outcome in run(tasks, workers, ray_address, bar):
-            _record(folder, config, rows, task, outcome, fmt)
-            computed += 1
-            bar.update(1)
-    finally:
-        bar.close()
-        if computed:
-            _log_invocation(folder, {"started": began, "seconds": round(time.perf_counter() - started, 1),
-                                     "rows_computed": computed, "rows_total": total, "executor": executor,
+    with FolderLock(Path(output_dir) / config.name, "the sweep"):  # one writer at a time; a killed one's lock is free
+        folder = prepare_folder(config, output_dir)
+        remove_stale_temporaries(folder)  # what writers killed mid-write left (nobody else writes now)
+        # The finished rows are read once; each new row joins them in memory as it finishes.
+        rows = read_rows(folder)
+        tasks = pending_tasks(config, folder, rows)
+        total = len(config.cells()) * len(config.seeds)
+        bar = _progress(total, total - len(tasks), progress)
+        started, computed, finished = time.perf_counter(), 0, False
+        call = uuid.uuid4().hex[:12]
+        if tasks:  # recorded before any work, so that a call killed later is on record too
+            _log_invocation(folder, {"call": call, "status": "started",
+                                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                     "rows_total": total, "rows_pending": len(tasks), "executor": executor,
                                      "workers": workers, "cpus": os.cpu_count(), "machine": platform.platform()})
-    data = _table_data(config, rows, fmt)
-    _write_table(folder, data, fmt)
+        try:
+            run = _run_ray if executor == "ray" else _run_local
+            for task, outcome in run(tasks, workers, ray_address, bar):
+                _record(folder, config, rows, task, outcome, fmt)
+                computed += 1
+                bar.update(1)
+            finished = True
+        finally:
+            bar.close()
+            if tasks:
+                _log_invocation(folder, {"call": call, "status": "finished" if finished else "interrupted",
+                                         "seconds": round(time.perf_counter() - started, 1),
+                                         "rows_computed": computed})
+        data = _table_data(config, rows, fmt)
+        _write_table(folder, data, fmt)
     return _parse_table(data, fmt)
 
 
@@ -618,25 +630,39 @@ def _log_invocation(folder: Path, record: dict[str, Any]) -> None:
 
 
 def read_invocations(folder: str | Path) -> list[dict[str, Any]]:
-    """The calls that computed the rows of a sweep (``invocations.jsonl``), oldest first.
+    """The calls of ``run_sweep`` that had rows to compute (``invocations.jsonl``), oldest first.
+
+    A call appends a line when it starts and one when it ends; the two are read as one record:
+    ``{"call", "status", "started", "seconds", "rows_computed", "rows_total", "rows_pending", "executor",
+    "workers", "cpus", "machine"}``. ``status`` is ``"finished"``, ``"interrupted"`` (stopped by an error or
+    Ctrl-C: ``seconds`` and ``rows_computed`` say how far it got) or ``"not finished"`` (killed, or still
+    running: ``seconds`` and ``rows_computed`` are None). Lines of sweeps older than this (one per finished
+    call, without ``call``) read as finished calls.
 
     :param folder: the sweep folder.
     :returns: one record per call; a last line that is not valid JSON (a call killed while appending it) is
         skipped.
+    :raises SweepConfigError: a line before the last is not JSON (the file is damaged), naming the file.
     """
     path = Path(folder) / INVOCATIONS_FILE
     if not path.is_file():
         return []
     lines = [line for line in path.read_text().splitlines() if line.strip()]
-    records = []
+    calls: dict[str, dict[str, Any]] = {}
     for number, line in enumerate(lines):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines) - 1:
                 break
-            raise
-    return records
+            _fail(f"{str(path)!r} is damaged: line {number + 1} is not JSON; remove that line to keep the others")
+        if "call" not in record:  # a line of an older sweep: one finished call
+            calls[f"line{number}"] = {"call": None, "status": "finished", "rows_pending": None, **record}
+        elif record.get("status") == "started":
+            calls[record["call"]] = {**record, "status": "not finished", "seconds": None, "rows_computed": None}
+        elif record["call"] in calls:
+            calls[record["call"]].update(record)
+    return list(calls.values())
 
 
 def _progress(total: int, done: int, enabled: bool):
@@ -660,7 +686,8 @@ def _run_local(tasks: list[Task], workers: int, ray_address: str | None, bar) ->
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # Spawned, not forked: a forked copy of a process holding torch and numba threads can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         waiting = list(tasks)
         running = {}
         while waiting or running:
@@ -671,6 +698,40 @@ def _run_local(tasks: list[Task], workers: int, ray_address: str | None, bar) ->
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield running.pop(future), future.result()
+
+
+#: How often (seconds) a worker checks that the sweep that started it is still alive, where the operating
+#: system cannot tell it (no ``PR_SET_PDEATHSIG``: every platform but Linux).
+PARENT_CHECK_SECONDS = 1.0
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when the sweep process ``parent`` ends, however it ends (``kill -9`` too).
+
+    Without it, workers of a killed sweep go on training (then block forever on their pipe), and a rerun
+    would train the same cells beside them. On Linux the kernel kills the worker when its parent dies
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon thread checks the parent every
+    :data:`PARENT_CHECK_SECONDS`. Either way, a parent that died before this ran ends the worker at once.
+    """
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the sweep died while this worker was starting
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _run_ray(tasks: list[Task], workers: int, ray_address: str | None, bar) -> Iterable[tuple[Task, dict]]:

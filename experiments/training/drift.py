@@ -24,6 +24,7 @@ from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.lab.measures import summarize
 from sd_env.experiments.lab.rollout import Rollout, save_rollout
 from sd_env.experiments.lab.seating import play
+from sd_env.experiments.training import clock
 from sd_env.params import EnvParams
 from sd_env.policy import Policy
 
@@ -87,4 +88,5 @@ def record_drift(
     table.to_csv(buffer, index=False)
     save_rollout(Path(run_dir) / TRAJECTORY_FILE, result, TRAJECTORY_EPISODES)
     write_text_atomic(Path(run_dir) / DRIFT_FILE, buffer.getvalue())
+    clock.checkpoint(run_dir)  # the time trained so far, kept with the checkpoint it belongs to
     return row

@@ -3,7 +3,9 @@
 A run directory holds::
 
     config.yaml        the resolved config (every default filled in)
-    run.json           seed, versions of the main packages, machine, timings
+    run.json           seed, versions of the main packages, machine, timings (``training_seconds``: the
+                       time spent training what the checkpoints hold, over every resume; kept at each one)
+    .sd-env.lock       held while a call trains the run: a second one is refused (a killed one's is free)
     checkpoints/       PPO checkpoints every ``checkpoint_every`` agent-steps, written atomically
     tensorboard/       SB3's TensorBoard logs, plus security/* measures from the environment and
                        measures/* of every drift row
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -33,6 +34,8 @@ import yaml
 
 from sd_env.agents.learned import set_deterministic
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
+from sd_env.experiments.training import clock
 from sd_env.experiments.training.backends import BACKENDS, TrainingContext
 from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict
 from sd_env.experiments.training.final_metrics import final_evaluation
@@ -95,24 +98,37 @@ def train(
         {MEASURE: value}}}``, as in ``metrics.json`` (``actions``: how the learned policies acted, the config's
         ``eval_actions``).
     """
+    # One writer per run directory; a killed run's lock is free (sd_env.experiments.output.locks).
+    with FolderLock(config.run_dir, "training"):
+        return _train(config, resume, ray_address, extra_callbacks)
+
+
+def _train(config: TrainConfig, resume: bool, ray_address: str | None, extra_callbacks: Sequence) -> dict[str, Any]:
+    """:func:`train`, holding the run directory's lock."""
     config = _prepare_run_dir(config, resume)
     run_dir = config.run_dir
+    remove_stale_temporaries(run_dir)
     if config.backend == "sb3":
         import torch
 
         torch.set_num_threads(config.torch_threads)
     params = config.env_params()
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    started = time.perf_counter()
+    previous = clock.trained_seconds(run_dir) if resume else 0.0
     run_info = {
         "seed": config.seed,
         "versions": package_versions(),
         "machine": {"platform": platform.platform(), "processor": platform.machine()},
         "resumed": resume,
+        "training_seconds": previous,  # so far: every checkpoint adds to it (sd_env.experiments.training.clock)
     }
     write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2))
+    started = clock.start(run_dir, previous)
     backend = BACKENDS[config.backend].load()
-    learned = backend(config, params, run_dir, TrainingContext(ray_address, tuple(extra_callbacks), started))
+    try:
+        learned = backend(config, params, run_dir, TrainingContext(ray_address, tuple(extra_callbacks), started))
+    finally:
+        clock.stop(run_dir)
     for policy in learned.policies:  # the backends' learned policies, acting as the run's evaluation says
         set_deterministic(policy, config.eval_actions == "deterministic")
     evaluation = final_evaluation(params, learned.policies, config.opponents, config.eval_episodes, config.seed + 1)
