@@ -143,9 +143,9 @@ def sb3_custom_objects(path: str | Path) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint ({error})") from None
+        raise PolicyError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint ({error})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint (its data is not a mapping)")
+        raise PolicyError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint (its data is not a mapping)")
     objects: dict[str, Any] = {}
     for key, item in data.items():
         if not (isinstance(item, dict) and ":serialized:" in item):
@@ -158,5 +158,25 @@ def sb3_custom_objects(path: str | Path) -> dict[str, Any]:
                 f"load it only if you trust its author, with {TRUST_FLAG}"
             ) from None
         except Exception as error:  # a damaged pickle: any exception a truncated or altered payload raises
-            raise ValueError(f"{str(path)!r} is damaged: its entry {key!r} does not read ({error})") from None
+            raise PolicyError(f"{str(path)!r} is damaged: its entry {key!r} does not read ({error})") from None
     return objects
+
+
+def sb3_checkpoint_problem(path: str | Path) -> str | None:
+    """What is wrong with an SB3 checkpoint file, or None if it is whole: a zip whose every entry passes its
+    checksum, with the entries ``data`` (JSON) and ``policy.pth`` that loading needs.
+
+    :param path: the checkpoint (``.zip``).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                return f"its entry {bad!r} fails its checksum"
+            missing = [name for name in ("data", "policy.pth") if name not in archive.namelist()]
+            if missing:
+                return f"it lacks the entr{'ies' if len(missing) > 1 else 'y'} {', '.join(missing)}"
+            json.loads(archive.read("data"))
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        return f"it is not a whole zip file ({error})"
+    return None

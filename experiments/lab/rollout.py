@@ -195,7 +195,17 @@ def load_rollout(path) -> Rollout:
     """
     import json
 
-    with np.load(path) as data:
-        fields = {name: data[name] for name in data.files if name != "params"}
-        settings = json.loads(str(data["params"]))
-    return Rollout(params=EnvParams(**settings), **fields)  # EnvParams turns JSON's lists back into tuples
+    import zipfile
+
+    from sd_env.errors import SdEnvError
+
+    try:
+        with np.load(path) as data:
+            fields = {name: data[name] for name in data.files if name != "params"}
+            settings = json.loads(str(data["params"]))
+        return Rollout(params=EnvParams(**settings), **fields)  # EnvParams turns JSON's lists back into tuples
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError) as error:
+        if isinstance(error, SdEnvError):
+            raise
+        raise SdEnvError(f"{str(path)!r} is damaged: not a whole rollout file ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else 'no detail'})") from None

@@ -69,12 +69,12 @@ def world_entry(scenario: str, overrides: Mapping[str, Any], params: EnvParams) 
 
 def _from_run(run: Path) -> World | None:
     """The world of run directory ``run`` (its ``config.yaml``), or None where it has none."""
-    import yaml
+    from sd_env.experiments.output.reading import read_yaml_mapping
 
     config_path = run / "config.yaml"
     if not config_path.is_file():
         return None
-    config = yaml.safe_load(config_path.read_text()) or {}
+    config = read_yaml_mapping(config_path, "restore it, or name the world with --scenario, --set and --force")
     return World(config.get("scenario", DEFAULT_SCENARIO), dict(config.get("env") or {}), str(config_path))
 
 

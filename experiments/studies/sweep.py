@@ -65,6 +65,7 @@ from sd_env.errors import did_you_mean
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
+from sd_env.experiments.output.reading import damaged, read_csv_table, read_json_mapping, read_yaml_mapping
 from sd_env.experiments.training.config import ConfigError, config_from_dict
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
@@ -420,6 +421,10 @@ def _trained_measures(config: SweepConfig, task: Task, folder: Path) -> dict[str
     # A cell killed midway resumes from its last checkpoint; a finished one only re-evaluates.
     train(train_config, resume=(run_dir / "config.yaml").is_file())
     drift = read_drift(run_dir)
+    missing = [name for name in EPISODE_MEASURES if name not in drift.columns]
+    if drift.empty or missing:  # never a row of NaN for a run that finished: its measures are its last drift row
+        raise damaged(run_dir / "drift.csv", "it has no rows" if drift.empty else f"it lacks the measures {missing}",
+                      f"delete the run directory {str(run_dir)!r} and run the sweep again to train the cell anew")
     final = drift.iloc[-1].to_dict()
     return {name: float(final[name]) for name in EPISODE_MEASURES}
 
@@ -445,7 +450,7 @@ def read_rows(folder: Path) -> dict[str, dict[str, Any]]:
     """
     rows = {}
     for path in sorted((folder / "rows").glob("cell*-seed*.json")):
-        rows[path.stem] = json.loads(path.read_text())
+        rows[path.stem] = read_json_mapping(path, ("row",), "delete it and run the sweep again to recompute the row")
     return rows
 
 
@@ -492,9 +497,13 @@ def read_results(folder: str | Path) -> pd.DataFrame:
     :returns: the table, one row per finished cell and seed.
     """
     folder = Path(folder)
+    remedy = "run the sweep again: it rebuilds the table from rows/"
     if (folder / "results.parquet").is_file():
-        return pd.read_parquet(folder / "results.parquet")
-    return pd.read_csv(folder / "results.csv")
+        try:
+            return pd.read_parquet(folder / "results.parquet")
+        except (OSError, ValueError) as error:  # pyarrow's errors of a damaged file are of these kinds
+            raise damaged(folder / "results.parquet", f"not a readable Parquet file ({error})", remedy) from None
+    return read_csv_table(folder / "results.csv", remedy)
 
 
 def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
@@ -509,8 +518,13 @@ def prepare_folder(config: SweepConfig, output_dir: str | Path) -> Path:
     saved = folder / "sweep.yaml"
     resolved = yaml.safe_dump(config.to_dict(), sort_keys=False)
     if saved.is_file():
+        remedy = "restore it from the config the sweep was started with (sd-env sweep --config rewrites it)"
+        old = read_yaml_mapping(saved, remedy)
+        missing = sorted(set(config.to_dict()) - set(old))  # sd-env writes every key: a file cut short lacks some
+        if missing:
+            raise damaged(saved, f"it lacks {', '.join(missing)}", remedy)
         # Order matters too: the grid's order numbers the cells.
-        if json.dumps(yaml.safe_load(saved.read_text())) != json.dumps(yaml.safe_load(resolved)):
+        if json.dumps(old) != json.dumps(yaml.safe_load(resolved)):
             _fail(f"{str(folder)!r} holds a different sweep (its sweep.yaml differs); rerun with the same config "
                   f"to finish it, or give another name or another output_dir", parameter="output_dir")
     else:

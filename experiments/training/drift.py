@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.reading import read_csv_table
 from sd_env.experiments.lab.measures import summarize
 from sd_env.experiments.lab.rollout import Rollout, save_rollout
 from sd_env.experiments.lab.seating import play
@@ -63,7 +64,9 @@ def read_drift(run_dir: Path) -> pd.DataFrame:
     path = Path(run_dir) / DRIFT_FILE
     if not path.is_file():
         return pd.DataFrame(columns=["timesteps"])
-    return pd.read_csv(path).sort_values("timesteps", kind="stable").reset_index(drop=True)
+    table = read_csv_table(path, "delete its damaged last row (or the file) and resume: drift is recorded again "
+                                 "from the next checkpoint on")
+    return table.sort_values("timesteps", kind="stable").reset_index(drop=True)
 
 
 def record_drift(

@@ -37,6 +37,7 @@ from sd_env.agents.learned import PoolPolicy, SB3Policy, load_member, mixture_po
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.lab.seating import asymmetries, play, seat_seed
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.reading import read_json_mapping
 from sd_env.experiments.training.config import ConfigError, TrainConfig
 from sd_env.experiments.training.drift import record_drift
 from sd_env.experiments.training.meta_solvers import meta_strategy
@@ -80,7 +81,8 @@ def train_psro(config: TrainConfig, params: EnvParams, run_dir: Path, extra_call
     state_path = run_dir / STATE_FILE
     state: dict[str, Any]
     if state_path.is_file():
-        state = json.loads(state_path.read_text())
+        state = read_json_mapping(state_path, ("members", "payoffs", "iterations"),
+                                  "restore it, or start the run again under another name")
     else:
         state = {"members": [{"name": name, "stance": name} for name in config.opponents], "payoffs": [],
                  "iterations": [], "mixture": None}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from sd_env.agents.learned import PoolPolicy, SB3Policy, load_sb3_model
+from sd_env.agents.policy_files import sb3_checkpoint_problem
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.reading import CorruptFileError, read_json_mapping
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import TrainConfig
 from sd_env.experiments.training.drift import record_drift
@@ -36,12 +39,27 @@ def latest_checkpoint(folder: Path) -> Path | None:
     """The checkpoint with the most agent-steps in ``folder``, or None.
 
     :param folder: the run's checkpoints folder (``ppo_<agent-steps>_steps.zip`` files).
-    :returns: the checkpoint's path; None where the folder is missing or holds none.
+    :returns: the newest checkpoint that is whole (a damaged newer one is passed over with a warning on
+        standard error); None where the folder is missing or holds none.
+    :raises CorruptFileError: every checkpoint in the folder is damaged.
     """
     if not folder.is_dir():
         return None
-    found = [(int(m.group(1)), path) for path in folder.iterdir() if (m := CHECKPOINT_PATTERN.match(path.name))]
-    return max(found)[1] if found else None
+    found = sorted(((int(m.group(1)), path) for path in folder.iterdir() if (m := CHECKPOINT_PATTERN.match(path.name))),
+                   reverse=True)
+    damaged = []
+    for _, path in found:  # the newest whole one: a damaged checkpoint is passed over, with a warning
+        problem = sb3_checkpoint_problem(path)
+        if problem is None:
+            if damaged:
+                print(f"sd-env: warning: {damaged[0]}; resuming from the previous checkpoint, {path.name}",
+                      file=sys.stderr, flush=True)
+            return path
+        damaged.append(f"checkpoint {str(path)!r} is damaged: {problem}")
+    if damaged:
+        raise CorruptFileError(f"{damaged[0]}, and so is every earlier one; delete the checkpoints to train "
+                               f"from the start")
+    return None
 
 
 def _sb3_callbacks():
@@ -262,7 +280,8 @@ def train_independent(config: TrainConfig, params: EnvParams, run_dir: Path, ext
     share = config.total_timesteps // n  # agent-steps of each learner in all
     rollout = config.num_envs * config.ppo.n_steps  # one learner's agent-steps per PPO rollout
     progress_path = run_dir / "checkpoints" / "independent_progress.json"
-    done_chunks = json.loads(progress_path.read_text())["completed"] if progress_path.is_file() else 0
+    done_chunks = (read_json_mapping(progress_path, ("completed",), "restore it, or start the run again")["completed"]
+                   if progress_path.is_file() else 0)
     models: list = []
     for seat in range(n):
         path = run_dir / "checkpoints" / f"state_{seat}_latest.zip"

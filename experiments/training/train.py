@@ -35,9 +35,10 @@ import yaml
 from sd_env.agents.learned import set_deterministic
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
+from sd_env.experiments.output.reading import damaged, read_yaml_mapping
 from sd_env.experiments.training import clock
 from sd_env.experiments.training.backends import BACKENDS, TrainingContext
-from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict
+from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict, dotted_keys
 from sd_env.experiments.training.final_metrics import final_evaluation
 
 #: Config fields a resumed run may change; anything else must match the saved config.
@@ -65,8 +66,14 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
         if not saved_path.is_file():
             raise ConfigError(f"resume: no run to resume at {str(run_dir)!r} (config.yaml missing)",
                               parameter="resume")
-        saved = yaml.safe_load(saved_path.read_text())
+        remedy = "restore it (the config the run was started with, every default filled in), or start a new run"
+        saved = read_yaml_mapping(saved_path, remedy)
         current = config.to_dict()
+        # sd-env writes every key, nested ones too: a file cut short lacks some.
+        missing = [key for key in dotted_keys(TrainConfig) if _lookup(saved, key) is _MISSING]
+        if missing:
+            listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise damaged(saved_path, f"it lacks {listed} (cut short, or written by an older sd-env)", remedy)
         changed = sorted(key for key in current if key not in RESUMABLE_CHANGES and current[key] != saved.get(key))
         if changed:
             raise ConfigError(
@@ -80,6 +87,18 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
                           parameter="resume")
     run_dir.mkdir(parents=True, exist_ok=True)
     return config
+
+
+_MISSING = object()
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    """``data[a][b]`` for ``"a.b"``, or ``_MISSING`` where a level is absent or not a mapping."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
 
 
 def train(
