@@ -38,3 +38,28 @@ def test_reading_the_umask_leaves_it_as_it_was(tmp_path):
         assert os.umask(0o027) == 0o027
     finally:
         os.umask(previous)
+
+
+def test_a_full_disk_names_the_file_being_written_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from sd_env.experiments.output import files
+
+    def full(_descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    target = tmp_path / "results.csv"
+    with pytest.raises(OSError) as refused:
+        files.write_text_atomic(target, "cell,seed\n")
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(target)
+    assert str(target) in str(refused.value) and ".tmp" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_created_names_the_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError) as refused:
+        write_text_atomic(blocker / "run" / "config.yaml", "x")
+    assert str(blocker / "run" / "config.yaml") in str(refused.value)

@@ -39,8 +39,11 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     temporary file is ``0o600`` whatever the umask), whether or not ``path`` existed before.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -52,6 +55,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
                 os.chmod(temporary, mode)
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` as the file ``path`` met it (not its hidden temporary file): a full disk, a read-only folder."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
