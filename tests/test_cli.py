@@ -116,8 +116,13 @@ def test_console_script_exit_code_on_bad_input():
 
 
 @pytest.mark.slow
-def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys):
+def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys, monkeypatch):
+    import functools
+
     from sd_env.experiments.reporting import docs_tables
+
+    # The three calls below compute the same dilemma tables (same scenarios, episodes and seed): once is enough.
+    monkeypatch.setattr(docs_tables, "scenario_tables", functools.lru_cache(maxsize=None)(docs_tables.scenario_tables))
     from sd_env.experiments.output.blocks import wrap
     from sd_env.experiments.reporting.scenario_cards import PROVENANCE_BLOCK, block_name
 
