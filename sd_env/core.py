@@ -70,6 +70,23 @@ class CoreState(NamedTuple):
         return int(self.wealth.shape[0])
 
 
+#: The dtype and axes of every :class:`CoreState` field, in field order: B environments, N states, K weapon
+#: systems. :func:`check_state` holds a state to these (the compiled kernels read exactly these types).
+STATE_FIELDS: dict[str, tuple[np.dtype, str]] = {
+    "wealth": (np.dtype(np.float64), "BN"),
+    "stocks": (np.dtype(np.float64), "BNK"),
+    "alive": (np.dtype(np.bool_), "BN"),
+    "greedy": (np.dtype(np.bool_), "BN"),
+    "commitments": (np.dtype(np.bool_), "BNN"),
+    "attacks": (np.dtype(np.bool_), "BNN"),
+    "initial_wealth": (np.dtype(np.float64), "BN"),
+    "year": (np.dtype(np.int64), "B"),
+    "home_wealth": (np.dtype(np.float64), "BN"),
+}
+if tuple(STATE_FIELDS) != CoreState._fields:  # one declaration per field, in the tuple's order
+    raise ImportError(f"STATE_FIELDS and CoreState differ: {set(STATE_FIELDS) ^ set(CoreState._fields)}")
+
+
 class StepOutcome(NamedTuple):
     """What happened in one year, for rewards, infos and measures. Shapes as in CoreState (a named tuple)."""
 
@@ -167,6 +184,7 @@ class _Derived:
         self.weapon_visibility = _frozen(np.asarray(params.weapon_visibility))
         self.confusion = _frozen(confusion_matrix(params))
         self.upper = _frozen(action_upper_bounds(params))
+        self.upper_list: list[int] = self.upper.tolist()
         self.burden_scale = params.max_burden / (params.burden_levels - 1)
         # The scalar parameters as the step kernel reads them: one record, fields by name.
         surprise_state, surprise_system, surprise_amount, surprise_year = (
@@ -189,6 +207,20 @@ class _Derived:
         self.observation_offsets = _frozen(ObservationLayout(params.n_states, params.n_systems).kernel_offsets())
         #: Stand-in for the noise array when there is no observation noise (no draws at all).
         self.no_noise = _frozen(np.zeros((0, 0, 0, 0)))
+        #: The dtype and the shape after the batch axis of every CoreState field, in field order.
+        sizes = {"N": params.n_states, "K": params.n_systems}
+        self.state_dtypes = tuple(dtype for dtype, _ in STATE_FIELDS.values())
+        self.state_tails = tuple(tuple(sizes[axis] for axis in axes[1:]) for _, axes in STATE_FIELDS.values())
+        self._state_shapes: dict[int, tuple[tuple[int, ...], ...]] = {}
+
+    def state_shapes(self, batch_size: int) -> tuple[tuple[int, ...], ...]:
+        """The full shape of every CoreState field for ``batch_size`` environments, cached per batch size."""
+        shapes = self._state_shapes.get(batch_size)
+        if shapes is None:
+            if len(self._state_shapes) >= 64:  # a caller cycling through batch sizes must not grow this forever
+                self._state_shapes.clear()
+            shapes = self._state_shapes[batch_size] = tuple((batch_size, *tail) for tail in self.state_tails)
+        return shapes
 
 
 #: Batches at least this large run on all of numba's threads (``NUMBA_NUM_THREADS``, default: every core)
@@ -217,6 +249,91 @@ def _derived(params: EnvParams) -> _Derived:
         _DERIVED.clear()
     _DERIVED[id(params)] = (params, derived)  # holding params keeps its id from being reused
     return derived
+
+
+# ---------------------------------------------------------------------------
+# Input checks: every public function that takes a state holds it to the parameters here, once.
+
+
+def check_state(params: EnvParams, state: CoreState) -> CoreState:
+    """Return ``state``, or raise ``ValueError`` (one line) saying which field does not fit ``params``.
+
+    A state fits when every field has the dtype and shape of :data:`STATE_FIELDS` for ``params``'
+    ``n_states`` and ``n_systems`` and one batch size B (the batch of ``wealth``). Compiled kernels read
+    past the end of arrays that are too small, so a state that does not fit would give garbage, not an
+    error. Fields that are not C-contiguous (strided or transposed views) come back as contiguous copies:
+    the kernels would otherwise be compiled anew, for seconds, for each such layout.
+
+    Shape, dtype and layout comparisons only (about two microseconds at any batch size); the adapters'
+    own fast path (:func:`step_and_observe_into`), which steps states they built themselves, skips this.
+    """
+    derived = _derived(params)
+    if type(state) is CoreState:
+        try:
+            shapes = derived.state_shapes(state.wealth.shape[0])
+            for array, dtype, shape in zip(state, derived.state_dtypes, shapes):
+                if array.shape != shape or array.dtype != dtype or not array.flags.c_contiguous:
+                    break
+            else:
+                return state
+        except (AttributeError, IndexError):  # a field that is not an array, a 0-d wealth: said below
+            pass
+    return _contiguous_state(params, state)
+
+
+def _contiguous_state(params: EnvParams, state: object) -> CoreState:
+    """The slow path of :func:`check_state`: the error, or a state that fits with non-contiguous fields copied."""
+    problem = _state_problem(params, state)
+    if problem is not None:
+        raise ValueError(problem)
+    return CoreState(*(np.ascontiguousarray(array) for array in state))
+
+
+def _state_problem(params: EnvParams, state: object) -> str | None:
+    """What is wrong with a state, in one line, or None if it fits ``params`` (the slow path of ``check_state``)."""
+    if not isinstance(state, CoreState):
+        return f"state must be a CoreState (as core.reset returns), got {type(state).__name__}"
+    sizes = f"n_states={params.n_states}, n_systems={params.n_systems}"
+    wealth = state.wealth
+    batch = wealth.shape[0] if isinstance(wealth, np.ndarray) and wealth.ndim > 0 else None
+    for (name, (dtype, axes)), array, tail in zip(STATE_FIELDS.items(), state, _derived(params).state_tails):
+        # The shape it must have, as a tuple prints: (4, 3), (4,), or (B, 3) when wealth gives no batch size.
+        needed = "(" + ", ".join(map(str, ("B" if batch is None else batch, *tail))) + ("," if not tail else "") + ")"
+        if not isinstance(array, np.ndarray):
+            kind = type(array)
+            given = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+            return f"state field {name} must be a numpy array of shape {needed} and dtype {dtype}, got {given}"
+        if array.shape[1:] != tail or array.ndim != len(axes):
+            return (f"state does not fit the parameters: {name} has shape {array.shape}, parameters need {needed} "
+                    f"({sizes})")
+        if batch is not None and array.shape[0] != batch:
+            return (f"state fields disagree on the batch size: wealth holds {batch} environments but {name} has "
+                    f"shape {array.shape}; it must be {needed}")
+        if array.dtype != dtype:
+            return f"state field {name} has dtype {array.dtype}, must be {dtype} (as core.reset makes it)"
+    return None
+
+
+def checked_action(params: EnvParams, action: object) -> np.ndarray | None:
+    """One state's action as an int64 array of shape (A,), or None when it lies outside the action space.
+
+    Inside means: an array of integers (any width; bool, float, complex, str and object arrays are not
+    actions, even when their values would round to valid ones), of shape (A,), every component ``c``
+    in ``[0, action_upper_bounds(params)[c])``. The single-agent checks of the adapters all come here
+    and name the agent in their own error.
+    """
+    try:
+        value = np.asarray(action)
+    except (ValueError, TypeError):  # a ragged sequence is no array at all
+        return None
+    if value.dtype.kind not in "iu" or value.shape != (params.action_length,):
+        return None
+    # Compared in Python: for one short action this costs less than a call into the compiled check
+    # (the AEC environment checks every agent's action at its own step).
+    for entry, bound in zip(value.tolist(), _derived(params).upper_list):
+        if not 0 <= entry < bound:
+            return None
+    return value.astype(np.int64, copy=False)
 
 
 # ---------------------------------------------------------------------------
@@ -251,7 +368,11 @@ def reset(params: EnvParams, batch_size: int, rng: np.random.Generator) -> CoreS
 
 def reset_where(params: EnvParams, state: CoreState, done: np.ndarray, rng: np.random.Generator) -> CoreState:
     """Reset only the environments where ``done`` (shape (B,), bool) is true; the rest are unchanged."""
+    state = check_state(params, state)
     done = np.asarray(done, dtype=bool)
+    if done.shape != (state.batch_size,):
+        raise ValueError(f"done must have shape ({state.batch_size},), one flag per environment of the state; "
+                         f"got shape {done.shape}")
     if not done.any():
         return state
     count = int(np.count_nonzero(done))
@@ -268,13 +389,23 @@ def reset_where(params: EnvParams, state: CoreState, done: np.ndarray, rng: np.r
 # Actions
 
 
-def check_actions(params: EnvParams, actions: np.ndarray) -> np.ndarray:
-    """Return ``actions`` as an int64 array of shape (B, N, A), or raise ``ValueError`` saying what is wrong."""
+def check_actions(params: EnvParams, actions: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    """Return ``actions`` as a C-contiguous int64 array of shape (B, N, A), or raise ``ValueError`` saying what
+    is wrong.
+
+    ``batch_size``, when given, is the B of the state the actions are for (a batch of actions that does
+    not match would be read past its end). Integer arrays of any width and layout are accepted; strided
+    or transposed views are copied, as the compiled kernels read contiguous arrays.
+    """
     actions = np.asarray(actions)
-    expected = params.action_length
-    if actions.ndim != 3 or actions.shape[1:] != (params.n_states, expected):
+    n_states, expected = params.n_states, params.action_length
+    if actions.ndim != 3 or actions.shape[1:] != (n_states, expected):
+        batch = "batch" if batch_size is None else batch_size
+        raise ValueError(f"actions must have shape ({batch}, {n_states}, {expected}), got {actions.shape}")
+    if batch_size is not None and actions.shape[0] != batch_size:
         raise ValueError(
-            f"actions must have shape (batch, {params.n_states}, {expected}), got {actions.shape}"
+            f"actions are for {actions.shape[0]} environments but the state holds {batch_size}; "
+            f"give actions of shape ({batch_size}, {n_states}, {expected})"
         )
     if actions.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its overhead
         raise ValueError(f"actions must be integers (MultiDiscrete), got dtype {actions.dtype}")
@@ -285,7 +416,8 @@ def check_actions(params: EnvParams, actions: np.ndarray) -> np.ndarray:
             f"action of state_{i} (environment {b}) component {c} is {actions[b, i, c]}, "
             f"must be in [0, {_derived(params).upper[c] - 1}]"
         )
-    return actions.astype(np.int64, copy=False)
+    # One call converts and makes contiguous; an int64 C-contiguous array comes back as itself.
+    return np.ascontiguousarray(actions, dtype=np.int64)
 
 
 def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ...] | None:
@@ -302,7 +434,8 @@ def first_out_of_bounds(params: EnvParams, actions: np.ndarray) -> tuple[int, ..
             )
         if not dtype.isnative:  # the compiled check reads native byte order only
             actions = actions.astype(dtype.newbyteorder("="))
-    index = kernels.first_out_of_bounds(actions, _derived(params).upper)
+    # The compiled check flattens with reshape, which numba allows on C-contiguous arrays only.
+    index = kernels.first_out_of_bounds(np.ascontiguousarray(actions), _derived(params).upper)
     if index < 0:
         return None
     return tuple(int(x) for x in np.unravel_index(index, actions.shape))
@@ -336,14 +469,20 @@ def step(
 
     Returns:
         The new state and the :class:`StepOutcome` of the year.
+
+    Raises:
+        ValueError: the state does not fit ``params`` (:func:`check_state`) or the actions do not fit the
+            state and the action space (:func:`check_actions`).
     """
-    return _step(params, state, check_actions(params, actions), rng)
+    state = check_state(params, state)
+    return _step(params, state, check_actions(params, actions, state.batch_size), rng)
 
 
 def _step(
     params: EnvParams, state: CoreState, actions: np.ndarray, rng: np.random.Generator
 ) -> tuple[CoreState, StepOutcome]:
-    """:func:`step` for actions already checked: an int64 array (B, N, A) inside the action space.
+    """:func:`step` for a state and actions already checked: ``state`` fits ``params`` (:func:`check_state`),
+    ``actions`` is a C-contiguous int64 array (B, N, A) inside the action space.
 
     The adapters check actions themselves (to name the offending agent) and call this.
     """
@@ -364,9 +503,11 @@ def step_and_observe(
     """``step`` then ``observe`` of the new state, in one compiled call (new arrays, as from ``step``).
 
     Same draws in the same order as ``step(...)`` followed by ``observe(...)``
-    with the same generator, so the same results. ``actions`` must already be
-    checked (int64, inside the action space), as for ``_step``.
+    with the same generator, so the same results. The state and the actions
+    are checked as by ``step``.
     """
+    state = check_state(params, state)
+    actions = check_actions(params, actions, state.batch_size)
     return step_and_observe_into(params, state, actions, rng, StepBuffers(params, state.batch_size))
 
 
@@ -415,8 +556,9 @@ def step_and_observe_into(
     The returned state and outcome are views of ``out``: the next call with
     the same ``out`` overwrites them, so step with two buffers in turn (``out``
     must not hold ``state``) and copy what must outlive that. The observation
-    is a new array every call (agents may keep it). ``actions`` must already
-    be checked (int64, inside the action space), as for ``_step``.
+    is a new array every call (agents may keep it). The state and the actions
+    must already be checked, as for ``_step``: this is the fast path of the
+    adapters, which step states they built themselves.
     """
     derived = _derived(params)
     stocks = state.stocks
@@ -468,8 +610,15 @@ def apparent_stocks(params: EnvParams, stocks: np.ndarray, rng: np.random.Genera
     confusion matrix blurs types towards their average (distinguishability),
     and independent mean-one log-normal noise of scale ``observation_noise``
     distorts magnitudes. Shape (B, N, N, K).
+
+    ``stocks`` is an array of shape (B, N, K) (the ``stocks`` of a :class:`CoreState`); other real dtypes
+    and layouts are converted to the contiguous float64 array the compiled kernel reads.
     """
     derived = _derived(params)
+    stocks = np.ascontiguousarray(stocks, dtype=np.float64)
+    if stocks.ndim != 3 or stocks.shape[1:] != (params.n_states, params.n_systems):
+        raise ValueError(f"stocks has shape {stocks.shape}, parameters need (B, {params.n_states}, "
+                         f"{params.n_systems}) (n_states={params.n_states}, n_systems={params.n_systems})")
     return _kernels(stocks.shape[0]).apparent(stocks, _observation_noise(params, stocks.shape, rng),
                                               derived.weapon_visibility, derived.confusion)
 
@@ -490,7 +639,13 @@ def observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np
     Own wealth, exact stocks, type, the fraction of the episode elapsed and own home wealth;
     then per rival: alive, wealth, apparent stocks (:func:`apparent_stocks`),
     last year's attacks both ways and commitments both ways. Zeros for the eliminated.
+    ``state`` must fit ``params`` (:func:`check_state`).
     """
+    return _observe(params, check_state(params, state), rng)
+
+
+def _observe(params: EnvParams, state: CoreState, rng: np.random.Generator) -> np.ndarray:
+    """:func:`observe` of a state already checked (the fast path of adapters that built the state themselves)."""
     derived = _derived(params)
     return _kernels(state.batch_size).observe(state.wealth, state.stocks, state.alive, state.greedy, state.commitments,
                                   state.attacks, state.year, _observation_noise(params, state.stocks.shape, rng),
@@ -509,8 +664,9 @@ def global_state(params: EnvParams, state: CoreState) -> np.ndarray:
 
     Per state: alive, wealth, true stocks (K), greedy, offence, defence, home wealth; then
     the commitment matrix (row i, column j: i defends j) and the fraction of
-    the episode elapsed.
+    the episode elapsed. ``state`` must fit ``params`` (:func:`check_state`).
     """
+    state = check_state(params, state)
     batch = state.batch_size
     per_state = np.concatenate(
         [

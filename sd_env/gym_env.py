@@ -85,8 +85,9 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
     def step(self, action: Any):
         if self._state is None or self._observations is None:
             raise RuntimeError("call reset() before step()")
-        value = np.asarray(action)
-        if value.shape != self.action_space.shape or not self.action_space.contains(value.astype(np.int64)):
+        # Integers only (of any width): a float, bool or string action would be truncated or cast into the space.
+        value = core.checked_action(self.params, action)
+        if value is None:
             raise ValueError(f"action {action!r} of state_0 is outside its action space {self.action_space}")
         actions = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
         actions[0, 0] = value

@@ -45,7 +45,8 @@ class SecurityDilemmaEnv(ParallelEnv):
 
 __ACTION_TABLE__
 
-    An action outside this space raises ``ValueError`` naming the agent and the space.
+    An action outside this space raises ``ValueError`` naming the agent and the space; so does one
+    that is not an array of integers (bool, float or string actions are refused, not rounded).
 
     ## Observation Space
 
@@ -127,7 +128,9 @@ __PARAMETER_TABLE__
         self.action_spaces = {agent: single_action_space for agent in self.possible_agents}
         self.observation_spaces = {agent: single_observation_space for agent in self.possible_agents}
         self.state_space = state_space(self.params)
-        self._zero_action = (0,) * self.params.action_length
+        # A read-only int64 row, so that dead states' rows take the same cheap dtype test as the agents' arrays.
+        self._zero_action = np.zeros(self.params.action_length, dtype=np.int64)
+        self._zero_action.flags.writeable = False
         self._batch_shape = (1, self.params.n_states, self.params.action_length)
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._state: core.CoreState | None = None
@@ -207,6 +210,22 @@ __PARAMETER_TABLE__
             self.render()
         return result_obs, rewards, terminations, truncations, infos
 
+    def check_action(self, agent: str, action: Any) -> np.ndarray:
+        """``action`` of ``agent`` as an int64 array of shape (A,), or ``ValueError`` naming the agent and its space.
+
+        The one test of one agent's action (``sd_env.core.checked_action``): integers of any width (not bool,
+        float, str, object or complex, even where their values would round into the space), the space's
+        shape, every component inside its range. The AEC environment checks each action with this at the
+        step it is given; :meth:`step` gives the same message for the first offending agent.
+        """
+        space = self.action_spaces.get(agent)
+        if space is None:
+            raise ValueError(f"{agent!r} is not an agent of this environment; agents: {self.possible_agents}")
+        value = core.checked_action(self.params, action)
+        if value is None:
+            raise ValueError(f"action {action!r} of {agent} is outside its action space {space}")
+        return value
+
     def _to_batch(self, actions: dict[str, Any]) -> np.ndarray:
         """Check the action dict against the spaces and stack it as int64 (1, N, A); dead states get zeros."""
         agents = self.agents
@@ -218,24 +237,24 @@ __PARAMETER_TABLE__
             raise ValueError(f"no action given for active agent(s) {missing}")
         # Eliminated states' rows are zeros (the core ignores them); their agents are not in ``actions``.
         zeros = self._zero_action
+        rows = [actions.get(agent, zeros) for agent in self.possible_agents]
+        batch = None
         try:
-            batch = np.array([[actions.get(agent, zeros) for agent in self.possible_agents]])
+            for row in rows:  # each agent's own dtype: np.array would stack a bool row with integer rows to int64
+                if (row.dtype if type(row) is np.ndarray else np.asarray(row).dtype).kind not in "iu":
+                    break
+            else:
+                batch = np.array([rows])
         except ValueError:  # ragged: some action has the wrong length
-            batch = None
-        if batch is None or batch.shape != self._batch_shape or batch.dtype.kind not in "iu":
-            for agent in agents:  # find the first offending agent, to name it
-                value = np.asarray(actions[agent])
-                if value.shape != self._batch_shape[2:] or value.dtype.kind not in "iu":
-                    raise ValueError(
-                        f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}"
-                    )
+            pass
+        if (batch is None or batch.shape != self._batch_shape or batch.dtype.kind not in "iu"
+                or core.first_out_of_bounds(self.params, batch) is not None):
+            # The slow path, for errors (and mixed integer widths that stack to float): agent by agent, so
+            # the first offending agent is named, with the message ``check_action`` gives.
+            batch = np.array([[self.check_action(agent, actions[agent]) if agent in actions else zeros
+                               for agent in self.possible_agents]])
         if batch.dtype != np.int64:
             batch = batch.astype(np.int64)
-        # One bounds check for all agents (what MultiDiscrete.contains checks, without a call per agent).
-        where = core.first_out_of_bounds(self.params, batch)
-        if where is not None:
-            agent = self.possible_agents[where[1]]
-            raise ValueError(f"action {actions[agent]!r} of {agent} is outside its action space {self.action_spaces[agent]}")
         return batch
 
     def state(self) -> np.ndarray:

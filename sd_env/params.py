@@ -23,6 +23,11 @@ from sd_env.layout import ACTION_FIRST_COMMITMENT
 DEFAULT_WEAPON_NAMES: tuple[str, ...] = ("fortifications", "dual_use", "armour")
 DEFAULT_WEAPON_OFFENSE_WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0)
 
+#: The most wealth, in wealth units, that parameters may let one state reach within an episode (see
+#: :func:`wealth_ceiling`). Observations are float32, finite up to 3.4e38: the margin of more than 1e8 leaves
+#: room for the arms that wealth buys (stocks are observed too) and for observation noise on them.
+MAX_WEALTH = 1e30
+
 
 def _number(value: float) -> str:
     """A bound as people write it: 0.5, 100, 1e6 (not 1e+06)."""
@@ -120,8 +125,10 @@ class ParameterSpec:
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("n_states", "N", "states", "number of great powers in the system (polarity); agents "
                   "state_0 ... state_{N-1}", low=2, high=64, integer=True),
-    ParameterSpec("max_cycles", "T", "years", "horizon; one step is one year so yearly thresholds carry over",
-                  "Gibler, Rider & Hutchison 2005 (8% a year rule)", low=1, integer=True),
+    ParameterSpec("max_cycles", "T", "years", "horizon; one step is one year so yearly thresholds carry over; "
+                  f"also short enough that growth keeps wealth below {_number(MAX_WEALTH)} wealth units (checked "
+                  "with growth_rate and initial_wealth)", "Gibler, Rider & Hutchison 2005 (8% a year rule)",
+                  low=1, high=1000, integer=True),
     ParameterSpec("offense_defense_balance", r"\theta", "ratio", "multiplier on the attacker's offence; > 1 "
                   "offence advantage, < 1 defence advantage", "Jervis 1978; Glaser & Kaufmann 1998",
                   low=0, high=100, low_inclusive=False),
@@ -306,6 +313,7 @@ class EnvParams:
             raise ParameterError(f"alliances must be true or false, got {self.alliances!r}")
         setter(self, "alliance_blocs", self._validated_blocs())
         setter(self, "surprise_deployment", self._validated_deployment())
+        self._check_wealth_stays_finite()
 
     def _per_state(self, name: str, value: Any) -> tuple:
         """One number for every state, or one per state."""
@@ -349,6 +357,21 @@ class EnvParams:
             _check_int("surprise_deployment year", year, 0),
         )
 
+    def _check_wealth_stays_finite(self) -> None:
+        """Refuse a horizon over which compound growth could overflow the float32 observations.
+
+        Each bound alone allows it: growth_rate 0.5 for 1000 years multiplies wealth by 1e176.
+        """
+        longest = longest_horizon(self)
+        if self.max_cycles > longest:
+            fastest = max(self.growth_rate)
+            raise ParameterError(
+                f"max_cycles must be at most {longest} with growth_rate up to {_number(fastest)}, got "
+                f"{self.max_cycles}: wealth could reach {_number(float(f'{wealth_ceiling(self):.2g}'))} wealth "
+                f"units, past the {_number(MAX_WEALTH)} that keeps observations finite; shorten max_cycles or "
+                f"lower growth_rate"
+            )
+
     # Derived sizes: computed from the fields, never stored twice.
     @property
     def n_systems(self) -> int:
@@ -375,6 +398,36 @@ class EnvParams:
                     values[name] = values[name][0]
         values.update(changes)
         return EnvParams(**values)
+
+
+def _log_wealth_ceiling(params: EnvParams, years: int) -> float:
+    """Natural log of :func:`wealth_ceiling` after ``years`` years (logs: 1.5 ** 1000 needs no float to hold it)."""
+    start = sum(params.initial_wealth) * (1.0 + params.initial_wealth_jitter)
+    return math.log(start) + years * math.log1p(max(0.0, *params.growth_rate))
+
+
+def wealth_ceiling(params: EnvParams) -> float:
+    """An upper bound on the wealth any one state can hold within an episode, in wealth units (may be inf).
+
+    Every state starts with at most ``initial_wealth * (1 + initial_wealth_jitter)``. Wars only move
+    wealth between states (spoils, annexation) or destroy it, so one state holds at most the total: the
+    sum over states, up to ``n_states`` times the largest. The total grows at most at the fastest
+    ``growth_rate`` each year, for ``max_cycles`` years (the last observation is after the last year).
+    """
+    log_ceiling = _log_wealth_ceiling(params, params.max_cycles)
+    return math.inf if log_ceiling > 709.0 else math.exp(log_ceiling)
+
+
+def longest_horizon(params: EnvParams) -> int:
+    """The largest ``max_cycles`` (years, at most the declared bound) that keeps :func:`wealth_ceiling` of
+    ``params`` within :data:`MAX_WEALTH`, the other parameters as they are."""
+    declared = int(SPECS["max_cycles"].high)
+    yearly = math.log1p(max(0.0, *params.growth_rate))  # log of the fastest yearly growth factor, >= 0
+    headroom = math.log(MAX_WEALTH) - _log_wealth_ceiling(params, 0)
+    # Compared before dividing: no growth, or growth too slow to matter (even 1e-300), allows every horizon.
+    if declared * yearly <= headroom:
+        return declared
+    return max(0, math.floor(headroom / yearly))
 
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EnvParams))

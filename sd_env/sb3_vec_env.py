@@ -303,10 +303,13 @@ class SecurityDilemmaVecEnv(VecEnv):
                 self.num_games, policy_seats.size, params.action_length
             )
         try:
-            state, outcome = core.step(params, state, full, rng)
+            checked = core.check_actions(params, full, self.num_games)
         except ValueError as error:
             raise ValueError(f"an opponent policy returned an invalid action: {error}") from error
-        observations = core.observe(params, state, rng)
+        # The core's fast paths: this adapter built the state itself (core.reset, core.reset_where), with
+        # parameters whose spaces, and so whose array shapes, never change (see the params setter).
+        state, outcome = core._step(params, state, checked, rng)
+        observations = core._observe(params, state, rng)
 
         was_alive = self._state.alive[:, seats]
         alive = state.alive[:, seats]
@@ -338,7 +341,7 @@ class SecurityDilemmaVecEnv(VecEnv):
 
         if ended.any():
             state = core.reset_where(params, state, ended, rng)
-            first = core.observe(params, _take(state, ended), rng)
+            first = core._observe(params, _take(state, ended), rng)
             observations[ended] = first
             row_observations.reshape(self.num_games, self.n_learners, -1)[ended] = first[:, seats]
             self._episode_return[ended] = 0.0

@@ -63,7 +63,9 @@ def test_range_text_is_what_the_error_message_says():
     with pytest.raises(ValueError, match=r"offense_defense_balance must be in \(0, 100\], got 0.0"):
         EnvParams(offense_defense_balance=0.0)
     assert next(s for s in PARAMETERS if s.name == "n_states").range_text() == "integer, 2 to 64"
-    assert next(s for s in PARAMETERS if s.name == "max_cycles").range_text() == "integer >= 1"
+    assert next(s for s in PARAMETERS if s.name == "max_cycles").range_text() == "integer, 1 to 1000"
+    with pytest.raises(ValueError, match=r"max_cycles must be an integer \[1, 1000\], got 1001"):
+        EnvParams(max_cycles=1001)
 
 
 def test_sd_env_params_prints_the_table_and_the_json_records(capsys):
@@ -79,7 +81,7 @@ def test_sd_env_params_prints_the_table_and_the_json_records(capsys):
     for record in records.values():
         assert set(record) == {"name", "default", "low", "high", "low_inclusive", "high_inclusive", "unit",
                                "description"}
-    assert records["max_cycles"]["high"] is None and records["max_cycles"]["high_inclusive"] is None
+    assert records["max_cycles"]["high"] == 1000 and records["max_cycles"]["high_inclusive"] is True
     assert records["max_burden"]["low_inclusive"] is False and records["max_burden"]["high_inclusive"] is False
     assert records["weapon_names"]["low"] is None and records["weapon_names"]["default"] == [
         "fortifications", "dual_use", "armour"]
