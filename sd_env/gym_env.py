@@ -91,7 +91,10 @@ class SecurityDilemmaGymEnv(gymnasium.Env):
             raise ValueError(f"action {action!r} of state_0 is outside its action space {self.action_space}")
         actions = np.zeros((1, self.params.n_states, self.params.action_length), dtype=np.int64)
         actions[0, 0] = value
-        actions[0, 1:] = np.asarray(self._opponent(self._observations[1:]), dtype=np.int64)
+        answer = np.asarray(self._opponent(self._observations[1:]))
+        if answer.dtype.kind not in "iu":  # a custom opponent's floats would be truncated into the space
+            raise ValueError(f"the opponent's actions must be integers, got dtype {answer.dtype}: {answer!r}")
+        actions[0, 1:] = answer
         # check_actions as core.step does: a custom opponent may return actions outside the space.
         out = self._buffers[self._next_buffer]
         self._next_buffer ^= 1

@@ -385,3 +385,12 @@ def test_any_valid_long_fast_growing_game_keeps_observations_and_rewards_finite(
     assert outcome.truncated.all()
     assert np.isfinite(core.global_state(params, state)).all()
     assert richest <= ceiling * (1 + 1e-9)  # wars only move or destroy wealth: the bound holds
+
+
+def test_gym_refuses_an_opponent_that_answers_with_floats_instead_of_truncating_them():
+    from sd_env.gym_env import SecurityDilemmaGymEnv
+
+    env = SecurityDilemmaGymEnv(opponent=lambda observations: np.full((len(observations), 3), 1.7))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="the opponent's actions must be integers, got dtype float64"):
+        env.step(np.array([1, 1, 0]))
