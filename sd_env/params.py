@@ -142,7 +142,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "Jervis 1978; Glaser & Kaufmann 1998", low=0, high=1, shape="per system"),
     ParameterSpec("weapon_costs", "c_k", "wealth units per arms unit", "price of each system; unequal prices "
                   "shift the effective balance", "Glaser & Kaufmann 1998 (balance as cost ratio)",
-                  low=0, high=1e6, low_inclusive=False, shape="per system"),
+                  low=1e-3, high=1e6, shape="per system"),  # cheaper arms could grow stocks past float32
     ParameterSpec("weapon_visibility", "v_k", "share", "share of each stock rivals can see at all (concealment)",
                   low=0, high=1, shape="per system"),
     ParameterSpec("depreciation", r"\delta", "share per year", "obsolescence and wear of arms", low=0, high=1),

@@ -394,3 +394,22 @@ def test_gym_refuses_an_opponent_that_answers_with_floats_instead_of_truncating_
     env.reset(seed=0)
     with pytest.raises(ValueError, match="the opponent's actions must be integers, got dtype float64"):
         env.step(np.array([1, 1, 0]))
+
+
+def test_the_cheapest_arms_at_the_fastest_growth_over_the_longest_horizon_stay_finite():
+    """Stocks grow with spending over arms' price: at the lowest declared price, the highest burden, no
+    depreciation, the fastest growth and the longest horizon it allows, observations stay finite."""
+    from sd_env.params import SPECS, longest_horizon
+
+    extreme = dict(weapon_costs=(SPECS["weapon_costs"].low,) * 3, growth_rate=SPECS["growth_rate"].high,
+                   depreciation=0.0, max_burden=0.999, max_cycles=10)
+    params = EnvParams(**{**extreme, "max_cycles": longest_horizon(EnvParams(**extreme))})
+    rng = np.random.default_rng(0)
+    state = core.reset(params, 4, rng)
+    actions = np.zeros((4, params.n_states, params.action_length), dtype=np.int64)
+    actions[:, :, 0] = params.burden_levels - 1  # all the burden there is, every year, and no war
+    for _ in range(params.max_cycles):
+        state, outcome = core.step(params, state, actions, rng)
+        assert np.isfinite(core.observe(params, state, rng)).all() and np.isfinite(outcome.rewards).all()
+    with pytest.raises(ValueError, match="weapon_costs"):
+        EnvParams(weapon_costs=(1e-4, 1.0, 1.0))
