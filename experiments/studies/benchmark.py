@@ -52,6 +52,7 @@ from sd_env.experiments.lab.worlds import world_entry
 from sd_env.experiments.output.figures import save_figure
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.numbers import format_number
+from sd_env.experiments.output.reading import read_json_mapping
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
 
@@ -291,7 +292,7 @@ def train_ppo(params: EnvParams, scenario: str, budget: int, seed: int, suite: S
     path = cache_dir / "ppo" / scenario / f"seed{seed}-{rollouts * rollout_steps}-{key}.zip"
     meta_path = path.with_suffix(".json")
     if path.is_file() and meta_path.is_file():
-        seconds = json.loads(meta_path.read_text())["seconds"]
+        seconds = read_json_mapping(meta_path, ("seconds",), "delete it and its .zip to train that PPO again")["seconds"]
         return SB3Policy(load_sb3_model(path), params), seconds, True
     if rollouts < 1:
         raise BenchmarkError(f"a budget of {budget} parallel steps is less than one PPO rollout ({rollout_steps})")

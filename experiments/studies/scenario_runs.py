@@ -37,6 +37,7 @@ from sd_env.experiments.output.blocks import MissingMarkersError, update_blocks
 from sd_env.experiments.lab.rollout import Rollout, rollout
 from sd_env.experiments.lab.seating import PolicyCache
 from sd_env.experiments.output.numbers import format_number
+from sd_env.experiments.output.reading import read_json_mapping, read_yaml_mapping
 from sd_env import __version__
 from sd_env.params import EnvParams
 from sd_env.scenarios import get_scenario, make_params
@@ -112,9 +113,7 @@ def seat_behaviour(result: Rollout) -> dict[str, Any]:
 
 def run_params(run: Path):
     """The parameters run directory ``run`` was trained with (its ``config.yaml``: scenario and overrides)."""
-    import yaml
-
-    config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    config = read_yaml_mapping(run / "config.yaml")
     return make_params(config.get("scenario", "bilateral"), **(config.get("env") or {}))
 
 
@@ -166,18 +165,16 @@ def seat_alternatives(params: EnvParams, learned: list, played: Rollout, seed: i
 def _run_facts(run: Path) -> dict[str, Any]:
     """What the run directory says of its training: algorithm and seed (config.yaml), agent-steps of each
     learner and seconds (metrics.json), the sd-env version it was trained with (run.json)."""
-    import yaml
-
     facts: dict[str, Any] = {"run": run.name}
     if (run / "config.yaml").is_file():
-        config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+        config = read_yaml_mapping(run / "config.yaml")
         facts.update({key: config[key] for key in ("scenario", "env", "algorithm", "seed", "total_timesteps")
                       if key in config})
     if (run / "metrics.json").is_file():
-        metrics = json.loads((run / "metrics.json").read_text())
+        metrics = read_json_mapping(run / "metrics.json")
         facts.update({key: metrics[key] for key in ("timesteps", "training_seconds") if key in metrics})
     if (run / "run.json").is_file():
-        facts["trained_with"] = json.loads((run / "run.json").read_text()).get("versions", {}).get("sd-env")
+        facts["trained_with"] = read_json_mapping(run / "run.json").get("versions", {}).get("sd-env")
     return facts
 
 
@@ -305,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenario_runs: error: no results file {json_path}; give --runs to evaluate trained runs",
               file=sys.stderr)
         return 2
-    results = json.loads(json_path.read_text())
+    results = read_json_mapping(json_path, ("runs",))
     blocks = {BLOCK_PREFIX + name: behaviour_markdown(name, results) for name in results["runs"]}
     try:
         stale = update_blocks(args.doc, blocks, check=args.check, comparable=_comparable)

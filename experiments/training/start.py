@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sd_env.experiments.output.files import write_text_atomic
+from sd_env.experiments.output.reading import read_json_mapping
 from sd_env.params import EnvParams
 
 #: The start that leaves PPO's network as it is initialised.
@@ -190,7 +191,7 @@ def start_learner(model, start: str, params: EnvParams, seats: list[int], seed: 
         return None
     report = clone_stance(model, params, start, seats, seed)
     path = run_dir / START_FILE
-    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    recorded = read_json_mapping(path, (), "delete it (it only records how runs started)") if path.is_file() else {}
     recorded[label] = report.to_dict()
     write_text_atomic(path, json.dumps(recorded, indent=1) + "\n")
     return report
