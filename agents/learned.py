@@ -261,14 +261,25 @@ class RLlibModulePolicy(Policy):
     def load(cls, checkpoint: str | Path, params: EnvParams, module_id: str = "shared",
              deterministic: bool = True) -> RLlibModulePolicy:
         """Load module ``module_id`` (``shared``, or ``state_i`` for independent learners) of an RLlib checkpoint
-        directory as ``sd-env train --set backend=rllib`` writes it (``checkpoints/rllib``)."""
+        directory as ``sd-env train --set backend=rllib`` writes it (``checkpoints/rllib``).
+
+        Without running code from it unless policy files are trusted
+        (:func:`sd_env.agents.policy_files.read_rllib_module`): RLlib's default PPO module, which sd-env trains,
+        loads either way; anything else needs ``--trust-policy-files``."""
         folder = Path(checkpoint) / "learner_group" / "learner" / "rl_module" / module_id
         if not folder.is_dir():
             raise FileNotFoundError(f"RLlib checkpoint {str(checkpoint)!r} has no module {module_id!r}")
-        require_trust(checkpoint, "an RLlib checkpoint")
-        from ray.rllib.core.rl_module.rl_module import RLModule
+        from sd_env.agents.policy_files import read_rllib_module, trusted
 
-        return cls(RLModule.from_checkpoint(str(folder.resolve())), params, name=module_id, deterministic=deterministic)
+        if trusted():
+            from ray.rllib.core.rl_module.rl_module import RLModule
+
+            module = RLModule.from_checkpoint(str(folder.resolve()))
+        else:  # built by sd-env from the checkpoint read as data (sd_env.agents.policy_files)
+            module_class, kwargs, state = read_rllib_module(folder)
+            module = module_class(**kwargs)
+            module.set_state(state)
+        return cls(module, params, name=module_id, deterministic=deterministic)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         import torch

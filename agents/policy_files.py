@@ -15,8 +15,12 @@ By default sd-env therefore never unpickles a policy file with Python's own unpi
   stable-baselines3 and sb3-contrib, and the results are handed to ``load`` as ``custom_objects``, so
   stable-baselines3 unpickles nothing itself. Every checkpoint that ``sd-env train`` writes reads this way,
   unchanged: the file format is the same.
-- A file that needs anything else (a pickled function, a custom class, an RLlib or BenchMARL checkpoint)
-  is refused with one line that says what it holds and how to opt in.
+- an RLlib checkpoint of RLlib's default PPO module (what ``backend: rllib`` trains) is read the same way,
+  its constructor's arguments and its weights as data, and sd-env builds the module
+  (:func:`read_rllib_module`).
+- A file that needs anything else (a pickled function, a custom class, another RLlib module, a BenchMARL
+  checkpoint, an RLlib algorithm to resume) is refused with one line that says what it holds and how to
+  opt in.
 
 The opt-in is ``--trust-policy-files`` on the command line, or the environment variable
 :data:`TRUST_VARIABLE` set to ``1`` (how the CLI hands the choice to a sweep's worker processes). Under
@@ -34,7 +38,7 @@ import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sd_env.errors import PolicyError
 
@@ -180,3 +184,89 @@ def sb3_checkpoint_problem(path: str | Path) -> str | None:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         return f"it is not a whole zip file ({error})"
     return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# RLlib modules: their constructor arguments and weights read as data, the module built by sd-env
+
+#: The RLlib classes a module checkpoint may name: read as inert :class:`Reference` values (never called
+#: while unpickling), then mapped to the classes when sd-env builds the module itself.
+RLLIB_REFERENCES: frozenset[tuple[str, str]] = frozenset({
+    ("ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module", "DefaultPPOTorchRLModule"),
+    ("ray.rllib.algorithms.ppo.ppo_catalog", "PPOCatalog"),
+})
+
+
+class Reference(NamedTuple):
+    """A class named by a pickle, by module and name, not yet imported (and not callable)."""
+
+    module: str
+    name: str
+
+    def resolve(self) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+class _ReferenceUnpickler(RestrictedUnpickler):
+    """:class:`RestrictedUnpickler` that reads the classes of :data:`RLLIB_REFERENCES` as references."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in RLLIB_REFERENCES:
+            return Reference(module, name)
+        return super().find_class(module, name)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (what a model config holds): numbers, strings, lists and dicts of them."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def read_rllib_module(folder: str | Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """An RLlib module checkpoint (``.../rl_module/<module id>``) read as data: ``(class, kwargs, state)``.
+
+    RLlib restores a module by unpickling ``class_and_ctor_args.pkl`` (the class and its constructor's
+    arguments) and ``module_state.pkl`` (its weights). Here both are read without running code: the
+    constructor's arguments must be spaces and a plain model config, the class RLlib's default PPO torch
+    module (the one ``sd-env train --set backend=rllib`` trains) and the weights NumPy arrays. The caller
+    builds the module with ``class(**kwargs)`` and ``set_state(state)``.
+
+    :raises UntrustedPolicyFileError: the checkpoint holds anything else (one line naming the file).
+    """
+    folder = Path(folder)
+    arguments_path, state_path = folder / "class_and_ctor_args.pkl", folder / "module_state.pkl"
+    refusal = f"load it only if you trust its author, with {TRUST_FLAG}"
+    try:
+        with open(arguments_path, "rb") as stream:
+            saved = _ReferenceUnpickler(stream).load()
+        with open(state_path, "rb") as stream:
+            state = RestrictedUnpickler(stream).load()
+    except pickle.UnpicklingError as refused:
+        raise UntrustedPolicyFileError(f"RLlib checkpoint {str(folder)!r} holds Python code to run when loaded "
+                                       f"(it needs {refused}); {refusal}") from None
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        # A damaged file, or one that tries to call a reference (not callable): neither is a module to build.
+        raise PolicyError(f"RLlib checkpoint {str(folder)!r} cannot be read ({type(error).__name__}: {error})") from None
+    module_class = saved.get("class") if isinstance(saved, dict) else None
+    arguments = saved.get("ctor_args_and_kwargs") if isinstance(saved, dict) else None
+    if not (isinstance(module_class, Reference) and isinstance(arguments, tuple) and len(arguments) == 2
+            and arguments[0] == () and isinstance(arguments[1], dict)):
+        raise UntrustedPolicyFileError(f"RLlib checkpoint {str(folder)!r} is not the default PPO module sd-env "
+                                       f"builds without running its code; {refusal}")
+    kwargs = dict(arguments[1])
+    catalog = kwargs.get("catalog_class")
+    if (catalog is not None and not isinstance(catalog, Reference)) or not _plain(kwargs.get("model_config")):
+        raise UntrustedPolicyFileError(f"RLlib checkpoint {str(folder)!r} has a custom catalog or model config; "
+                                       f"{refusal}")
+    if catalog is not None:
+        kwargs["catalog_class"] = catalog.resolve()
+    if not (isinstance(state, dict) and all(isinstance(key, str) for key in state)):
+        raise PolicyError(f"RLlib checkpoint {str(folder)!r} is damaged: its module_state.pkl is not a mapping")
+    return module_class.resolve(), kwargs, state

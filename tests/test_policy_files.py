@@ -156,3 +156,39 @@ def test_an_rllib_checkpoint_is_refused_before_anything_in_it_is_read(tmp_path, 
     with pytest.raises(UntrustedPolicyFileError, match="RLlib checkpoint.*--trust-policy-files"):
         RLlibModulePolicy.load(tmp_path / "rllib", PARAMS)
     assert not marker.exists()
+
+
+def _rllib_checkpoint(folder: Path, arguments: object, state: object) -> Path:
+    module = folder / "rllib" / "learner_group" / "learner" / "rl_module" / "shared"
+    module.mkdir(parents=True)
+    (module / "class_and_ctor_args.pkl").write_bytes(arguments if isinstance(arguments, bytes) else pickle.dumps(arguments))
+    (module / "module_state.pkl").write_bytes(pickle.dumps(state))
+    return folder / "rllib"
+
+
+def test_an_rllib_module_whose_weights_or_model_config_would_run_code_is_refused(tmp_path):
+    """The constructor's arguments are read with RLlib's classes as inert references, the weights as arrays:
+    a call pickled into either is refused, and nothing runs."""
+    from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
+    from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
+
+    marker = tmp_path / "ran"
+    space = gymnasium.spaces.Box(0.0, 1.0, (4,))
+    kwargs = {"observation_space": space, "action_space": gymnasium.spaces.MultiDiscrete([3, 2]),
+              "model_config": {"fcnet_hiddens": [8]}, "catalog_class": PPOCatalog}
+    arguments = {"class": DefaultPPOTorchRLModule, "ctor_args_and_kwargs": ((), kwargs)}
+    for number, (args, state) in enumerate([
+        (arguments, {"w": _Marker(marker)}),  # the weights pickle a call
+        ({**arguments, "ctor_args_and_kwargs": ((), {**kwargs, "model_config": {"hook": _Marker(marker)}})},
+         {"w": np.zeros(2)}),  # the model config does
+    ]):
+        with pytest.raises(UntrustedPolicyFileError, match="holds Python code to run when loaded"):
+            RLlibModulePolicy.load(_rllib_checkpoint(tmp_path / str(number), args, state), PARAMS)
+    assert not marker.exists()
+    # The same arguments and plain weights read as data: the classes come back, resolved, and nothing ran.
+    from sd_env.agents.policy_files import read_rllib_module
+
+    folder = _rllib_checkpoint(tmp_path / "plain", arguments, {"w": np.zeros(2)})
+    module_class, read_kwargs, state = read_rllib_module(folder / "learner_group" / "learner" / "rl_module" / "shared")
+    assert module_class is DefaultPPOTorchRLModule and read_kwargs["catalog_class"] is PPOCatalog
+    assert read_kwargs["model_config"] == {"fcnet_hiddens": [8]} and list(state) == ["w"]

@@ -87,7 +87,7 @@ def test_checkpoints_and_run_directories_load_the_trained_policy(tmp_path):
 
 @pytest.mark.slow
 def test_rllib_checkpoints_load_their_shared_module(tmp_path, monkeypatch):
-    from sd_env.agents.policy_files import TRUST_VARIABLE, UntrustedPolicyFileError
+    from sd_env.agents.policy_files import TRUST_VARIABLE
     from sd_env.experiments.training.config import load_config
     from sd_env.experiments.training.train import train
 
@@ -97,11 +97,14 @@ def test_rllib_checkpoints_load_their_shared_module(tmp_path, monkeypatch):
     train(config)
     checkpoint = tmp_path / "rl" / "checkpoints" / "rllib"
     assert spec_kind(str(checkpoint)) == "rllib" and spec_kind(str(tmp_path / "rl")) == "run"
-    for spec in (checkpoint, tmp_path / "rl"):  # RLlib unpickles its checkpoints: refused without trust
-        with pytest.raises(UntrustedPolicyFileError, match="RLlib checkpoint.*--trust-policy-files"):
-            load_policy(str(spec), PARAMS)
+    # Without the opt-in, sd-env builds the module from the checkpoint read as data (RLlib would unpickle it) ...
+    safe = [load_policy(str(spec), PARAMS, deterministic=True).act(observations())
+            for spec in (checkpoint, tmp_path / "rl")]
+    # ... and it acts as the module RLlib itself restores (trusted).
     monkeypatch.setenv(TRUST_VARIABLE, "1")
     actions = load_policy(str(checkpoint), PARAMS, deterministic=True).act(observations())
+    for acted in safe:
+        np.testing.assert_array_equal(acted, actions)
     assert actions.shape == (3, PARAMS.action_length)
     np.testing.assert_array_equal(actions, load_policy(str(tmp_path / "rl"), PARAMS, deterministic=True).act(
         observations()))
