@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sd_env.agents.policy_files import require_trust
+from sd_env.errors import PolicyError
 from sd_env.policy import Policy
 from sd_env.params import EnvParams
 
@@ -151,15 +152,17 @@ def is_recurrent_checkpoint(path: str | Path) -> bool:
     :param path: the checkpoint.
     :returns: True for ``RecurrentPPO`` models, False for others or files that are not SB3 checkpoints.
     """
-    import json
-    import zipfile
+    from sd_env.agents.policy_files import read_sb3_data
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read("data"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return _is_recurrent_data(read_sb3_data(path))
+    except PolicyError:
         return False
-    policy_class = data.get("policy_class") if isinstance(data, dict) else None
+
+
+def _is_recurrent_data(data: dict) -> bool:
+    """Whether an SB3 checkpoint's ``data`` (:func:`~sd_env.agents.policy_files.read_sb3_data`) is sb3-contrib's."""
+    policy_class = data.get("policy_class")
     return isinstance(policy_class, dict) and str(policy_class.get("__module__", "")).startswith(_RECURRENT_MODULE)
 
 
@@ -175,11 +178,15 @@ def load_sb3_model(path: str | Path, env=None, **kwargs):
     :param kwargs: more keyword arguments of ``load`` (``tensorboard_log``).
     :raises UntrustedPolicyFileError: the file holds code to run and policy files are not trusted.
     """
-    from sd_env.agents.policy_files import sb3_custom_objects, trusted
+    from sd_env.agents.policy_files import read_sb3_data, sb3_custom_objects, trusted
 
-    if not trusted():
-        kwargs["custom_objects"] = {**sb3_custom_objects(path), **kwargs.get("custom_objects", {})}
-    if is_recurrent_checkpoint(path):
+    if trusted():
+        recurrent = is_recurrent_checkpoint(path)
+    else:  # the zip's data read once, for its class and its pickles
+        data = read_sb3_data(path)
+        recurrent = _is_recurrent_data(data)
+        kwargs["custom_objects"] = {**sb3_custom_objects(path, data), **kwargs.get("custom_objects", {})}
+    if recurrent:
         from sb3_contrib import RecurrentPPO
 
         return RecurrentPPO.load(path, env=env, device="cpu", **kwargs)

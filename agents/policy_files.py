@@ -132,16 +132,11 @@ def restricted_loads(payload: bytes) -> Any:
     return RestrictedUnpickler(io.BytesIO(payload)).load()
 
 
-def sb3_custom_objects(path: str | Path) -> dict[str, Any]:
-    """Every pickled entry of an SB3 checkpoint's ``data``, unpickled by :class:`RestrictedUnpickler`.
-
-    Handed to ``PPO.load(..., custom_objects=...)``, they replace the pickles, so stable-baselines3 unpickles
-    nothing (its torch files it loads with ``weights_only=True``).
+def read_sb3_data(path: str | Path) -> dict[str, Any]:
+    """The JSON of an SB3 checkpoint's ``data`` entry, its pickles still encoded (nothing is unpickled).
 
     :param path: the checkpoint (``.zip``).
-    :raises UntrustedPolicyFileError: an entry needs a global outside :data:`ALLOWED_GLOBALS` (one line
-        naming the file, the entry and the global, and the opt-in).
-    :raises ValueError: the file is not a readable SB3 checkpoint (one line naming it).
+    :raises PolicyError: the file is not a readable SB3 checkpoint (one line naming it).
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -150,6 +145,22 @@ def sb3_custom_objects(path: str | Path) -> dict[str, Any]:
         raise PolicyError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint ({error})") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{str(path)!r} is not a readable stable-baselines3 checkpoint (its data is not a mapping)")
+    return data
+
+
+def sb3_custom_objects(path: str | Path, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every pickled entry of an SB3 checkpoint's ``data``, unpickled by :class:`RestrictedUnpickler`.
+
+    Handed to ``PPO.load(..., custom_objects=...)``, they replace the pickles, so stable-baselines3 unpickles
+    nothing (its torch files it loads with ``weights_only=True``).
+
+    :param path: the checkpoint (``.zip``), named in errors.
+    :param data: its ``data`` as :func:`read_sb3_data` reads it, if already read; read from ``path`` if None.
+    :raises UntrustedPolicyFileError: an entry needs a global outside :data:`ALLOWED_GLOBALS` (one line
+        naming the file, the entry and the global, and the opt-in).
+    :raises PolicyError: the file is not a readable SB3 checkpoint (one line naming it).
+    """
+    data = read_sb3_data(path) if data is None else data
     objects: dict[str, Any] = {}
     for key, item in data.items():
         if not (isinstance(item, dict) and ":serialized:" in item):

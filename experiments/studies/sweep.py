@@ -66,7 +66,7 @@ from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
 from sd_env.experiments.output.reading import damaged, read_csv_table, read_json_mapping, read_yaml_mapping
-from sd_env.experiments.training.config import ConfigError, config_from_dict
+from sd_env.experiments.training.config import ConfigError, config_from_dict, get_dotted
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
 
@@ -90,13 +90,6 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     data[last] = value
 
 
-def _get_dotted(data: dict[str, Any], dotted: str) -> Any:
-    """``data[a][b]`` for ``dotted = "a.b"``, or KeyError."""
-    for part in dotted.split("."):
-        if not isinstance(data, dict):
-            raise KeyError(dotted)
-        data = data[part]
-    return data
 EXECUTORS = ("local", "ray")
 
 
@@ -160,9 +153,9 @@ class SweepConfig:
             if is_train_parameter(name):
                 dotted = name[len(TRAIN_PREFIX):]
                 try:
-                    base[name] = _get_dotted(self.train or {}, dotted)
+                    base[name] = get_dotted(self.train or {}, dotted)
                 except KeyError:
-                    base[name] = _get_dotted(defaults, dotted)
+                    base[name] = get_dotted(defaults, dotted)
         return base
 
     def params(self, cell: dict[str, Any]) -> EnvParams:

@@ -176,6 +176,15 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
     raise ConfigError(f"{key}: unsupported type {text}")  # pragma: no cover - guards new fields
 
 
+def get_dotted(data: dict[str, Any], dotted: str) -> Any:
+    """``data[a][b]`` for ``dotted = "a.b"``; ``KeyError`` where a level is absent or not a mapping."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            raise KeyError(dotted)
+        data = data[part]
+    return data
+
+
 def dotted_keys(cls: type, prefix: str = "") -> list[str]:
     """Every key a config section of type ``cls`` accepts, nested ones dotted (``ppo.n_steps``)."""
     keys = []

@@ -38,7 +38,7 @@ from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
 from sd_env.experiments.output.reading import damaged, read_yaml_mapping
 from sd_env.experiments.training import clock
 from sd_env.experiments.training.backends import BACKENDS, TrainingContext
-from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict, dotted_keys
+from sd_env.experiments.training.config import ConfigError, TrainConfig, config_from_dict, dotted_keys, get_dotted
 from sd_env.experiments.training.final_metrics import final_evaluation
 
 #: Config fields a resumed run may change; anything else must match the saved config.
@@ -70,7 +70,7 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
         saved = read_yaml_mapping(saved_path, remedy)
         current = config.to_dict()
         # sd-env writes every key, nested ones too: a file cut short lacks some.
-        missing = [key for key in dotted_keys(TrainConfig) if _lookup(saved, key) is _MISSING]
+        missing = [key for key in dotted_keys(TrainConfig) if not _holds(saved, key)]
         if missing:
             listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
             raise damaged(saved_path, f"it lacks {listed} (cut short, or written by an older sd-env)", remedy)
@@ -89,16 +89,13 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> TrainConfig:
     return config
 
 
-_MISSING = object()
-
-
-def _lookup(data: dict[str, Any], dotted: str) -> Any:
-    """``data[a][b]`` for ``"a.b"``, or ``_MISSING`` where a level is absent or not a mapping."""
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
+def _holds(data: dict[str, Any], dotted: str) -> bool:
+    """Whether ``data`` has the (dotted) key ``dotted``."""
+    try:
+        get_dotted(data, dotted)
+    except KeyError:
+        return False
+    return True
 
 
 def train(
