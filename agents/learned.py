@@ -7,14 +7,17 @@ small networks are fastest that way, and more threads only contend with the rest
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from sd_env.agents.policy_files import require_trust
+from sd_env.agents.policy_files import (UntrustedPolicyFileError, read_benchmarl_actor, read_torch_weights,
+                                        trusted)
 from sd_env.errors import PolicyError
 from sd_env.policy import Policy
 from sd_env.params import EnvParams
+from sd_env.spaces import action_space, observation_space
 
 
 @contextlib.contextmanager
@@ -297,6 +300,48 @@ class RLlibModulePolicy(Policy):
         return sample_components(logits, self.nvec, None if self.deterministic else self.rng)
 
 
+def actor_from_weights(weights: dict, params: EnvParams, name: str) -> tuple:
+    """BenchMARL's actor, rebuilt from its weights: the ``torchrl.modules.MultiAgentMLP`` (tanh between layers,
+    as sd-env's benchmarl backend trains it) from observations to the logits of the flattened action.
+
+    :param weights: the MLP's weights as :func:`~sd_env.agents.policy_files.read_benchmarl_actor` reads them.
+    :param params: the environment the policy must fit (observation length, action sizes, number of states).
+    :param name: the checkpoint, named in errors.
+    :returns: ``(actor, shared)``: a ``TensorDictModule`` from ``("agents", "observation")`` to
+        ``("agents", "logits")``, and whether one network serves every state.
+    :raises PolicyError: the weights do not fit this environment, or do not form an MLP.
+    """
+    import torch
+    from tensordict.nn import TensorDictModule
+    from torchrl.modules import MultiAgentMLP
+
+    layers = sorted({int(key.split(".")[0]) for key in weights})
+    try:
+        shapes = [tuple(weights[f"{layer}.weight"].shape) for layer in layers]
+    except KeyError as missing:
+        raise PolicyError(f"BenchMARL checkpoint {name!r} is damaged: its actor lacks the weight {missing}") from None
+    shared = len(shapes[0]) == 2
+    observations, actions = observation_space(params).shape[0], int(np.prod(action_space(params).nvec))
+    if (shapes[0][-1], shapes[-1][-2]) != (observations, actions) or (not shared and shapes[0][0] != params.n_states):
+        raise PolicyError(
+            f"BenchMARL checkpoint {name!r} was trained on observations ({shapes[0][-1]},) and {shapes[-1][-2]} "
+            f"flattened actions{'' if shared else f' for {shapes[0][0]} states'}; this scenario has "
+            f"({observations},), {actions} and {params.n_states} states")
+    network = MultiAgentMLP(n_agent_inputs=observations, n_agent_outputs=actions, n_agents=params.n_states,
+                            centralized=False, share_params=shared, num_cells=[shape[-2] for shape in shapes[:-1]],
+                            activation_class=torch.nn.Tanh)
+    state = network.state_dict()  # its weights, and the batch size and device its TensorDictParams keep beside them
+    expected = {key.removeprefix("params.") for key in state if "__" not in key}
+    if expected != set(weights):
+        raise PolicyError(f"BenchMARL checkpoint {name!r} does not form an MLP of the layers its weights give "
+                          f"(expected {sorted(expected)}, found {sorted(weights)})")
+    try:
+        network.load_state_dict({**state, **{f"params.{key}": value for key, value in weights.items()}})
+    except RuntimeError as error:
+        raise PolicyError(f"BenchMARL checkpoint {name!r} does not form an MLP ({str(error).splitlines()[0]})") from None
+    return TensorDictModule(network, in_keys=[("agents", "observation")], out_keys=[("agents", "logits")]), shared
+
+
 class BenchMARLPolicy:
     """A trained BenchMARL policy behind the batched ``act(observations) -> actions``.
 
@@ -322,26 +367,56 @@ class BenchMARLPolicy:
 
     @staticmethod
     def latest_checkpoint(folder: str | Path) -> Path | None:
-        """The checkpoint with the most frames under a BenchMARL save folder (``RUN/benchmarl``), or None."""
-        found = [(int(path.stem.split("_")[-1]), path)
-                 for path in Path(folder).glob("*/checkpoints/checkpoint_*.pt")]
-        return max(found)[1] if found else None
+        """The newest whole checkpoint under a BenchMARL save folder (``RUN/benchmarl``), or None where it holds none.
+
+        Checkpoints are read newest first with ``torch.load(weights_only=True)``; a damaged one (BenchMARL
+        writes them in place, so a kill can cut one short) is passed over with a warning on standard error.
+
+        :raises UntrustedPolicyFileError: the newest checkpoint holds code.
+        :raises PolicyError: every checkpoint is damaged (one line naming the newest).
+        """
+        found = sorted(((int(path.stem.split("_")[-1]), path)
+                        for path in Path(folder).glob("*/checkpoints/checkpoint_*.pt")
+                        if path.stem.split("_")[-1].isdigit()), reverse=True)
+        damaged = []
+        for _, path in found:
+            try:
+                read_torch_weights(path)
+            except UntrustedPolicyFileError:
+                raise
+            except PolicyError as error:
+                damaged.append(str(error))
+                continue
+            if damaged:
+                print(f"sd-env: warning: {damaged[0]}; using the previous checkpoint, {path.name}",
+                      file=sys.stderr, flush=True)
+            return path
+        if damaged:
+            raise PolicyError(f"{damaged[0]}, and so is every earlier one")
+        return None
 
     @classmethod
     def load(cls, folder: str | Path, params: EnvParams, seat: int = 0, deterministic: bool = True) -> BenchMARLPolicy:
         """The policy of ``seat`` from the last checkpoint under BenchMARL's save folder of a run
-        (``RUN/benchmarl``, as ``sd-env train --set backend=benchmarl`` writes it)."""
-        from benchmarl.experiment import Experiment
+        (``RUN/benchmarl``, as ``sd-env train --set backend=benchmarl`` writes it).
 
-        from sd_env.spaces import action_space
-
+        The actor is rebuilt from the weights in the checkpoint (:func:`actor_from_weights`), read without
+        running code; BenchMARL's pickled ``config.pkl`` is read (``Experiment.reload_from_file``) only for a
+        checkpoint without such an actor, and only under ``--trust-policy-files``.
+        """
         checkpoint = cls.latest_checkpoint(folder)
         if checkpoint is None:
             raise FileNotFoundError(f"{str(folder)!r} holds no BenchMARL checkpoint (*/checkpoints/checkpoint_*.pt)")
-        require_trust(checkpoint, "a BenchMARL checkpoint")
-        experiment = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []})
-        shared = experiment.config.share_policy_params
-        return cls(experiment.policy, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat,
+        try:
+            actor, shared = actor_from_weights(read_benchmarl_actor(checkpoint), params, str(checkpoint))
+        except UntrustedPolicyFileError:
+            if not trusted():
+                raise
+            from benchmarl.experiment import Experiment
+
+            experiment = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []})
+            actor, shared = experiment.policy, experiment.config.share_policy_params
+        return cls(actor, np.asarray(action_space(params).nvec), params.n_states, None if shared else seat,
                    deterministic)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
@@ -362,10 +437,10 @@ class BenchMARLPolicy:
         data = TensorDict({("agents", "observation"): torch.as_tensor(grouped)}, batch_size=[groups])
         with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), torch_threads(SB3Policy.threads):
             output = self.policy(data)
-        if self.deterministic:
-            actions = output.get(("agents", "action")).numpy()
+        logits = output.get(("agents", "logits")).numpy()
+        if self.deterministic:  # the mode of the categorical distribution, as BenchMARL's deterministic actor
+            actions = logits.argmax(axis=-1)
         else:  # a draw from the policy's distribution over the flattened actions, with this policy's generator
-            logits = output.get(("agents", "logits")).numpy()
             actions = sample_categorical(softmax(logits.reshape(-1, logits.shape[-1])), self.rng).reshape(
                 logits.shape[:-1])
         flat = actions.reshape(-1)[:m] if self.seat is None else actions[:, self.seat]

@@ -4,8 +4,8 @@ A stable-baselines3 checkpoint (``.zip``) keeps its network weights in torch fil
 loads with ``torch.load(weights_only=True)``, and everything else in an entry ``data``: JSON in which the
 objects JSON cannot hold (the policy class, the spaces, the schedules, the last observations) are Python
 pickles. Unpickling runs whatever callable the pickle names, so a crafted ``.zip`` runs its author's code
-the moment stable-baselines3 loads it. RLlib checkpoints (``class_and_ctor_args.pkl``) and BenchMARL
-checkpoints (a torch pickle of the whole experiment) are the same.
+the moment stable-baselines3 loads it. RLlib checkpoints (``class_and_ctor_args.pkl``) and BenchMARL's
+reload of a run (``config.pkl``: the task, the configs and the callbacks, pickled) are the same.
 
 By default sd-env therefore never unpickles a policy file with Python's own unpickler:
 
@@ -18,9 +18,12 @@ By default sd-env therefore never unpickles a policy file with Python's own unpi
 - an RLlib checkpoint of RLlib's default PPO module (what ``backend: rllib`` trains) is read the same way,
   its constructor's arguments and its weights as data, and sd-env builds the module
   (:func:`read_rllib_module`).
-- A file that needs anything else (a pickled function, a custom class, another RLlib module, a BenchMARL
-  checkpoint, an RLlib algorithm to resume) is refused with one line that says what it holds and how to
-  opt in.
+- a BenchMARL checkpoint (``checkpoint_<frames>.pt``, a torch file of tensors and plain values) is read with
+  ``torch.load(weights_only=True)``, which builds tensors and containers only; the policy is built from the
+  actor's weights in it (:func:`read_benchmarl_actor`), and a resumed run restores from it the same way.
+  BenchMARL's ``config.pkl`` is never read.
+- A file that needs anything else (a pickled function, a custom class, another RLlib module, an RLlib
+  algorithm to resume) is refused with one line that says what it holds and how to opt in.
 
 The opt-in is ``--trust-policy-files`` on the command line, or the environment variable
 :data:`TRUST_VARIABLE` set to ``1`` (how the CLI hands the choice to a sweep's worker processes). Under
@@ -35,6 +38,7 @@ import io
 import json
 import os
 import pickle
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -281,3 +285,57 @@ def read_rllib_module(folder: str | Path) -> tuple[Any, dict[str, Any], dict[str
     if not (isinstance(state, dict) and all(isinstance(key, str) for key in state)):
         raise PolicyError(f"RLlib checkpoint {str(folder)!r} is damaged: its module_state.pkl is not a mapping")
     return module_class.resolve(), kwargs, state
+
+
+# ---------------------------------------------------------------------------------------------------------
+# BenchMARL checkpoints: a torch file read weights-only; the actor rebuilt from its weights
+
+#: Where a BenchMARL checkpoint keeps the actor's MLP (``torchrl.modules.MultiAgentMLP``) weights:
+#: ``loss_agents`` -> ``<prefix><layer>.weight`` and ``<prefix><layer>.bias``.
+BENCHMARL_ACTOR_PREFIX = "actor_network_params.module.0.mlp.params."
+
+
+def read_torch_weights(path: str | Path) -> Any:
+    """A torch file read with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only.
+
+    :param path: the file (``.pt``).
+    :raises UntrustedPolicyFileError: the file holds other objects (one line naming it).
+    :raises PolicyError: the file is damaged or not a torch file (one line naming it).
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as refused:
+        named = re.search(r"GLOBAL ([\w.]+)", str(refused))
+        detail = f"it needs {named.group(1)}" if named else "objects that are not tensors"
+        # Not an opt-in matter: BenchMARL itself restores checkpoints with torch.load's weights-only default.
+        raise UntrustedPolicyFileError(f"{str(path)!r} holds Python objects other than tensors, which could run "
+                                       f"code ({detail}); sd-env and BenchMARL read checkpoints weights-only and "
+                                       f"will not load it") from None
+    except Exception as error:  # a truncated or altered file: torch raises RuntimeError, EOFError, OSError...
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PolicyError(f"{str(path)!r} is damaged or not a torch checkpoint ({first})") from None
+
+
+def read_benchmarl_actor(path: str | Path) -> dict[str, Any]:
+    """The actor's MLP weights in a BenchMARL checkpoint, read without running code.
+
+    :param path: the checkpoint (``.../checkpoints/checkpoint_<frames>.pt``).
+    :returns: ``{"<layer>.weight": tensor, "<layer>.bias": tensor}`` (layers 0, 2, 4...: the linear layers of
+        ``torchrl.modules.MultiAgentMLP``); a weight is (out, in), or (agents, out, in) where each agent
+        has its own network.
+    :raises UntrustedPolicyFileError: the file holds code, or no actor MLP sd-env can build.
+    :raises PolicyError: the file is damaged.
+    """
+    import torch
+
+    state = read_torch_weights(path)
+    loss = state.get("loss_agents") if isinstance(state, dict) else None
+    weights = {key[len(BENCHMARL_ACTOR_PREFIX):]: value for key, value in (loss or {}).items()
+               if isinstance(key, str) and key.startswith(BENCHMARL_ACTOR_PREFIX) and isinstance(value, torch.Tensor)}
+    if not weights or any(not key.split(".")[0].isdigit() for key in weights):
+        raise UntrustedPolicyFileError(
+            f"BenchMARL checkpoint {str(path)!r} has no actor MLP that sd-env builds from its weights (not one "
+            f"sd-env's benchmarl backend trains); load it with BenchMARL only if you trust its author, with {TRUST_FLAG}")
+    return weights

@@ -698,7 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands.choices[name].add_argument(
             "--trust-policy-files", action="store_true",
             help="load policy files that hold pickled Python code (stable-baselines3 zips with custom objects, "
-                 "RLlib and BenchMARL checkpoints) with their libraries' own loaders, which run that code: only "
+                 "RLlib checkpoints of other modules or to resume) with their libraries' own loaders, which run that code: only "
                  "for files whose author you trust (sd_env/agents/policy_files.py)")
     for command in commands.choices.values():
         # Where a library error names the argument that was wrong, the message shows the flag it came from.

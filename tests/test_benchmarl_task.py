@@ -81,7 +81,7 @@ def test_benchmarl_mappo_follows_the_benchmark_protocol_within_its_budget(needs_
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
-def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(tmp_path, needs_benchmarl, monkeypatch):
+def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(tmp_path, needs_benchmarl):
     """backend: benchmarl is a registry entry like sb3 and rllib: the run directory has config.yaml, run.json,
     drift.csv at every checkpoint and metrics.json with the same evaluation rows; the run is a policy spec whose
     self-play is metrics.json's, each independent learner plays its own seat, and --resume goes on to the new
@@ -90,7 +90,11 @@ def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(t
 
     import pandas as pd
 
-    from sd_env.agents.policy_files import TRUST_VARIABLE, UntrustedPolicyFileError
+    import torch
+    from benchmarl.experiment import Experiment
+    from tensordict import TensorDict
+
+    from sd_env.agents.learned import BenchMARLPolicy
     from sd_env.experiments.cli import main
     from sd_env.experiments.lab.seating import PolicyCache
     from sd_env.experiments.training.config import load_config
@@ -110,20 +114,26 @@ def test_sd_env_train_with_the_benchmarl_backend_writes_the_same_run_directory(t
     assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000]  # 400 agent-steps a batch
 
     params = make_params("jervis-1")
-    # A BenchMARL checkpoint loads only by unpickling it: without the user's trust it is refused.
-    with pytest.raises(UntrustedPolicyFileError, match="BenchMARL checkpoint.*--trust-policy-files"):
-        PolicyCache(params).seat([str(run)] * 2)
-    monkeypatch.setenv(TRUST_VARIABLE, "1")
+    # The run loads without the opt-in (checkpoints are read weights-only, config.pkl never), and each seat's
+    # policy is the one BenchMARL itself restores from config.pkl and the checkpoint: the same logits.
     seated = PolicyCache(params).seat([str(run)] * 2)
     assert [policy.policy.seat for policy in seated] == [0, 1]  # one network per state, each in its own seat
     self_play = self_play_row(params, seated, 6, 1)  # the run's evaluation seed is its seed + 1
     assert self_play["welfare"] == pytest.approx(metrics["evaluation"]["self-play"]["welfare"], abs=1e-4)
+    checkpoint = BenchMARLPolicy.latest_checkpoint(run / "benchmarl")
+    reloaded = Experiment.reload_from_file(str(checkpoint), experiment_patch={"loggers": []}).policy
+    observations = np.random.default_rng(0).normal(size=(7, 2, 16)).astype(np.float32)
 
-    monkeypatch.delenv(TRUST_VARIABLE)
+    def logits(policy):
+        data = TensorDict({("agents", "observation"): torch.as_tensor(observations)}, batch_size=[7])
+        with torch.no_grad():
+            return policy(data).get(("agents", "logits"))
+
+    torch.testing.assert_close(logits(seated[0].policy.policy), logits(reloaded))
+
     resume = ["train", "--resume", "--output-dir", str(tmp_path), "--set", "name=bm", *[
         item for setting in settings if not setting.startswith(("output_dir", "name", "total_timesteps"))
         for item in ("--set", setting)], "--set", "total_timesteps=3200"]
-    assert main(resume) == 2  # resuming unpickles the checkpoint too
-    assert main([*resume, "--trust-policy-files"]) == 0
+    assert main(resume) == 0  # resuming reads the checkpoint weights-only too: no opt-in
     assert json.loads((run / "metrics.json").read_text())["timesteps"] == [3200]
     assert list(pd.read_csv(run / "drift.csv")["timesteps"]) == [800, 1600, 2000, 2400, 3200]

@@ -192,3 +192,120 @@ def test_an_rllib_module_whose_weights_or_model_config_would_run_code_is_refused
     module_class, read_kwargs, state = read_rllib_module(folder / "learner_group" / "learner" / "rl_module" / "shared")
     assert module_class is DefaultPPOTorchRLModule and read_kwargs["catalog_class"] is PPOCatalog
     assert read_kwargs["model_config"] == {"fcnet_hiddens": [8]} and list(state) == ["w"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# BenchMARL checkpoints: read weights-only, the actor rebuilt from its weights; config.pkl never read
+
+def _benchmarl_checkpoint(run: Path, weights: dict, frames: int = 400, experiment: str = "ippo_x") -> Path:
+    """A checkpoint laid out as BenchMARL saves one under a run's ``benchmarl`` folder, with ``weights`` as
+    the actor's MLP, and a ``config.pkl`` that creates a marker if anything unpickles it."""
+    import torch
+
+    from sd_env.agents.policy_files import BENCHMARL_ACTOR_PREFIX
+
+    folder = run / "benchmarl" / experiment
+    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (folder / "config.pkl").write_bytes(pickle.dumps(_Marker(run / "config-ran")))
+    path = folder / "checkpoints" / f"checkpoint_{frames}.pt"
+    torch.save({"state": {"total_frames": frames},
+                "loss_agents": {BENCHMARL_ACTOR_PREFIX + key: value for key, value in weights.items()}}, path)
+    return path
+
+
+def _mlp_weights(shared: bool, inputs: int = 13, outputs: int = 12, agents: int = 2, seed: int = 0) -> dict:
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    lead = () if shared else (agents,)
+    sizes = [(8, inputs), (8, 8), (outputs, 8)]
+    return {key: torch.randn(*lead, *(size if kind == "weight" else size[:1]), generator=generator)
+            for layer, size in zip((0, 2, 4), sizes) for kind, key in (("weight", f"{layer}.weight"),
+                                                                     ("bias", f"{layer}.bias"))}
+
+
+@pytest.fixture
+def needs_torchrl():
+    pytest.importorskip("torchrl", reason="BenchMARL is optional: pip install 'sd-env[benchmarl]'")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_benchmarl_checkpoint_loads_from_its_weights_alone_and_acts_as_its_mlp(tmp_path, needs_torchrl, shared):
+    """No opt-in, config.pkl never unpickled, and the policy is the MLP of the saved weights: tanh between
+    linear layers, the most likely flattened action unravelled into (system, burden, attack)."""
+    import torch
+
+    from sd_env.agents.learned import BenchMARLPolicy
+    from sd_env.spaces import action_space, observation_space
+
+    inputs, nvec = observation_space(PARAMS).shape[0], action_space(PARAMS).nvec
+    weights = _mlp_weights(shared, inputs, int(np.prod(nvec)))
+    _benchmarl_checkpoint(tmp_path, weights)
+    observations = np.random.default_rng(0).normal(size=(9, inputs)).astype(np.float32)
+    for seat in range(PARAMS.n_states):
+        policy = BenchMARLPolicy.load(tmp_path / "benchmarl", PARAMS, seat)
+        assert policy.seat == (None if shared else seat)
+        layer = {key: value if shared else value[seat] for key, value in weights.items()}
+        hidden = torch.tanh(torch.as_tensor(observations) @ layer["0.weight"].T + layer["0.bias"])
+        hidden = torch.tanh(hidden @ layer["2.weight"].T + layer["2.bias"])
+        best = (hidden @ layer["4.weight"].T + layer["4.bias"]).argmax(-1).numpy()
+        expected = np.stack(np.unravel_index(best, tuple(nvec)), axis=1)
+        np.testing.assert_array_equal(policy.act(observations), expected)
+    assert not (tmp_path / "config-ran").exists()
+
+
+def test_a_benchmarl_checkpoint_that_pickles_code_is_refused_and_nothing_runs(tmp_path, needs_torchrl, monkeypatch):
+    import torch
+
+    from sd_env.agents.learned import BenchMARLPolicy
+
+    folder = tmp_path / "benchmarl" / "x" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"loss_agents": _Marker(tmp_path / "ran")}, folder / "checkpoint_400.pt")
+    for trust in ("", "1"):  # weights-only either way: BenchMARL restores with torch's weights-only default too
+        monkeypatch.setenv(TRUST_VARIABLE, trust)
+        with pytest.raises(UntrustedPolicyFileError, match="other than tensors") as refused:
+            BenchMARLPolicy.load(tmp_path / "benchmarl", PARAMS)
+        assert "checkpoint_400.pt" in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_damaged_newest_benchmarl_checkpoint_falls_back_and_a_foreign_one_is_named(tmp_path, needs_torchrl, capsys):
+    from sd_env.agents.learned import BenchMARLPolicy
+    from sd_env.errors import PolicyError
+    from sd_env.spaces import action_space, observation_space
+
+    inputs, outputs = observation_space(PARAMS).shape[0], int(np.prod(action_space(PARAMS).nvec))
+    good = _benchmarl_checkpoint(tmp_path, _mlp_weights(True, inputs, outputs), frames=400)
+    newest = _benchmarl_checkpoint(tmp_path, _mlp_weights(True, inputs, outputs), frames=800)
+    newest.write_bytes(newest.read_bytes()[:100])  # a kill while BenchMARL was writing it
+    assert BenchMARLPolicy.latest_checkpoint(tmp_path / "benchmarl") == good
+    assert "checkpoint_800.pt" in capsys.readouterr().err
+    good.write_bytes(b"")
+    with pytest.raises(PolicyError, match="damaged.*every earlier one") as refused:
+        BenchMARLPolicy.load(tmp_path / "benchmarl", PARAMS)
+    assert "\n" not in str(refused.value)
+    # Weights of another world (another observation length) are named, not played.
+    other = tmp_path / "other"
+    _benchmarl_checkpoint(other, _mlp_weights(False, inputs + 3, outputs))
+    with pytest.raises(PolicyError, match="was trained on observations") as refused:
+        BenchMARLPolicy.load(other / "benchmarl", PARAMS)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_benchmarl_checkpoint_without_an_actor_mlp_needs_the_opt_in_to_unpickle_its_config(tmp_path, needs_torchrl,
+                                                                                             monkeypatch):
+    """Only a checkpoint sd-env cannot rebuild falls back to BenchMARL's reload, which unpickles config.pkl:
+    refused without the opt-in (nothing runs), run with it (the payload is live)."""
+    import torch
+
+    from sd_env.agents.learned import BenchMARLPolicy
+
+    _benchmarl_checkpoint(tmp_path, {"mlp.0.weight": torch.zeros(1)})  # no tensors under the actor's prefix
+    with pytest.raises(UntrustedPolicyFileError, match="no actor MLP.*--trust-policy-files"):
+        BenchMARLPolicy.load(tmp_path / "benchmarl", PARAMS)
+    assert not (tmp_path / "config-ran").exists()
+    monkeypatch.setenv(TRUST_VARIABLE, "1")
+    with pytest.raises(Exception):  # the unpickled "config" is the marker's file, not a task
+        BenchMARLPolicy.load(tmp_path / "benchmarl", PARAMS)
+    assert (tmp_path / "config-ran").exists()

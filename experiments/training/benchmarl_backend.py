@@ -23,9 +23,10 @@ of ``ppo.n_steps x num_envs`` frames; ``ppo.n_epochs`` passes over each batch in
 BenchMARL's own folder is ``RUN/benchmarl/`` (its config, CSV logs and checkpoints every
 ``checkpoint_every`` agent-steps, rounded up to whole batches). At every checkpoint the learned policies play the
 run's evaluation episodes and a row goes into ``drift.csv`` (:mod:`sd_env.experiments.training.drift`); a
-resumed run restarts from the last checkpoint. A run directory trained here is a policy spec like any other
-(:mod:`sd_env.experiments.lab.specs`; :meth:`sd_env.agents.learned.BenchMARLPolicy.load` reads it). Needs the
-``benchmarl`` extra.
+resumed run restarts from the last whole checkpoint. A run directory trained here is a policy spec like any
+other (:mod:`sd_env.experiments.lab.specs`; :meth:`sd_env.agents.learned.BenchMARLPolicy.load` reads it). Neither
+reads a pickle that could run code: checkpoints are torch files read weights-only, and BenchMARL's pickled
+``config.pkl`` is never read. Needs the ``benchmarl`` extra.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from sd_env.agents.learned import BenchMARLPolicy
-from sd_env.agents.policy_files import require_trust
 from sd_env.experiments.training.backends import TrainingContext, TrainingResult
 from sd_env.experiments.training.config import ConfigError, TrainConfig
 from sd_env.experiments.training.drift import record_drift
@@ -164,9 +164,9 @@ def make_experiment(config: TrainConfig, params: EnvParams, run_dir: Path, callb
     folder = run_dir / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     settings.save_folder = str(folder)
+    # The newest whole checkpoint, already read weights-only (BenchMARL restores it with torch.load, whose
+    # default under torch >= 2.6 is weights-only too): resuming unpickles no code and needs no trust.
     checkpoint = BenchMARLPolicy.latest_checkpoint(run_dir / FOLDER)
-    if checkpoint is not None:
-        require_trust(checkpoint, "a BenchMARL checkpoint (to resume from)")
     settings.restore_file = str(checkpoint) if checkpoint is not None else None
     model = MlpConfig.get_from_yaml()
     model.num_cells = list(ppo.net_arch)
