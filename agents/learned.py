@@ -115,10 +115,17 @@ class SB3Policy(Policy):
 
         policy = self.model.policy
         with torch.no_grad(), torch_threads(self.threads):
-            distribution = policy.get_distribution(policy.obs_to_tensor(observations)[0]).distribution
-        components = distribution if isinstance(distribution, list) else [distribution]
-        return np.stack([sample_categorical(part.probs.numpy().reshape(observations.shape[0], -1), self.rng)
-                         for part in components], axis=1)
+            distribution = policy.get_distribution(policy.obs_to_tensor(observations)[0])
+        return self._choose(distribution.distribution, observations.shape[0])
+
+    def _choose(self, components, rows: int) -> np.ndarray:
+        """Actions (rows, components) from SB3's per-component categorical distributions: each component's
+        most likely choice (``deterministic``) or a draw with this policy's generator."""
+        components = components if isinstance(components, list) else [components]
+        if self.deterministic:
+            return np.stack([part.probs.argmax(dim=1).numpy() for part in components], axis=1).astype(np.int64)
+        return np.stack([sample_categorical(part.probs.numpy().reshape(rows, -1), self.rng) for part in components],
+                        axis=1)
 
     def _act_with_memory(self, observations: np.ndarray) -> np.ndarray:
         """A recurrent model's actions: row r of every call is the same game, as rollouts and vector environments
@@ -137,12 +144,7 @@ class SB3Policy(Policy):
         with torch.no_grad(), torch_threads(self.threads):
             distribution, self._memory = policy.get_distribution(
                 policy.obs_to_tensor(observations)[0], memory, torch.as_tensor(starts, dtype=torch.float32))
-        components = distribution.distribution
-        components = components if isinstance(components, list) else [components]
-        if self.deterministic:
-            return np.stack([part.probs.argmax(dim=1).numpy() for part in components], axis=1).astype(np.int64)
-        return np.stack([sample_categorical(part.probs.numpy().reshape(rows, -1), self.rng)
-                         for part in components], axis=1)
+        return self._choose(distribution.distribution, rows)
 
 
 #: The module of sb3-contrib's recurrent policies, as a checkpoint's ``data`` names its policy class's module.
