@@ -1,7 +1,8 @@
 """``sd-env benchmark``: the protocol, the worked example reaching the leaderboard, the files, the errors.
 
 Most tests run a tiny suite (one Jervis world and pre-1914, a PPO rollout of budget, a few episodes),
-put in place of ``smoke`` for the CLI tests; the real smoke suite end to end is marked slow.
+put in place of ``smoke`` for the CLI tests. The real smoke suite runs end to end in tests/test_tutorials.py, as the
+benchmark tutorial (docs/tutorials/benchmark-your-algorithm.md) tells a user to run it.
 """
 
 from __future__ import annotations
@@ -222,15 +223,3 @@ def test_a_suite_whose_episodes_do_not_split_is_refused():
     with pytest.raises(ValueError, match="must split evenly"):
         Suite(name="bad", description="", scenarios=("pre-1914",), budget=2048, seeds=1, eval_episodes=6,
               backgrounds=("dove",), population=1, population_budget=2048, scripted=("random", "dove"))
-
-
-@pytest.mark.slow
-def test_the_smoke_suite_end_to_end_through_the_cli(cli, tmp_path):
-    # Every scenario, background and entry of the real smoke suite, on one of its two seeds (half the time).
-    code, printed, error = cli(["benchmark", "--algo", "sd_env.agents.reinforce:train", "--suite", "smoke",
-                                "--seeds", "1", "--output", str(tmp_path), "--cache-dir", str(tmp_path / "cache")])
-    assert code == 0, error
-    table = pd.read_csv(tmp_path / "leaderboard.csv")
-    assert len(table) == 2 + len(benchmark.SUITES["smoke"].scripted)
-    assert "sd_env.agents.reinforce:train" in set(table["entry"])
-    assert all((tmp_path / name).is_file() for name in FILES)
