@@ -15,6 +15,10 @@ from sd_env.experiments.reporting.evaluation_text import actions_text, seat_labe
 from sd_env.experiments.reporting.figures import WAR_COLOUR
 
 
+#: A legend below its panel's x-axis label, centred: off the data.
+_UNDER_PANEL = {"fontsize": 8, "loc": "upper center", "bbox_to_anchor": (0.5, -0.13), "frameon": False}
+
+
 def _war_spans(axis, at_war: np.ndarray, label: str) -> None:
     """Shade the years in which ``at_war`` is True (one legend entry)."""
     years = np.flatnonzero(at_war)
@@ -49,7 +53,8 @@ def evaluation_figure(evaluation: Evaluation, episode: int = 0):
     single.set_ylabel("total arms stock (arms units)")
     single.set_title(f"episode {episode + 1}: arms of each state (x: eliminated)", fontsize=10)
     single.set_xlim(-0.5, result.years - 0.5)
-    single.legend(fontsize=8, loc="upper left")
+    # Legends under the panels, off the data (a legend inside covered the first years, where wars begin).
+    single.legend(**_UNDER_PANEL, ncols=min(3, n + 1))
 
     for i in range(n):
         arms = np.where(result.alive[:, :, i], result.arms[:, :, i], np.nan)
@@ -75,7 +80,7 @@ def evaluation_figure(evaluation: Evaluation, episode: int = 0):
     mean.patch.set_visible(False)
     handles, names = mean.get_legend_handles_labels()
     extra_handles, extra_names = war_share.get_legend_handles_labels()
-    mean.legend(handles + extra_handles, names + extra_names, fontsize=8, loc="upper left")
+    mean.legend(handles + extra_handles, names + extra_names, **_UNDER_PANEL, ncols=min(3, n + 1))
 
     # Measures bounded by 0 and 1 (shares, probabilities, rates per pair-year); not growth rates.
     names = [name for name, m in EPISODE_MEASURES.items() if m.unit != "share per year" and (
@@ -88,9 +93,10 @@ def evaluation_figure(evaluation: Evaluation, episode: int = 0):
     errors = [np.where(np.isfinite(lows), values - lows, 0.0), np.where(np.isfinite(highs), highs - values, 0.0)]
     shares.errorbar(values[finite], positions[finite], xerr=[e[finite].clip(0) for e in errors], fmt="o",
                     color="C0", capsize=3)
-    for position, value, ok in zip(positions, values, finite):
-        shares.text(value + 0.01 if ok else 0.01, position + 0.15, format_number(value) if ok else "n/a (none)",
-                    fontsize=7, color="#333333")
+    for position, value, ok in zip(positions, values, finite):  # a value above its dot; "n/a" on its own row
+        shares.text(value + 0.01 if ok else 0.0, position + 0.15 if ok else position,
+                    format_number(value) if ok else "n/a (none in these episodes)", fontsize=7, color="#333333",
+                    va="bottom" if ok else "center")
     shares.set_yticks(positions, [f"{name} ({'focal' if EPISODE_MEASURES[name].per_seat else 'game'}, "
                                   f"{EPISODE_MEASURES[name].unit})" for name in names], fontsize=8)
     shares.set_xlim(-0.02, 1.05)
