@@ -128,6 +128,13 @@ def add_play_options(command: argparse.ArgumentParser) -> None:
     command.set_defaults(parameter_flags={"force": "--force"})
 
 
+def add_no_progress(command: argparse.ArgumentParser) -> None:
+    """``--no-progress``, the same on every command with a long loop (evaluate, crossplay, exploit, sweep,
+    benchmark): without it the loop shows a progress bar on standard error
+    (:mod:`sd_env.experiments.output.progress`), which changes no result, file or standard output."""
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def policy_world(args: argparse.Namespace, specs: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """The world the policies ``specs`` play in (``sd_env.experiments.lab.worlds.resolve_world``)."""
     from sd_env.experiments.lab.worlds import resolve_world, spec_worlds
@@ -393,6 +400,7 @@ def add_evaluate(commands) -> None:
                           help="write the episodes (.npz, sd_env.experiments.lab.rollout.load_rollout); with several "
                                "focal seats one file per seat, FILE's stem + .state_S")
     evaluate.add_argument("--render", choices=("ansi",), help="print the first episode year by year as text")
+    add_no_progress(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
 
@@ -409,7 +417,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     scenario, overrides = policy_world(args, [args.policy, args.opponent or args.policy])
     params = make_params(scenario, **overrides)
     result = evaluate(params, args.policy, args.opponent, episodes=args.episodes, seed=args.seed,
-                      scenario=scenario, overrides=overrides, every_seat=args.every_seat, actions=args.actions)
+                      scenario=scenario, overrides=overrides, every_seat=args.every_seat, actions=args.actions,
+                      progress=not args.no_progress)
     print(evaluation_text(result))
     if args.render == "ansi":
         game = result.games[0]
@@ -439,6 +448,7 @@ def add_crossplay(commands) -> None:
                            help="play the focal policy in every seat in turn even in a symmetric scenario")
     crossplay.add_argument("--plot", metavar="FILE",
                            help="also draw a figure to this file (PNG, PDF or SVG, by its extension)")
+    add_no_progress(crossplay)
     crossplay.set_defaults(handler=run_crossplay)
 
 
@@ -452,7 +462,8 @@ def run_crossplay(args: argparse.Namespace) -> int:
     scenario, overrides = policy_world(args, args.policies)
     params = make_params(scenario, **overrides)
     result = crossplay(params, args.policies, episodes=args.episodes, seed=args.seed, scenario=scenario,
-                       overrides=overrides, every_seat=args.every_seat, actions=args.actions)
+                       overrides=overrides, every_seat=args.every_seat, actions=args.actions,
+                       progress=not args.no_progress)
     print(crossplay_text(result))
     write_json(args.json, result.to_json())
     if args.plot:
@@ -484,6 +495,7 @@ def add_exploit(commands) -> None:
                               "each seat's exploitability differs")
     add_play_options(exploit)
     exploit.add_argument("--save-best-response", metavar="ZIP", help="save the trained best response (SB3 .zip)")
+    add_no_progress(exploit)
     exploit.set_defaults(handler=run_exploit)
 
 
@@ -502,7 +514,7 @@ def run_exploit(args: argparse.Namespace) -> int:
     params = make_params(scenario, **overrides)
     report, seconds = exploit(params, args.policy, args.budget, seed=args.seed, episodes=args.episodes,
                               scenario=scenario, overrides=overrides, save_best_response=args.save_best_response,
-                              seat=args.seat, actions=args.actions)
+                              seat=args.seat, actions=args.actions, progress=not args.no_progress)
     print(exploit_text(report, seconds))
     write_json(args.json, report)
     if args.save_best_response:
@@ -528,7 +540,7 @@ def _exploit_sweep(args: argparse.Namespace) -> int:
         except ValueError:
             raise SdEnvError(f"--cells must be cell numbers separated by commas, e.g. 0,1,2; got {args.cells!r}") from None
     table = exploit_sweep(args.sweep, args.budget, seed=args.seed, episodes=args.episodes, actions=args.actions,
-                          every_seat=args.every_seat, cells=cells)
+                          every_seat=args.every_seat, cells=cells, bar=not args.no_progress)
     within = int(table["equilibrium"].sum())
     print(f"{within} of {len(table)} run-seats are within {GATE:.0%} of mutual restraint's return for every type "
           "(a trained best response is a lower bound on the true gain)")
@@ -554,7 +566,7 @@ def add_sweep(commands) -> None:
                        help="parallel cells (default: every core); with Ray, the CPUs of the local Ray")
     sweep.add_argument("--ray-address", default=None, help="address of a running Ray cluster (with --executor ray)")
     sweep.add_argument("--format", choices=("csv", "parquet"), default="csv", help="results table format")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(sweep)
     sweep.add_argument("--report", nargs="?", const="", default=None, metavar="FILE.md",
                        help="when the sweep is complete, write its report (sd-env report) to FILE.md, "
                             "or to OUTPUT/NAME/report.md without a file")
@@ -636,6 +648,7 @@ def add_benchmark(commands) -> None:
     benchmark.add_argument("--name", help="the submission's name on the leaderboard (default: the --algo spec)")
     benchmark.add_argument("--doc", metavar="FILE",
                            help="also put the leaderboard into FILE's generated block benchmark-SUITE-leaderboard")
+    add_no_progress(benchmark)
     benchmark.set_defaults(handler=run_benchmark, parameter_flags={"algo": "--algo"},
                            interrupted="the suite's PPO policies trained so far are cached: the same command again "
                                        "trains only the rest")
@@ -663,7 +676,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
                                                ("--output", args.output), ("--cache-dir", args.cache_dir),
                                                ("--name", args.name), ("--doc", args.doc)])
     result = benchmark(args.algo, suite, seeds=args.seeds, cache_dir=args.cache_dir, name=args.name,
-                       log=lambda text: print(text, flush=True), command=command)
+                       log=lambda text: print(text, flush=True), command=command, progress=not args.no_progress)
     paths = write_outputs(result, output)
     leaderboard = paths["leaderboard.md"].read_text()
     if args.doc:

@@ -43,6 +43,7 @@ from sd_env.errors import SdEnvError
 from sd_env.experiments.lab.measures import EPISODE_MEASURES, Ratio, bootstrap_interval, ratio_of_sums
 from sd_env.experiments.lab.seating import PolicyCache, SeatGame, focal_seats, play_match
 from sd_env.experiments.output.numbers import json_numbers
+from sd_env.experiments.output.progress import progress_bar
 from sd_env.params import EnvParams
 
 #: Confidence of every interval.
@@ -150,7 +151,7 @@ class Evaluation:
 
 def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episodes: int = 100, seed: int = 0,
              scenario: str = "", overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
-             confidence: float = CONFIDENCE, actions: str = "stochastic") -> Evaluation:
+             confidence: float = CONFIDENCE, actions: str = "stochastic", progress: bool = False) -> Evaluation:
     """Play ``policy`` against ``opponent`` (itself if None) and measure; see the module docstring.
 
     :param params: the environment.
@@ -164,6 +165,7 @@ def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episod
     :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
     :param confidence: coverage of every bootstrap interval, in (0, 1).
     :param actions: how learned policies act: ``stochastic`` (sampled as trained, seeded) or ``deterministic``.
+    :param progress: show a progress bar of the episodes played on standard error (it changes no number).
     :returns: the :class:`Evaluation`: ``{"mean", "ci_low", "ci_high"}`` of every measure, pooled over the
         focal seats (``measures``) and for each focal seat (``per_seat``).
     :raises SdEnvError: ``episodes`` < 1 or ``seed`` < 0; a spec that names no loadable policy is a
@@ -175,7 +177,8 @@ def evaluate(params: EnvParams, policy: str, opponent: str | None = None, episod
     cache = PolicyCache(params, seed, actions)
     cache.check([policy, opponent])
     seats = focal_seats(params, every_seat)
-    games = play_match(params, cache, policy, opponent, seats, episodes, seed)
+    with progress_bar(len(seats) * episodes, "evaluate", "episodes", progress) as bar:
+        games = play_match(params, cache, policy, opponent, seats, episodes, seed, played=bar.advance)
     per_seat = {game.seat: measure_intervals([game], confidence, seed) for game in games}
     measures = per_seat[seats[0]] if len(games) == 1 else measure_intervals(games, confidence, seed)
     return Evaluation(policy, opponent, scenario, params, dict(overrides or {}), episodes, seed, seats, games,
@@ -227,7 +230,7 @@ class Crossplay:
 
 def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, seed: int = 0, scenario: str = "",
               overrides: Mapping[str, Any] | None = None, every_seat: bool = False,
-              confidence: float = CONFIDENCE, actions: str = "stochastic") -> Crossplay:
+              confidence: float = CONFIDENCE, actions: str = "stochastic", progress: bool = False) -> Crossplay:
     """Every policy as the focal one against every policy (itself included) as the opponent.
 
     :param params: the environment.
@@ -239,6 +242,8 @@ def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, s
     :param every_seat: the focal policy plays every seat in turn, even in a symmetric scenario.
     :param confidence: coverage of every bootstrap interval, in (0, 1).
     :param actions: how learned policies act: ``stochastic`` (sampled as trained, seeded) or ``deterministic``.
+    :param progress: show a progress bar of the (focal, opponent) pairs played on standard error (it changes no
+        number).
     :returns: the :class:`Crossplay`: for every measure, ``"mean"``, ``"ci_low"`` and ``"ci_high"`` arrays of
         shape (P, P), ``[focal, opponent]``, P policies.
     :raises SdEnvError: no policy, a spec given twice, ``episodes`` < 1 or ``seed`` < 0; a spec that names no
@@ -258,12 +263,14 @@ def crossplay(params: EnvParams, policies: Sequence[str], episodes: int = 100, s
     count = len(policies)
     measures = {name: {key: np.full((count, count), np.nan) for key in ("mean", "ci_low", "ci_high")}
                 for name in EPISODE_MEASURES}
-    for row, focal in enumerate(policies):
-        for column, opponent in enumerate(policies):
-            games = play_match(params, cache, focal, opponent, seats, episodes, seed)
-            for name, values in measure_intervals(games, confidence, seed).items():
-                for key, value in values.items():
-                    measures[name][key][row, column] = value
+    with progress_bar(count * count, "crossplay", "pairs", progress) as bar:
+        for row, focal in enumerate(policies):
+            for column, opponent in enumerate(policies):
+                games = play_match(params, cache, focal, opponent, seats, episodes, seed)
+                for name, values in measure_intervals(games, confidence, seed).items():
+                    for key, value in values.items():
+                        measures[name][key][row, column] = value
+                bar.advance()
     return Crossplay(policies, scenario, params, dict(overrides or {}), episodes, seed, seats, measures, confidence,
                      actions)
 

@@ -26,7 +26,7 @@ the same seed gives the same numbers bit for bit. The benchmark alone keeps its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,7 +261,7 @@ class SeatGame:
 
 
 def play_match(params: EnvParams, cache: PolicyCache, focal: str, opponent: str, seats: Sequence[int],
-               episodes: int, seed: int) -> list[SeatGame]:
+               episodes: int, seed: int, played: Callable[[int], None] | None = None) -> list[SeatGame]:
     """``focal`` in each of ``seats`` in turn, ``opponent`` in every other seat, ``episodes`` episodes each.
 
     The games with the focal policy in seat ``s`` are played with the game seed :func:`seat_seed` ``(seed, s)``.
@@ -273,10 +273,14 @@ def play_match(params: EnvParams, cache: PolicyCache, focal: str, opponent: str,
     :param seats: the focal seats, indices in [0, N).
     :param episodes: episodes per focal seat, >= 1.
     :param seed: the seed the game seeds derive from, >= 0.
+    :param played: called with ``episodes`` after each focal seat's games (a progress bar's ``advance``); it
+        sees the count only, so it cannot change the games.
     :returns: one :class:`SeatGame` per focal seat, in the order of ``seats``.
     """
     games = []
     for seat in seats:
         game_seed = seat_seed(seed, seat)
         games.append(SeatGame(seat, game_seed, play(params, cache.match(focal, opponent, seat), episodes, game_seed)))
+        if played is not None:
+            played(episodes)
     return games

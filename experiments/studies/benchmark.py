@@ -52,6 +52,7 @@ from sd_env.experiments.lab.worlds import world_entry
 from sd_env.experiments.output.figures import save_figure
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.numbers import format_number
+from sd_env.experiments.output.progress import ProgressBar, progress_bar
 from sd_env.experiments.output.reading import read_json_mapping
 from sd_env.params import EnvParams
 from sd_env.scenarios import SCENARIOS, make_params
@@ -416,8 +417,14 @@ def run_benchmark(
     name: str | None = None,
     log: Callable[[str], None] = lambda text: None,
     command: str = "",
+    progress: bool = False,
 ) -> BenchmarkResult:
-    """Train and evaluate the submission ``algo`` (``module.path:train``) and the baselines on ``suite``."""
+    """Train and evaluate the submission ``algo`` (``module.path:train``) and the baselines on ``suite``.
+
+    ``progress`` shows a bar of each phase on standard error: the entries trained (the submission, then the
+    suite's PPO: each scenario and seed, and each member of the PPO population; cached ones count too), then
+    the entries evaluated (each entry, scenario and seed). It changes no number and no file.
+    """
     started = time.perf_counter()
     load_before = _load()
     import_rliable()  # a missing extra fails now, not after the training
@@ -439,11 +446,52 @@ def run_benchmark(
     scripted = [EntryResult(stance, SCRIPTED) for stance in suite.scripted]
     params_of = {scenario: make_params(scenario) for scenario in suite.scenarios}
 
-    # 1. The submission first, so that a broken one fails before anything else is spent.
+    population = suite.population if PPO_BACKGROUND in suite.backgrounds else 0
+    trainings = len(suite.scenarios) * (2 * len(seed_list) + population)  # the submission's, then PPO's
+    with progress_bar(trainings, "benchmark: train", "entries", progress) as bar:
+        # 1. The submission first, so that a broken one fails before anything else is spent.
+        policies = _train_submission(train, algo, suite, seed_list, params_of, submitted, log, bar)
+        # 2. The suite's PPO: the background population (fixed seeds) and the shared-PPO baseline (the run's seeds).
+        populations, baseline = _train_ppo_entries(suite, seed_list, params_of, cache, ppo, log, bar)
+    settings = _ppo_settings(suite)
+    rollout_steps = settings["n_steps"] * suite.ppo_envs
+    ppo.step_count = suite.budget // rollout_steps * rollout_steps
+
+    # 3. Evaluation: every entry, every scenario and seed; the references use the suite's own seeds.
+    reference_seeds = list(range(suite.seeds))
+    played_seeds = sorted(set(seed_list) | set(reference_seeds))
+    evaluations = len(suite.scenarios) * (len(played_seeds) * len(scripted) + 2 * len(seed_list))
+    # The learned entries' focal policies by (scenario, seed): the submission its own per seat, PPO one for all.
+    learned = [(submitted, {key: _per_seat(players) for key, players in policies.items()}),
+               (ppo, {key: _every_seat(model) for key, model in baseline.items()})]
+    with progress_bar(evaluations, "benchmark: evaluate", "entries", progress) as bar:
+        for index, scenario in enumerate(suite.scenarios):
+            _evaluate_scenario(suite, index, scenario, params_of[scenario], played_seeds, seed_list, scripted,
+                               learned, populations[scenario], bar)
+            log(f"evaluated every entry on {scenario}")
+    references = {}
+    for scenario in suite.scenarios:
+        means = {entry.name: np.mean([entry.welfare(scenario, seed) for seed in reference_seeds]) for entry in scripted}
+        best = max((name for name in means if name != "random"), key=lambda name: means[name])
+        if means[best] - means["random"] <= 1e-9:
+            raise BenchmarkError(f"suite {suite.name!r}: no scripted stance beats random on {scenario}")
+        references[scenario] = (float(means["random"]), float(means[best]), best)
+    for entry in scripted:  # evaluations only the references needed are dropped
+        entry.evaluations = {key: value for key, value in entry.evaluations.items() if key[1] in seed_list}
+    return BenchmarkResult(suite, seed_list, [submitted, ppo, *scripted], references,
+                           time.perf_counter() - started, command, (load_before, _load()))
+
+
+def _train_submission(train: Callable, algo: str, suite: Suite, seed_list: list[int],
+                      params_of: dict[str, EnvParams], submitted: EntryResult, log: Callable[[str], None],
+                      bar: ProgressBar) -> dict[tuple[str, int], list[CheckedPolicy]]:
+    """Phase 1 of :func:`run_benchmark`: ``train(env_factory, budget, seed)`` on every scenario and seed, its
+    seconds added to ``submitted.train_seconds``. Returns the checked policies by (scenario, seed)."""
     policies: dict[tuple[str, int], list[CheckedPolicy]] = {}
     for scenario in suite.scenarios:
         for seed in seed_list:
             context = f"{algo} on {scenario} (seed {seed})"
+            bar.status(context)
             factory = EnvFactory(scenario, suite.budget)
             clock = time.perf_counter()
             try:
@@ -464,63 +512,71 @@ def run_benchmark(
             submitted.train_seconds += seconds
             policies[(scenario, seed)] = focal_policies(returned, params_of[scenario], f"policy from {context}")
             log(f"trained {algo} on {scenario} seed {seed}: {factory.used} parallel steps in {seconds:.1f} s")
+            bar.advance()
+    return policies
 
-    # 2. The suite's PPO: the background population (fixed seeds) and the shared-PPO baseline (the run's seeds).
+
+def _train_ppo_entries(suite: Suite, seed_list: list[int], params_of: dict[str, EnvParams], cache: Path,
+                       ppo: EntryResult, log: Callable[[str], None], bar: ProgressBar) -> tuple[dict, dict]:
+    """Phase 2 of :func:`run_benchmark`: the suite's PPO (cached where trained before), its seconds and
+    cache state kept in ``ppo``. Returns ``(populations by scenario, shared-PPO baseline by (scenario, seed))``."""
     populations, baseline = {}, {}
     for scenario in suite.scenarios:
         params = params_of[scenario]
         members = []
         if PPO_BACKGROUND in suite.backgrounds:
             for member in range(suite.population):
+                bar.status(f"PPO population {member} on {scenario}")
                 policy, _, _ = train_ppo(params, scenario, suite.population_budget, POPULATION_SEED + member, suite,
                                          cache, log)
                 members.append(policy)
+                bar.advance()
         populations[scenario] = members
         for seed in seed_list:
+            bar.status(f"{SHARED_PPO} on {scenario} (seed {seed})")
             policy, seconds, cached = train_ppo(params, scenario, suite.budget, seed, suite, cache, log)
             baseline[(scenario, seed)] = policy
             ppo.train_seconds += seconds
             ppo.cached &= cached
-    settings = _ppo_settings(suite)
-    rollout_steps = settings["n_steps"] * suite.ppo_envs
-    ppo.step_count = suite.budget // rollout_steps * rollout_steps
+            bar.advance()
+    return populations, baseline
 
-    # 3. Evaluation: every entry, every scenario and seed; the references use the suite's own seeds.
-    reference_seeds = list(range(suite.seeds))
-    for index, scenario in enumerate(suite.scenarios):
-        params = params_of[scenario]
-        for seed in sorted(set(seed_list) | set(reference_seeds)):
-            for entry in scripted:
-                clock = time.perf_counter()
-                entry.evaluations[(scenario, seed)] = evaluate_focal(
-                    lambda seat, s, stance=entry.name: load_policy(BASELINE_PREFIX + stance, params, seed=s), params,
-                    suite, index,
-                    seed, populations[scenario])
-                entry.eval_seconds += time.perf_counter() - clock
-            if seed not in seed_list:
-                continue
-            for entry, players in ((submitted, policies[(scenario, seed)]), (ppo, None)):
-                clock = time.perf_counter()
-                if players is None:
-                    learned = baseline[(scenario, seed)]
-                    focal = lambda seat, s, learned=learned: learned  # noqa: E731
-                else:
-                    focal = lambda seat, s, players=players: players[seat]  # noqa: E731
-                entry.evaluations[(scenario, seed)] = evaluate_focal(focal, params, suite, index, seed,
-                                                                     populations[scenario])
-                entry.eval_seconds += time.perf_counter() - clock
-        log(f"evaluated every entry on {scenario}")
-    references = {}
-    for scenario in suite.scenarios:
-        means = {entry.name: np.mean([entry.welfare(scenario, seed) for seed in reference_seeds]) for entry in scripted}
-        best = max((name for name in means if name != "random"), key=lambda name: means[name])
-        if means[best] - means["random"] <= 1e-9:
-            raise BenchmarkError(f"suite {suite.name!r}: no scripted stance beats random on {scenario}")
-        references[scenario] = (float(means["random"]), float(means[best]), best)
-    for entry in scripted:  # evaluations only the references needed are dropped
-        entry.evaluations = {key: value for key, value in entry.evaluations.items() if key[1] in seed_list}
-    return BenchmarkResult(suite, seed_list, [submitted, ppo, *scripted], references,
-                           time.perf_counter() - started, command, (load_before, _load()))
+
+def _per_seat(players: list[CheckedPolicy]) -> Callable[[int, int], Any]:
+    """The focal policy of an entry with one policy per seat (the submission), for :func:`evaluate_focal`."""
+    return lambda seat, s: players[seat]
+
+
+def _every_seat(policy: Any) -> Callable[[int, int], Any]:
+    """The focal policy of an entry with one policy for every seat (shared PPO), for :func:`evaluate_focal`."""
+    return lambda seat, s: policy
+
+
+def _evaluate_scenario(suite: Suite, index: int, scenario: str, params: EnvParams, played_seeds: list[int],
+                       seed_list: list[int], scripted: list[EntryResult],
+                       learned: list[tuple[EntryResult, dict[tuple[str, int], Callable]]], population: list,
+                       bar: ProgressBar) -> None:
+    """Phase 3 of :func:`run_benchmark` on one scenario: every entry's focal evaluation, kept in its
+    ``evaluations`` with its seconds. Scripted entries play every seed of ``played_seeds`` (the references need
+    the suite's own seeds); each learned entry, with its focal policy by (scenario, seed), plays ``seed_list``."""
+    for seed in played_seeds:
+        for entry in scripted:
+            bar.status(f"{entry.name} on {scenario} (seed {seed})")
+            clock = time.perf_counter()
+            entry.evaluations[(scenario, seed)] = evaluate_focal(
+                lambda seat, s, stance=entry.name: load_policy(BASELINE_PREFIX + stance, params, seed=s), params,
+                suite, index, seed, population)
+            entry.eval_seconds += time.perf_counter() - clock
+            bar.advance()
+        if seed not in seed_list:
+            continue
+        for entry, focal in learned:
+            bar.status(f"{entry.name} on {scenario} (seed {seed})")
+            clock = time.perf_counter()
+            entry.evaluations[(scenario, seed)] = evaluate_focal(focal[(scenario, seed)], params, suite, index, seed,
+                                                                 population)
+            entry.eval_seconds += time.perf_counter() - clock
+            bar.advance()
 
 
 def _load() -> float:

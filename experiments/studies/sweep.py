@@ -65,6 +65,7 @@ from sd_env.errors import did_you_mean
 from sd_env.experiments.lab.measures import EPISODE_MEASURES
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.locks import FolderLock, remove_stale_temporaries
+from sd_env.experiments.output.progress import ProgressBar, progress_bar
 from sd_env.experiments.output.reading import damaged, read_csv_table, read_json_mapping, read_yaml_mapping
 from sd_env.experiments.training.config import ConfigError, config_from_dict, get_dotted
 from sd_env.params import EnvParams
@@ -570,7 +571,7 @@ def run_sweep(
     :param workers: rows computed at once (default: the number of CPUs).
     :param ray_address: the address of a running Ray cluster (executor ``"ray"``); None starts a local Ray.
     :param fmt: the table's file: ``"csv"`` (``results.csv``) or ``"parquet"`` (``results.parquet``).
-    :param progress: show a progress bar.
+    :param progress: show a progress bar on standard error (rows done of all, rows running and queued).
     :returns: the complete results table, equal to what :func:`read_results` reads from the folder.
     :raises SweepConfigError: a bad argument (its ``parameter`` names it) or a folder holding another sweep.
     """
@@ -588,7 +589,6 @@ def run_sweep(
         rows = read_rows(folder)
         tasks = pending_tasks(config, folder, rows)
         total = len(config.cells()) * len(config.seeds)
-        bar = _progress(total, total - len(tasks), progress)
         started, computed, finished = time.perf_counter(), 0, False
         call = uuid.uuid4().hex[:12]
         if tasks:  # recorded before any work, so that a call killed later is on record too
@@ -598,13 +598,13 @@ def run_sweep(
                                      "workers": workers, "cpus": os.cpu_count(), "machine": platform.platform()})
         try:
             run = _run_ray if executor == "ray" else _run_local
-            for task, outcome in run(tasks, workers, ray_address, bar):
-                _record(folder, config, rows, task, outcome, fmt)
-                computed += 1
-                bar.update(1)
+            with progress_bar(total, f"sweep {config.name}", "rows", progress, initial=total - len(tasks)) as bar:
+                for task, outcome in run(tasks, workers, ray_address, bar):
+                    _record(folder, config, rows, task, outcome, fmt)
+                    computed += 1
+                    bar.advance()
             finished = True
         finally:
-            bar.close()
             if tasks:
                 _log_invocation(folder, {"call": call, "status": "finished" if finished else "interrupted",
                                          "seconds": round(time.perf_counter() - started, 1),
@@ -672,17 +672,13 @@ def read_invocations(folder: str | Path) -> list[dict[str, Any]]:
     return list(calls.values())
 
 
-def _progress(total: int, done: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=done, desc="rows", unit="row", disable=not enabled, dynamic_ncols=True)
-
-
-def _set_running(bar, running: int, left: int) -> None:
-    bar.set_postfix(running=running, left=left, refresh=True)
+def _set_running(bar: ProgressBar, running: int, queued: int) -> None:
+    """Show on the bar how many rows are being computed now and how many wait for a worker."""
+    bar.status(f"running {running}, queued {queued}")
 
 
-def _run_local(tasks: list[Task], workers: int, ray_address: str | None, bar) -> Iterable[tuple[Task, dict]]:
+def _run_local(tasks: list[Task], workers: int, ray_address: str | None,
+               bar: ProgressBar) -> Iterable[tuple[Task, dict]]:
     """Rows on local worker processes (in this process when there is one worker)."""
     if workers == 1 or len(tasks) <= 1:
         for position, task in enumerate(tasks):
@@ -741,7 +737,8 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def _run_ray(tasks: list[Task], workers: int, ray_address: str | None, bar) -> Iterable[tuple[Task, dict]]:
+def _run_ray(tasks: list[Task], workers: int, ray_address: str | None,
+             bar: ProgressBar) -> Iterable[tuple[Task, dict]]:
     """Rows as Ray tasks, one CPU each: a local Ray with ``workers`` CPUs, or the cluster at ``ray_address``."""
     try:
         import ray
