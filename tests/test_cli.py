@@ -116,34 +116,31 @@ def test_console_script_exit_code_on_bad_input():
 
 
 @pytest.mark.slow
-def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys, monkeypatch):
-    import functools
-
+def test_docs_tables_check_passes_on_fresh_tables_and_fails_on_stale_ones(tmp_path, capsys):
     from sd_env.experiments.reporting import docs_tables
-
-    # The three calls below compute the same dilemma tables (same scenarios, episodes and seed): once is enough.
-    monkeypatch.setattr(docs_tables, "scenario_tables", functools.lru_cache(maxsize=None)(docs_tables.scenario_tables))
     from sd_env.experiments.output.blocks import wrap
     from sd_env.experiments.reporting.scenario_cards import PROVENANCE_BLOCK, block_name
 
     doc = tmp_path / "model.md"
     doc.write_text(f"intro\n{docs_tables.PARAMETERS_START}\n{docs_tables.PARAMETERS_END}\n"
                    f"{wrap(docs_tables.SCENARIO_TABLE, '')}\n{docs_tables.START}\n{docs_tables.END}\noutro\n")
-    # The other documents in tmp_path too: a run with 3 episodes must not rewrite the repository's docs.
+    # The other documents in tmp_path too: this test must not rewrite the repository's docs.
     measures = tmp_path / "measures.md"
     measures.write_text(wrap(docs_tables.MEASURES, "") + "\n")
     cards = tmp_path / "scenarios.md"
     cards.write_text("\n".join(wrap(name, "") for name in [PROVENANCE_BLOCK, *map(block_name, SCENARIOS)]) + "\n")
     documents = ["--doc", str(doc), "--measures-doc", str(measures), "--scenarios-doc", str(cards)]
-    assert docs_tables.main([*documents, "--episodes", "3"]) == 0
-    assert docs_tables.main([*documents, "--episodes", "3", "--check"]) == 0
+    # The docs' own episodes and seed: the tables are computed once in a process (dilemma_text.scenario_tables),
+    # and the check of the repository's docs (tests/test_scenario_cards.py) reads the same ones.
+    assert docs_tables.main(documents) == 0
+    assert docs_tables.main([*documents, "--check"]) == 0
     assert "### `thucydides`" in cards.read_text() and "| [`thucydides`]" in doc.read_text()
     fresh = doc.read_text()
     # One changed cell makes the file stale; --check says so, exits 1 and writes nothing.
     stale = fresh.replace("| **dove** | ", "| **dove** | 1.0 ± 0.0 | ", 1)
     doc.write_text(stale)
     capsys.readouterr()
-    assert docs_tables.main([*documents, "--episodes", "3", "--check"]) == 1
+    assert docs_tables.main([*documents, "--check"]) == 1
     assert "stale" in capsys.readouterr().err
     assert doc.read_text() == stale
 

@@ -20,7 +20,8 @@ from sd_env.experiments.reporting.scenario_cards import (
 from sd_env.params import SPECS
 from sd_env.scenarios import SCENARIOS, make_params
 
-EPISODES = 8
+#: The docs' own episodes (docs_tables' default): the cards reuse the tables the docs' check computes.
+EPISODES = 200
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 #: The scenarios whose cards are followed by a hand-written section on learned agents.
 WITH_LEARNED_SECTION = ("thucydides", "russia-ukraine", "thaad-2016")
@@ -166,3 +167,12 @@ def test_docs_hold_a_block_for_every_card_and_the_hand_written_sections():
     assert all(model.count(marker) == 1 for marker in markers(SCENARIO_TABLE))
     table = scenarios_table_markdown()
     assert all(f"| [`{name}`](scenarios.md#{name}) |" in table for name in SCENARIOS)
+
+
+def test_the_generated_blocks_of_the_docs_are_current(monkeypatch):
+    """docs/model.md, docs/measures.md and docs/scenarios.md hold what the code computes now
+    (``python -m sd_env.experiments.reporting.docs_tables --check``; ``--write`` without it updates them)."""
+    from sd_env.experiments.reporting import docs_tables
+
+    monkeypatch.chdir(DOCS.parent)
+    assert docs_tables.main(["--check"]) == 0

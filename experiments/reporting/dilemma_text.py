@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from sd_env.experiments.lab.dilemma import DilemmaTables, dilemma_tables
 from sd_env.experiments.output.numbers import format_number
+from sd_env.params import EnvParams
 from sd_env.scenarios import make_params
 
 #: The stances of the documented tables, rows and columns in this order.
@@ -54,5 +57,15 @@ def best_responses_sentence(table, verdict: bool = True) -> str | None:
 
 
 def scenario_tables(name: str, episodes: int, seed: int) -> DilemmaTables:
-    """The dilemma tables of scenario ``name`` for the documented stances (:data:`STANCES`)."""
-    return dilemma_tables(make_params(name), stances=STANCES, episodes=episodes, seed=seed, scenario=name)
+    """The dilemma tables of scenario ``name`` for the documented stances (:data:`STANCES`).
+
+    Computed once per scenario, parameters, episodes and seed in a process: the docs' tables, the scenario
+    cards and their checks all read the same tables (hundreds of rollouts in all), and the tables are frozen.
+    """
+    return _scenario_tables(name, make_params(name), episodes, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def _scenario_tables(name: str, params: EnvParams, episodes: int, seed: int) -> DilemmaTables:
+    # Keyed by the parameters too, so that a scenario redefined in the process is computed afresh.
+    return dilemma_tables(params, stances=STANCES, episodes=episodes, seed=seed, scenario=name)
