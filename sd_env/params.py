@@ -134,7 +134,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   low=0, high=100, low_inclusive=False),
     ParameterSpec("distinguishability", "d", "share", "how well rivals can tell offensive from defensive systems "
                   "(1: each seen as it is; 0: only total arms seen)", "Jervis 1978", low=0, high=1),
-    ParameterSpec("observation_noise", r"\sigma", "log-normal scale", "quality of intelligence on rival arms "
+    ParameterSpec("observation_noise", r"\sigma", "sd of log error", "quality of intelligence on rival arms "
                   "(0 = perfect)", "Jervis 1976 (misperception); modelling choice", low=0, high=5),
     ParameterSpec("weapon_names", "", "names", "the procurable weapon systems (their number is K)",
                   shape="distinct names"),

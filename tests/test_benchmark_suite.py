@@ -223,3 +223,15 @@ def test_a_suite_whose_episodes_do_not_split_is_refused():
     with pytest.raises(ValueError, match="must split evenly"):
         Suite(name="bad", description="", scenarios=("pre-1914",), budget=2048, seeds=1, eval_episodes=6,
               backgrounds=("dove",), population=1, population_budget=2048, scripted=("random", "dove"))
+
+
+def test_one_seed_gives_zero_width_intervals_and_the_leaderboard_warns(tiny_run):
+    import dataclasses
+
+    result, _ = tiny_run
+    one_seed = dataclasses.replace(result, seeds=[0])
+    rows = benchmark.leaderboard_rows(one_seed)
+    assert all(row["iqm_low"] == row["iqm"] == row["iqm_high"] for row in rows)  # why the warning is needed
+    assert "**Warning:** with one seed the 95% intervals cannot be computed" in benchmark.leaderboard_markdown(
+        one_seed, rows)
+    assert "Warning" not in benchmark.leaderboard_markdown(result, benchmark.leaderboard_rows(result))

@@ -72,6 +72,12 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmark.md"
 SUITES_BLOCK = "benchmark-suites"
 
 
+#: Why one seed gives no interval: the stratified bootstrap resamples runs within each scenario.
+ONE_SEED = ("with one seed the 95% intervals cannot be computed (the stratified bootstrap resamples the seeds "
+            "of each scenario, and one seed resamples to itself): the intervals shown have zero width; run 2 "
+            "seeds or more for intervals")
+
+
 class BenchmarkError(SdEnvError):
     """Something wrong with the submission or the command: one line saying what, and what would be right."""
 
@@ -132,7 +138,7 @@ SUITES: dict[str, Suite] = {
     for suite in [
         Suite(
             name="smoke",
-            description="Checks that a submission runs end to end; a couple of minutes on 2 cores. Not for papers.",
+            description="Checks that a submission runs end to end; about five minutes on 2 cores. Not for papers.",
             scenarios=("jervis-1", "jervis-2", "jervis-3", "jervis-4", "pre-1914"),
             budget=10_000, seeds=2, eval_episodes=16, backgrounds=BACKGROUNDS,
             population=2, population_budget=10_000, scripted=SCRIPTED_ENTRIES,
@@ -478,6 +484,8 @@ def run_benchmark(
         references[scenario] = (float(means["random"]), float(means[best]), best)
     for entry in scripted:  # evaluations only the references needed are dropped
         entry.evaluations = {key: value for key, value in entry.evaluations.items() if key[1] in seed_list}
+    if len(seed_list) == 1:
+        log(f"warning: {ONE_SEED}")
     return BenchmarkResult(suite, seed_list, [submitted, ppo, *scripted], references,
                            time.perf_counter() - started, command, (load_before, _load()))
 
@@ -693,6 +701,7 @@ def leaderboard_markdown(result: BenchmarkResult, rows: list[dict[str, Any]]) ->
         "Measures: mean over scenarios, seeds and backgrounds (military burden of the focal seats; war years and "
         "spiral-war years of the whole game). Seconds: training (all scenarios and seeds; cached PPO: as first "
         "trained) and evaluation.",
+        *(["", f"**Warning:** {ONE_SEED}"] if len(result.seeds) == 1 else []),
         "",
         "| # | entry | kind | IQM [95% CI] | mean [95% CI] | welfare | military_burden | war_years | "
         "spiral_war_years | train s | eval s |",
