@@ -308,7 +308,8 @@ def trajectory_figure(panels: Sequence[TrajectoryPanel], title: str) -> Figure:
         axis.set_title(panel.title, fontsize=9)
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7, loc="upper left")
+        # Under the panel, off the curves (inside, it covered the first years, where arming and wars begin).
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     for axis in axes[len(panels):]:
         axis.set_visible(False)
     keys = [Patch(color=WAR_COLOUR, alpha=0.25, label="year at war (any attack)"),
