@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -377,13 +378,19 @@ class BenchMARLPolicy:
         :raises UntrustedPolicyFileError: the newest checkpoint holds code.
         :raises PolicyError: every checkpoint is damaged (one line naming the newest).
         """
+        found = BenchMARLPolicy._latest_checkpoint_read(folder)
+        return None if found is None else found[0]
+
+    @staticmethod
+    def _latest_checkpoint_read(folder: str | Path) -> tuple[Path, Any] | None:
+        """:meth:`latest_checkpoint` with what it read of the checkpoint (loading reads it once, not twice)."""
         found = sorted(((int(path.stem.split("_")[-1]), path)
                         for path in Path(folder).glob("*/checkpoints/checkpoint_*.pt")
                         if path.stem.split("_")[-1].isdigit()), reverse=True)
         damaged = []
         for _, path in found:
             try:
-                read_torch_weights(path)
+                state = read_torch_weights(path)
             except UntrustedPolicyFileError:
                 raise
             except PolicyError as error:
@@ -392,7 +399,7 @@ class BenchMARLPolicy:
             if damaged:
                 print(f"sd-env: warning: {damaged[0]}; using the previous checkpoint, {path.name}",
                       file=sys.stderr, flush=True)
-            return path
+            return path, state
         if damaged:
             raise PolicyError(f"{damaged[0]}, and so is every earlier one")
         return None
@@ -406,11 +413,12 @@ class BenchMARLPolicy:
         running code; BenchMARL's pickled ``config.pkl`` is read (``Experiment.reload_from_file``) only for a
         checkpoint without such an actor, and only under ``--trust-policy-files``.
         """
-        checkpoint = cls.latest_checkpoint(folder)
-        if checkpoint is None:
+        found = cls._latest_checkpoint_read(folder)
+        if found is None:
             raise FileNotFoundError(f"{str(folder)!r} holds no BenchMARL checkpoint (*/checkpoints/checkpoint_*.pt)")
+        checkpoint, state = found
         try:
-            actor, shared = actor_from_weights(read_benchmarl_actor(checkpoint), params, str(checkpoint))
+            actor, shared = actor_from_weights(read_benchmarl_actor(checkpoint, state), params, str(checkpoint))
         except UntrustedPolicyFileError:
             if not trusted():
                 raise

@@ -318,10 +318,12 @@ def read_torch_weights(path: str | Path) -> Any:
         raise PolicyError(f"{str(path)!r} is damaged or not a torch checkpoint ({first})") from None
 
 
-def read_benchmarl_actor(path: str | Path) -> dict[str, Any]:
+def read_benchmarl_actor(path: str | Path, state: Any = None) -> dict[str, Any]:
     """The actor's MLP weights in a BenchMARL checkpoint, read without running code.
 
-    :param path: the checkpoint (``.../checkpoints/checkpoint_<frames>.pt``).
+    :param path: the checkpoint (``.../checkpoints/checkpoint_<frames>.pt``), named in errors.
+    :param state: its contents as :func:`read_torch_weights` reads them, if already read; read from ``path`` if
+        None.
     :returns: ``{"<layer>.weight": tensor, "<layer>.bias": tensor}`` (layers 0, 2, 4...: the linear layers of
         ``torchrl.modules.MultiAgentMLP``); a weight is (out, in), or (agents, out, in) where each agent
         has its own network.
@@ -330,7 +332,7 @@ def read_benchmarl_actor(path: str | Path) -> dict[str, Any]:
     """
     import torch
 
-    state = read_torch_weights(path)
+    state = read_torch_weights(path) if state is None else state
     loss = state.get("loss_agents") if isinstance(state, dict) else None
     weights = {key[len(BENCHMARL_ACTOR_PREFIX):]: value for key, value in (loss or {}).items()
                if isinstance(key, str) and key.startswith(BENCHMARL_ACTOR_PREFIX) and isinstance(value, torch.Tensor)}
