@@ -54,6 +54,7 @@ from sd_env.errors import SdEnvError, did_you_mean
 from sd_env.experiments.output.figures import save_figure
 from sd_env.experiments.output.files import write_text_atomic
 from sd_env.experiments.output.numbers import format_number
+from sd_env.experiments.reporting.evaluation_text import actions_text
 from sd_env.experiments.lab.measures import EPISODE_MEASURES, Ratio, bootstrap_interval
 from sd_env.experiments.lab.series import richardson_fit
 
@@ -517,7 +518,8 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
 
     document.add(f"# sd-env report: sweep `{raw.get('name', folder.name)}`")
     document.add("## Provenance", _provenance(command, folder, [folder / "sweep.yaml", results]))
-    how = (f"trained cells ({_train_summary(raw['train'])}), measured on their final evaluation (drift.csv)"
+    how = (f"trained cells ({_train_summary(raw['train'])}), measured on their final evaluation (drift.csv, "
+           f"{actions_text(_eval_actions(raw['train']))})"
            if trained else f"fixed policies {', '.join(map(str, raw.get('policies') or []))}")
     env = raw.get("env") or {}
     document.add(
@@ -551,6 +553,13 @@ def _sweep_report(document: _Document, folder: Path, headline: list[str], comman
     _richardson_section(document, folder, grid, seeds, trained)
     _appendix(document, grid, stats, measures)
     write_text_atomic(document.output.parent / f"{document.output.stem}-cells.csv", _cells_csv(grid, stats, measures))
+
+
+def _eval_actions(train: dict[str, Any]) -> str:
+    """How the learned policies acted in their evaluations: the sweep's ``train.eval_actions``, else the default."""
+    from sd_env.experiments.training.config import TrainConfig
+
+    return str(train.get("eval_actions", TrainConfig.eval_actions))
 
 
 def _train_summary(train: dict[str, Any]) -> str:
@@ -798,7 +807,8 @@ def _exploitability_section(document: _Document, folder: Path, grid: Grid, gate:
         "flagged "
         f"**not an equilibrium** where the seed mean of the worst type's share exceeds {GATE:.0%}. An RL best "
         "response is a lower bound on the true best response: a small gain says the learners were not beaten, not "
-        "that they cannot be.")
+        f"that they cannot be. Seats measured: {', '.join(f'state_{seat}' for seat in sorted(set(gate['seat'])))}; "
+        f"how the runs' own policies acted there: {_gate_actions(gate)}.")
     rows = []
     for cell in range(grid.size):
         mine = gate[gate["cell"] == cell]
@@ -815,6 +825,12 @@ def _exploitability_section(document: _Document, folder: Path, grid: Grid, gate:
     header = ["cell", *grid.parameters, "runs", *(f"{name} gain (share of restraint)" for name in TYPES),
               "worst type", "verdict"]
     document.add(markdown_table(header, rows))
+
+
+def _gate_actions(gate: pd.DataFrame) -> str:
+    """How the runs' learned policies acted while they were measured (``sd-env exploit --actions``), in words."""
+    recorded = sorted({str(value) for value in gate["actions"].dropna()}) if "actions" in gate else []
+    return " and ".join(map(actions_text, recorded)) or "not recorded (reports of an older sd-env)"
 
 
 def _basins_section(document: _Document, grid: Grid, table: pd.DataFrame, gate: pd.DataFrame | None) -> None:
